@@ -129,3 +129,29 @@ func BenchmarkRunMatMulGradient(bm *testing.B) {
 		})
 	}
 }
+
+// RunConv2D of R runs equals Conv2D of each run with its own kernel, and its gradient matches finite
+// differences.
+func TestRunConv2D(t *testing.T) {
+	b := testBackend(t)
+	rng := rand.New(rand.NewPCG(11, 12))
+	const R, batch, h, w, cin, cout, k = 2, 2, 6, 5, 2, 3, 3
+	x, kern := randT(rng, R, batch, h, w, cin), randT(rng, R, k*k*cin, cout)
+	got := MustExecOnce(b, func(x, kern *Node) *Node { return RunConv2D(x, kern, k) }, x, kern)
+	for r := range R {
+		pick := func(x *Node) *Node { return Squeeze(Slice(x, AxisElem(r)), 0) }
+		want := tensors.MustCopyFlatData[float64](MustExecOnce(b, func(x, kern *Node) *Node { return Conv2D(pick(x), pick(kern), k) }, x, kern))
+		gotR := tensors.MustCopyFlatData[float64](MustExecOnce(b, pick, got))
+		for i := range want {
+			if math.Abs(gotR[i]-want[i]) > 1e-12 {
+				t.Fatalf("run %d entry %d: got %g want %g", r, i, gotR[i], want[i])
+			}
+		}
+	}
+	f := func(v, _ []*Node) *Node { return ReduceAllSum(Square(RunConv2D(v[0], v[1], k))) }
+	res := gradcheck.Check(b, f, []*tensors.Tensor{x, kern}, nil, 20, 1e-6)
+	t.Logf("RunConv2D gradient: max relative error %.2e over %d coordinates", res.MaxRelErr, res.Checked)
+	if res.MaxRelErr > 1e-5 {
+		t.Errorf("RunConv2D gradient off by %.2e", res.MaxRelErr)
+	}
+}
