@@ -143,7 +143,9 @@ func (s *Runs) Init(rng *rand.Rand, dtype dtypes.DType) []*tensors.Tensor {
 }
 
 // Loss is the mean over runs of each run's batch loss: x [R, batch, ...], y [R, batch].
-func (s *Runs) Loss(params []*Node, x, y *Node) *Node { return ReduceAllMean(s.Base.RunLosses(params, x, y)) }
+func (s *Runs) Loss(params []*Node, x, y *Node) *Node {
+	return ReduceAllMean(s.Base.RunLosses(params, x, y))
+}
 
 // OwnGradients returns the gradient of loss (= opt.Loss(params, ...)) that each run's optimizer must see:
 // for stacked Runs, whose Loss is the mean over runs, the gradient of R times it (each run's own gradient);
