@@ -1,0 +1,211 @@
+// Package notebook is what the GoNB notebooks in notebooks/ share: where the repository, the run directory and
+// the figures are, which profile and backend a notebook runs with, and how charts and tables are shown inline
+// and written to figures/ at the same time.
+//
+// GoNB runs every cell as a fresh program, so nothing survives between cells but files: a notebook's cells
+// each call Open, and results pass through the run directory, where the experiments store (and reuse) them.
+package notebook
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/janpfeifer/gonb/gonbui"
+
+	"github.com/lreg/lreg/lreg/backend"
+	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/plot"
+	"github.com/lreg/lreg/lreg/progress"
+	"github.com/lreg/lreg/lreg/stats"
+)
+
+// Module is the repository's Go module path; the repository root is found by its go.mod.
+const Module = "github.com/lreg/lreg"
+
+// Env is a notebook's environment, the same in every cell of a notebook run.
+type Env struct {
+	Root       string // the repository
+	Profile    string // $LREG_PROFILE: smoke (default) or paper
+	RunDir     string // $LREG_RUN_DIR, default <root>/runs/<profile>: shared with `lreg run` and reproduce.sh
+	FiguresDir string // $LREG_FIGURES, default <root>/figures
+	Data       data.Options
+	Backend    backends.Backend
+	Info       backend.Info
+}
+
+// Open reads the environment: $LREG_PROFILE, $LREG_RUN_DIR, $LREG_FIGURES, $LREG_DATA and the backend
+// ($LREG_BACKEND, else $GOMLX_BACKEND, else auto: a PJRT plugin if installed, else pure Go).
+func Open() (*Env, error) {
+	root, err := FindRoot()
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Root: root, Profile: getenv("LREG_PROFILE", "smoke")}
+	if e.Profile != "smoke" && e.Profile != "paper" {
+		return nil, fmt.Errorf("LREG_PROFILE=%q: use smoke (minutes on 2 CPU cores) or paper (SPEC.md's settings)", e.Profile)
+	}
+	e.RunDir = getenv("LREG_RUN_DIR", filepath.Join(root, "runs", e.Profile))
+	e.FiguresDir = getenv("LREG_FIGURES", filepath.Join(root, "figures"))
+	e.Data = data.Options{Dir: getenv("LREG_DATA", filepath.Join(root, data.DefaultDir))}
+	// The charts' echarts library is installed by `npm ci` in the root; GoNB runs cells in a temporary folder,
+	// so tell the plot package where to look.
+	if os.Getenv("LREG_ECHARTS_DIR") == "" {
+		os.Setenv("LREG_ECHARTS_DIR", filepath.Join(root, "node_modules", "echarts"))
+	}
+	if e.Backend, e.Info, err = backend.New(os.Getenv("LREG_BACKEND")); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Must stops the cell with err's message: a notebook cell has nothing better to do with an error.
+func Must[T any](v T, err error) T {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+	return v
+}
+
+// Check is Must for calls that return only an error.
+func Check(err error) {
+	Must(0, err)
+}
+
+// FindRoot is the repository root: $LREG_ROOT, else the parent of GoNB's notebook folder ($GONB_DIR), else the
+// first folder up from the working directory whose go.mod declares Module.
+func FindRoot() (string, error) {
+	if r := os.Getenv("LREG_ROOT"); r != "" {
+		return filepath.Abs(r)
+	}
+	var starts []string
+	if d := os.Getenv("GONB_DIR"); d != "" {
+		starts = append(starts, d)
+	}
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	for _, dir := range starts {
+		for d := dir; ; d = filepath.Dir(d) {
+			if isRoot(d) {
+				return d, nil
+			}
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	return "", errors.New("cannot find the lreg repository (a go.mod of module " + Module +
+		"): open the notebook from the repository's notebooks/ folder, or set LREG_ROOT")
+}
+
+func isRoot(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	return err == nil && strings.HasPrefix(strings.TrimSpace(string(b)), "module "+Module+"\n")
+}
+
+func getenv(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// Intro shows, once at the top of a notebook, how the notebook runs, and loads the chart library into the page
+// (so that every chart below draws without a network).
+func (e *Env) Intro() {
+	setup := Must(plot.Setup())
+	gonbui.DisplayHTML(setup)
+	gonbui.DisplayMarkdown(fmt.Sprintf("Profile **%s** (set `LREG_PROFILE=paper` for SPEC.md's settings) · backend `%s` (%s) · results in `%s` · figures in `%s`",
+		e.Profile, e.Info.Config, e.Info.Reason, e.rel(e.RunDir), e.rel(e.FiguresDir)))
+}
+
+// Figure shows a chart inline and writes it to figures/<name>.html and .svg.
+func (e *Env) Figure(name string, c *plot.Chart) {
+	gonbui.DisplayHTML(c.Snippet())
+	files := Must(c.Write(e.FiguresDir, name))
+	e.wrote(files)
+}
+
+// Table shows a table inline and writes it to figures/<name>.md and .html.
+func (e *Env) Table(name string, t plot.Table) {
+	gonbui.DisplayHTML(t.HTML())
+	files := Must(plot.WriteTable(e.FiguresDir, name, t))
+	e.wrote(files)
+}
+
+// Say shows Markdown.
+func (e *Env) Say(format string, args ...any) {
+	gonbui.DisplayMarkdown(fmt.Sprintf(format, args...))
+}
+
+// Reuse says whether a run computed anything or reused the stored results, so that a re-run without a change
+// is seen to cost nothing and a changed setting is seen to recompute.
+func (e *Env) Reuse(what string, computed, total int) {
+	switch {
+	case computed == 0:
+		e.Say("**Reused** all %d %s stored in `%s`: nothing was recomputed (change a setting above to recompute).", total, what, e.rel(e.RunDir))
+	case computed >= total:
+		e.Say("**Computed** all %d %s (none were stored with these settings).", total, what)
+	default:
+		e.Say("**Computed** %d of %d %s; the other %d were reused from `%s`.", computed, total, what, total-computed, e.rel(e.RunDir))
+	}
+}
+
+func (e *Env) wrote(files []string) {
+	rel := make([]string, len(files))
+	for i, f := range files {
+		rel[i] = e.rel(f)
+	}
+	fmt.Println("wrote", strings.Join(rel, ", "))
+}
+
+// rel shortens a path inside the repository to a relative one.
+func (e *Env) rel(path string) string {
+	if r, err := filepath.Rel(e.Root, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
+}
+
+// PM formats a summary as "mean ± std".
+func PM(s stats.Summary) string {
+	if s.N == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.4f ± %.4f", s.Mean, s.Std)
+}
+
+// Live is a chart that a notebook redraws in place as work goes on (GoNB's display update).
+type Live struct{ id string }
+
+// Live starts an empty output that Show later fills.
+func (e *Env) Live() *Live {
+	l := &Live{id: gonbui.UniqueId()}
+	gonbui.UpdateHTML(l.id, "")
+	return l
+}
+
+// Show replaces the live output with a chart.
+func (l *Live) Show(c *plot.Chart) { gonbui.UpdateHTML(l.id, c.Snippet()) }
+
+// Bar is a progress bar on the notebook's stderr that also keeps its last status line.
+type Bar struct {
+	*progress.Bar
+	Last string
+}
+
+// Done finishes the bar and keeps its status.
+func (b *Bar) Done(status string) {
+	b.Last = status
+	b.Bar.Done(status)
+}
+
+// Bar starts a progress bar for total units of labelled work.
+func (e *Env) Bar(label string, total int) *Bar {
+	return &Bar{Bar: progress.New(label, total)}
+}
