@@ -1,33 +1,44 @@
 #!/usr/bin/env bash
-# reproduce.sh — set up what lreg needs and run its main job headless:
-# meta-train the LO on MNIST, then meta-test it against the untrained LO, SGD and Adam.
+# reproduce.sh — set up what lreg needs, then execute every notebook headless: all figures and tables.
 #
-#   ./reproduce.sh                  smoke profile: minutes on 2 CPU cores
-#   ./reproduce.sh --profile paper  SPEC.md's settings (meant for a GPU: see README, "Backends")
+#   ./reproduce.sh                        smoke profile: every figure and table in minutes on 2 CPU cores
+#   ./reproduce.sh --profile paper        SPEC.md's settings (meant for a GPU: see README, "Backends")
+#   ./reproduce.sh --only table1,probes   just these notebooks (names: meta-training, table1, probes,
+#                                         flatness, early-evidence, taylorglo)
+#   ./reproduce.sh --setup-only           install and build, run nothing
 #
-# Safe to run again: a finished meta-training is reused, a stopped one resumes from its checkpoint,
-# and meta-test runs whose records exist are not recomputed. Results go to runs/<profile>/.
+# Safe to run again: finished work is reused (a re-run of an unchanged profile recomputes nothing), a stopped
+# meta-training resumes from its checkpoint. Results go to runs/<profile>/; executed notebooks, their HTML,
+# and every figure (.html that draws offline, .svg) and table (.md, .html) to figures/.
 set -euo pipefail
 cd "$(dirname "$0")"
+root="$PWD"
 
-profile=smoke
+profile=smoke only="" setup_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile="${2:?--profile needs smoke or paper}"; shift 2 ;;
     --profile=*) profile="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
-    *) echo "reproduce.sh: unknown argument '$1' (use --profile smoke|paper)" >&2; exit 2 ;;
+    --only) only="${2:?--only needs notebook names}"; shift 2 ;;
+    --only=*) only="${1#*=}"; shift ;;
+    --setup-only) setup_only=1; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "reproduce.sh: unknown argument '$1' (use --profile smoke|paper, --only NAMES, --setup-only)" >&2; exit 2 ;;
   esac
 done
 case "$profile" in smoke|paper) ;; *) echo "reproduce.sh: unknown profile '$profile' (use smoke or paper)" >&2; exit 2 ;; esac
 
 # Never download a PJRT plugin behind the user's back; an installed one is still used (see README).
 export GOMLX_NO_AUTO_INSTALL="${GOMLX_NO_AUTO_INSTALL:-1}"
-export PATH="$PATH:/usr/local/go/bin"
+export PATH="$root/bin:$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "reproduce.sh: Go 1.26+ is needed: https://go.dev/dl/ (then run this again)" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
+apt_install() { apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }; }
 
-echo "== building lreg"
+echo "== building lreg, the GoNB kernel and goimports (versions from go.mod)"
 go build -o bin/lreg ./lreg/cmd/lreg
+go build -o bin/gonb github.com/janpfeifer/gonb
+go build -o bin/goimports golang.org/x/tools/cmd/goimports
 
 have() { bin/lreg data 2>/dev/null | awk -v n="$1" '$1 == n && $2 == "yes" {found=1} END {exit !found}'; }
 
@@ -43,23 +54,75 @@ if ! have mnist; then
   fi
 fi
 if ! have fashion-mnist; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && (apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq dataset-fashion-mnist >/dev/null; }); then
+  if is_root && apt_install dataset-fashion-mnist; then
     echo "installed Debian's dataset-fashion-mnist"
   else
-    timeout 900 bin/lreg data fetch fashion-mnist || echo "note: Fashion-MNIST unavailable (the main job does not need it)"
+    timeout 900 bin/lreg data fetch fashion-mnist || echo "note: Fashion-MNIST unavailable: its rows of the tables say how to get it"
   fi
 fi
 bin/lreg data
 
-run="runs/$profile"
-echo "== meta-train ($profile) into $run"
-if [ -f "$run/lo-none.lreg" ]; then
-  echo "reusing the meta-trained LO $run/lo-none.lreg"
-elif [ -f "$run/checkpoint-none.lreg" ]; then
-  bin/lreg meta-train --profile "$profile" --run-dir "$run" --resume
-else
-  bin/lreg meta-train --profile "$profile" --run-dir "$run"
+echo "== figures: echarts (npm), Jupyter's nbconvert, the GoNB kernel"
+command -v npm >/dev/null || { echo "reproduce.sh: npm is needed for the charts' library (echarts): install Node.js and npm (e.g. apt-get install npm)" >&2; exit 1; }
+[ -f node_modules/echarts/dist/echarts.min.js ] && [ node_modules/.package-lock.json -nt package-lock.json ] ||
+  npm ci --silent --no-audit --no-fund >/dev/null
+if ! command -v jupyter-nbconvert >/dev/null; then
+  if is_root && apt_install jupyter-nbconvert; then
+    echo "installed Debian's jupyter-nbconvert"
+  else
+    echo "reproduce.sh: Jupyter's nbconvert is needed to execute the notebooks. Install it with one of:" >&2
+    echo "    sudo apt-get install jupyter-nbconvert        (Debian, Ubuntu)" >&2
+    echo "    pip install nbconvert nbclient                (any Python 3; or: pip install jupyterlab)" >&2
+    echo "then run ./reproduce.sh again." >&2
+    exit 1
+  fi
+fi
+# The kernel spec goes into a private Jupyter data folder, so the user's own kernels are untouched.
+export JUPYTER_DATA_DIR="$root/bin/jupyter"
+[ -f "$JUPYTER_DATA_DIR/kernels/gonb/kernel.json" ] && grep -q "$root/bin/gonb" "$JUPYTER_DATA_DIR/kernels/gonb/kernel.json" ||
+  bin/gonb --install >/dev/null 2>&1
+[ "$setup_only" = 1 ] && { echo "setup done"; exit 0; }
+
+order=(meta-training table1 probes flatness early-evidence taylorglo)
+if [ -n "$only" ]; then
+  IFS=, read -ra wanted <<<"$only"
+  for w in "${wanted[@]}"; do
+    printf '%s\n' "${order[@]}" | grep -qx "$w" || { echo "reproduce.sh: unknown notebook '$w' (use: ${order[*]})" >&2; exit 2; }
+  done
+  order=("${wanted[@]}")
 fi
 
-echo "== meta-test ($profile)"
-bin/lreg meta-test --profile "$profile" --run-dir "$run" --methods none,init,sgd,adam
+out="figures/notebooks"
+mkdir -p "$out"
+export LREG_PROFILE="$profile"
+timeout_s=$([ "$profile" = paper ] && echo 0 || echo 3600)  # nbconvert: seconds per cell, 0 = none
+summary=() failed=0 start_all=$SECONDS
+for name in "${order[@]}"; do
+  nb=$(ls notebooks/*-"$name".ipynb)
+  echo "== notebook $name ($profile)"
+  marker=$(mktemp); t0=$SECONDS
+  if jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout="$timeout_s" \
+       --ExecutePreprocessor.kernel_name=gonb --output-dir "$out" --output "$name" "$nb" 2> >(grep -v '^[IWE][0-9]\{4\} ' >&2) &&
+     jupyter nbconvert --to html --output-dir "$out" "$out/$name.ipynb" >/dev/null 2>&1; then
+    status=ok
+  else
+    status=FAILED failed=1
+  fi
+  files=$(find figures -type f -newer "$marker" | sort)
+  rm -f "$marker"
+  summary+=("$(printf '%-16s %-7s %5d s  %3d files: %s' "$name" "$status" $((SECONDS - t0)) "$(grep -c . <<<"$files" || true)" "$(xargs -r -n1 basename <<<"$files" | tr '\n' ' ')")")
+done
+
+if command -v chromium >/dev/null; then
+  echo "== checking that every chart draws in headless Chromium, network off"
+  charts=()
+  for svg in figures/*.svg; do [ -f "${svg%.svg}.html" ] && charts+=("${svg%.svg}.html"); done
+  bin/lreg check-html "${charts[@]}" "$out"/*.html || failed=1
+else
+  echo "note: chromium not installed: the in-browser check of the figures was skipped (apt-get install chromium)"
+fi
+
+echo
+echo "== summary ($profile profile, $((SECONDS - start_all)) s; results in runs/$profile, figures in figures/)"
+printf '%s\n' "${summary[@]}"
+exit $failed
