@@ -35,10 +35,16 @@ func panicNoLoss(name string) {
 
 // Ascend returns params + StopGradient(rho * dir / (||dir|| + PerturbEps)): the perturbed point, with the
 // perturbation a constant for any later gradient, as in all three papers (and the meta-regularizers).
-func Ascend(params, dir []*Node, rho *Node) []*Node {
-	e := VecScale(rho, VecNormalize(dir, PerturbEps))
+func Ascend(params, dir []*Node, rho *Node) []*Node { return Space{}.Ascend(params, dir, rho) }
+
+// Ascend is the free Ascend with the norm taken in sp (per run for batched runs).
+func (sp Space) Ascend(params, dir []*Node, rho *Node) []*Node {
+	e := sp.Scale(rho, sp.Normalize(dir, PerturbEps))
 	return VecAdd(params, VecStopGradient(e))
 }
+
+// space is where the sharpness-aware rules take their norms: the whole parameter vector, or each run's.
+func space(perRun bool) Space { return Space{PerRun: perRun} }
 
 // descend returns params - lr * dir.
 func descend(params, dir []*Node, lr *Node) []*Node {
@@ -57,6 +63,8 @@ type SAM struct {
 	// LRIn and RhoIn, when set, are scalar graph nodes that replace LR and Rho (a schedule fed through
 	// Method.Inputs: see ScheduledMethod).
 	LRIn, RhoIn *Node
+	// PerRun takes the norm per run: parameters [R, ...] of R batched runs (set by ForRuns).
+	PerRun bool
 }
 
 // NewSAM returns SAM with SPEC.md's rho = 0.05 (also Foret et al.'s most used value).
@@ -73,7 +81,7 @@ func (o SAM) Step(params, grads, state []*Node) ([]*Node, []*Node) {
 
 // Direction returns grad L(p + e), e = Rho g/(||g|| + xi) held constant.
 func (o SAM) Direction(loss LossFn, params, grads []*Node) []*Node {
-	return GradAt(loss, Ascend(params, grads, scalarHyper(params[0], o.Rho, o.RhoIn)))
+	return GradAt(loss, space(o.PerRun).Ascend(params, grads, scalarHyper(params[0], o.Rho, o.RhoIn)))
 }
 
 // StepWithLoss returns p - LR grad L(p + e).
@@ -100,6 +108,8 @@ type GSAM struct {
 	LR, Rho, Alpha float64
 	// LRIn and RhoIn, when set, are scalar graph nodes that replace LR and Rho (see ScheduledMethod).
 	LRIn, RhoIn *Node
+	// PerRun takes norms and inner products per run (batched runs; set by ForRuns).
+	PerRun bool
 }
 
 // NewGSAM returns GSAM with SPEC.md's rho = 0.05 and alpha = 0.4.
@@ -116,8 +126,8 @@ func (o GSAM) Step(params, grads, state []*Node) ([]*Node, []*Node) {
 
 // Direction returns g_p - Alpha g_perp.
 func (o GSAM) Direction(loss LossFn, params, grads []*Node) []*Node {
-	gp := SAM{Rho: o.Rho, RhoIn: o.RhoIn}.Direction(loss, params, grads)
-	return GSAMDirection(grads, gp, o.Alpha)
+	gp := SAM{Rho: o.Rho, RhoIn: o.RhoIn, PerRun: o.PerRun}.Direction(loss, params, grads)
+	return space(o.PerRun).GSAMDirection(grads, gp, o.Alpha)
 }
 
 // StepWithLoss returns p - LR (g_p - Alpha g_perp).
@@ -128,8 +138,11 @@ func (o GSAM) StepWithLoss(loss LossFn, params, grads, state []*Node) ([]*Node, 
 // GSAMDirection returns GSAM's update direction g_p - alpha g_perp from the gradient g at the point and the
 // gradient g_p of the perturbed loss, g_perp being the part of g orthogonal to g_p (VecDecompose). Exported
 // for the meta-level GSAM (SPEC.md section 3), which applies the same rule to the meta-gradient.
-func GSAMDirection(g, gp []*Node, alpha float64) []*Node {
-	_, perp := VecDecompose(g, gp, PerturbEps)
+func GSAMDirection(g, gp []*Node, alpha float64) []*Node { return Space{}.GSAMDirection(g, gp, alpha) }
+
+// GSAMDirection is the free GSAMDirection with the decomposition in sp.
+func (sp Space) GSAMDirection(g, gp []*Node, alpha float64) []*Node {
+	_, perp := sp.Decompose(g, gp, PerturbEps)
 	return VecAxpy(ConstAs(gp[0], -alpha), perp, gp)
 }
 
@@ -160,6 +173,8 @@ type GAM struct {
 	SAMRho         float64
 	// LRIn and RhoIn, when set, are scalar graph nodes that replace LR and Rho (see ScheduledMethod).
 	LRIn, RhoIn *Node
+	// PerRun takes norms per run (batched runs; set by ForRuns).
+	PerRun bool
 }
 
 // NewGAM returns GAM with SPEC.md's rho = 0.05 and alpha = 0.1. The alpha is our decision: the paper tunes
@@ -178,13 +193,14 @@ func (o GAM) Step(params, grads, state []*Node) ([]*Node, []*Node) {
 // Direction returns h_t = g + Alpha Rho H(theta_adv) g_adv/(||g_adv|| + xi) (g replaced by SAM's gradient when
 // SAMRho > 0).
 func (o GAM) Direction(loss LossFn, params, grads []*Node) []*Node {
+	sp := space(o.PerRun)
 	rho := scalarHyper(params[0], o.Rho, o.RhoIn)
-	f := HVPNormalized(params, grads, PerturbEps)
-	adv := Ascend(params, f, rho)
-	hNorm := HVPNormalized(adv, GradAt(loss, adv), PerturbEps)
+	f := sp.HVPNormalized(params, grads, PerturbEps)
+	adv := sp.Ascend(params, f, rho)
+	hNorm := sp.HVPNormalized(adv, GradAt(loss, adv), PerturbEps)
 	base := grads
 	if o.SAMRho > 0 {
-		base = SAM{Rho: o.SAMRho}.Direction(loss, params, grads)
+		base = SAM{Rho: o.SAMRho, PerRun: o.PerRun}.Direction(loss, params, grads)
 	}
 	return VecAxpy(Mul(ConstAs(rho, o.Alpha), rho), hNorm, base)
 }

@@ -21,62 +21,126 @@ import (
 // official SAM, GSAM and GAM code), so that a zero gradient gives a zero perturbation instead of NaN.
 const PerturbEps = 1e-12
 
-// VecNormSq returns the squared Euclidean norm of the list xs seen as one flat vector: sum_i sum(xs[i]^2),
-// a scalar.
-func VecNormSq(xs []*Node) *Node {
+// Space says which coordinates of a list of tensors form one vector for norms and inner products. The zero
+// value treats the whole list as one flat vector (a scalar norm). PerRun is for batched runs (task.RunBatched):
+// axis 0 of every tensor indexes independent runs, each its own vector, so norms and inner products are [R]
+// and a factor of shape [R] scales each run by its own. The free Vec* functions are the zero Space's.
+type Space struct{ PerRun bool }
+
+// NormSq returns the squared Euclidean norm: sum_i sum(xs[i]^2), a scalar, or [R] per run.
+func (sp Space) NormSq(xs []*Node) *Node {
 	var s *Node
 	for _, x := range xs {
-		t := ReduceAllSum(Square(x))
-		if s == nil {
-			s = t
-		} else {
-			s = Add(s, t)
-		}
+		s = addOr(s, sp.sum(Square(x)))
 	}
 	return s
 }
 
-// VecNorm returns the Euclidean norm of the list xs seen as one flat vector, a scalar. Its gradient is
-// infinite at zero: differentiate VecNormSq, or divide by VecNorm + PerturbEps inside a StopGradient, instead.
-func VecNorm(xs []*Node) *Node { return Sqrt(VecNormSq(xs)) }
+// Norm returns the Euclidean norm (see NormSq). Its gradient is infinite at zero: differentiate NormSq, or
+// divide by Norm + PerturbEps inside a StopGradient, instead.
+func (sp Space) Norm(xs []*Node) *Node { return Sqrt(sp.NormSq(xs)) }
 
-// VecDot returns the inner product of two lists of tensors of the same shapes: sum_i sum(a[i] * b[i]).
-func VecDot(a, b []*Node) *Node {
+// Dot returns the inner product of two lists of tensors of the same shapes: sum_i sum(a[i] * b[i]), a scalar,
+// or [R] per run.
+func (sp Space) Dot(a, b []*Node) *Node {
 	if len(a) != len(b) {
-		panic("optim.VecDot: lists of different lengths")
+		panic("optim.Space.Dot: lists of different lengths")
 	}
 	var s *Node
 	for i := range a {
-		t := ReduceAllSum(Mul(a[i], b[i]))
-		if s == nil {
-			s = t
-		} else {
-			s = Add(s, t)
-		}
+		s = addOr(s, sp.sum(Mul(a[i], b[i])))
 	}
 	return s
 }
 
-// VecScale returns s * xs for a scalar node s.
-func VecScale(s *Node, xs []*Node) []*Node {
+// Scale returns s * xs for s a scalar node, or per run a node [R].
+func (sp Space) Scale(s *Node, xs []*Node) []*Node {
 	out := make([]*Node, len(xs))
 	for i, x := range xs {
-		out[i] = Mul(x, s)
+		out[i] = Mul(x, sp.expand(s, x))
 	}
 	return out
 }
 
-// VecAxpy returns s * x + y for a scalar node s (BLAS's axpy over lists of tensors).
-func VecAxpy(s *Node, x, y []*Node) []*Node {
+// Axpy returns s * x + y (BLAS's axpy over lists of tensors), s as in Scale.
+func (sp Space) Axpy(s *Node, x, y []*Node) []*Node {
 	if len(x) != len(y) {
-		panic("optim.VecAxpy: lists of different lengths")
+		panic("optim.Space.Axpy: lists of different lengths")
 	}
 	out := make([]*Node, len(x))
 	for i := range x {
-		out[i] = Add(Mul(x[i], s), y[i])
+		out[i] = Add(Mul(x[i], sp.expand(s, x[i])), y[i])
 	}
 	return out
 }
+
+// Normalize returns xs / (||xs|| + eps), the unit direction of xs (zero where xs is zero).
+func (sp Space) Normalize(xs []*Node, eps float64) []*Node {
+	n := sp.Norm(xs)
+	return sp.Scale(Reciprocal(Add(n, ConstAs(n, eps))), xs)
+}
+
+// Decompose splits g into its component parallel to along and the orthogonal rest:
+// par = (<g, along> / (||along||^2 + eps)) along, perp = g - par, so that par + perp = g and
+// <perp, along> = 0 (up to eps). GSAM uses it with along = the gradient at the perturbed point.
+func (sp Space) Decompose(g, along []*Node, eps float64) (par, perp []*Node) {
+	nsq := sp.NormSq(along)
+	coef := Div(sp.Dot(g, along), Add(nsq, ConstAs(nsq, eps)))
+	par = sp.Scale(coef, along)
+	return par, VecSub(g, par)
+}
+
+// sum reduces x to a scalar, or per run to [R].
+func (sp Space) sum(x *Node) *Node {
+	if !sp.PerRun {
+		return ReduceAllSum(x)
+	}
+	if x.Rank() == 1 {
+		return x
+	}
+	axes := make([]int, x.Rank()-1)
+	for i := range axes {
+		axes[i] = i + 1
+	}
+	return ReduceSum(x, axes...)
+}
+
+// expand shapes a per-run factor [R] to broadcast over like [R, ...]; scalars are left alone.
+func (sp Space) expand(s, like *Node) *Node {
+	if s.Rank() == 0 || !sp.PerRun {
+		return s
+	}
+	dims := make([]int, like.Rank())
+	for i := range dims {
+		dims[i] = 1
+	}
+	dims[0] = s.Shape().Dimensions[0]
+	return Reshape(s, dims...)
+}
+
+func addOr(sum, x *Node) *Node {
+	if sum == nil {
+		return x
+	}
+	return Add(sum, x)
+}
+
+// VecNormSq returns the squared Euclidean norm of the list xs seen as one flat vector: sum_i sum(xs[i]^2),
+// a scalar.
+func VecNormSq(xs []*Node) *Node { return Space{}.NormSq(xs) }
+
+// VecNorm returns the Euclidean norm of the list xs seen as one flat vector, a scalar. Its gradient is
+// infinite at zero: differentiate VecNormSq, or divide by VecNorm + PerturbEps inside a StopGradient, instead.
+func VecNorm(xs []*Node) *Node { return Space{}.Norm(xs) }
+
+// VecDot returns the inner product of two lists of tensors of the same shapes: sum_i sum(a[i] * b[i]).
+func VecDot(a, b []*Node) *Node { return Space{}.Dot(a, b) }
+
+// VecScale returns s * xs for a scalar node s.
+func VecScale(s *Node, xs []*Node) []*Node { return Space{}.Scale(s, xs) }
+
+// VecAxpy returns s * x + y for a scalar node s (BLAS's axpy over lists of tensors).
+func VecAxpy(s *Node, x, y []*Node) []*Node { return Space{}.Axpy(s, x, y) }
 
 // VecAdd returns a + b elementwise over the lists.
 func VecAdd(a, b []*Node) []*Node {
@@ -106,19 +170,12 @@ func VecStopGradient(xs []*Node) []*Node {
 }
 
 // VecNormalize returns xs / (||xs|| + eps), the unit direction of xs (zero where xs is zero).
-func VecNormalize(xs []*Node, eps float64) []*Node {
-	n := VecNorm(xs)
-	return VecScale(Reciprocal(Add(n, ConstAs(n, eps))), xs)
-}
+func VecNormalize(xs []*Node, eps float64) []*Node { return Space{}.Normalize(xs, eps) }
 
-// VecDecompose splits g into its component parallel to along and the orthogonal rest:
-// par = (<g, along> / (||along||^2 + eps)) along, perp = g - par, so that par + perp = g and
-// <perp, along> = 0 (up to eps). GSAM uses it with along = the gradient at the perturbed point.
+// VecDecompose splits g into its component parallel to along and the orthogonal rest (Space.Decompose).
+// GSAM uses it with along = the gradient at the perturbed point.
 func VecDecompose(g, along []*Node, eps float64) (par, perp []*Node) {
-	nsq := VecNormSq(along)
-	coef := Div(VecDot(g, along), Add(nsq, ConstAs(nsq, eps)))
-	par = VecScale(coef, along)
-	return par, VecSub(g, par)
+	return Space{}.Decompose(g, along, eps)
 }
 
 // GradAt returns the gradient of loss at the point at, with respect to at itself: at may be any nodes (a
@@ -133,8 +190,14 @@ func GradAt(loss LossFn, at []*Node) []*Node {
 // returned by GradAt or Gradient): it is the gradient with respect to `at` of <StopGradient(grads /
 // (||grads|| + eps)), grads>, one Hessian-vector product (a gradient of a gradient).
 func HVPNormalized(at, grads []*Node, eps float64) []*Node {
-	v := VecStopGradient(VecNormalize(grads, eps))
-	return Gradient(VecDot(v, grads), at...)
+	return Space{}.HVPNormalized(at, grads, eps)
+}
+
+// HVPNormalized is the free HVPNormalized with the norm taken in sp. Per run, the inner product summed over
+// the runs has, run by run, the run's own Hessian-vector product as its gradient (runs never mix).
+func (sp Space) HVPNormalized(at, grads []*Node, eps float64) []*Node {
+	v := VecStopGradient(sp.Normalize(grads, eps))
+	return Gradient(ReduceAllSum(sp.Dot(v, grads)), at...)
 }
 
 // scalarHyper returns a hyperparameter as a scalar of like's dtype: the graph node in when it is set (a
