@@ -39,7 +39,11 @@ func (e *Env) EnsureLO(cfg meta.Config, name string, log io.Writer) (LOStatus, e
 	want := settingsHash(cfg)
 	lo := meta.LOFile(e.RunDir, name)
 	files := []string{lo, meta.CheckpointFile(e.RunDir, name), meta.ProgressFile(e.RunDir, name)}
-	if m, _, err := meta.LoadLO(lo); err == nil {
+	if _, err := os.Stat(lo); err == nil {
+		m, _, err := meta.LoadLO(lo)
+		if err != nil {
+			return "", err
+		}
 		have := settingsHash(m.Config)
 		if have == want {
 			return LOReused, nil
@@ -48,8 +52,6 @@ func (e *Env) EnsureLO(cfg meta.Config, name string, log io.Writer) (LOStatus, e
 			return "", err
 		}
 		fmt.Fprintf(log, "lo-%s was meta-trained with other settings: kept as lo-%s@%s.lreg\n", name, name, have)
-	} else if !os.IsNotExist(err) {
-		return "", err
 	}
 	if restoreAll(files, want) {
 		return LORestored, nil

@@ -1,0 +1,106 @@
+package notebook
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lreg/lreg/lreg/backend"
+	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/internal/testenv"
+	"github.com/lreg/lreg/lreg/meta"
+)
+
+// A changed setting retrains the LO without losing the old one, and changing it back restores the old file
+// byte for byte instead of training again.
+func TestEnsureLOKeepsEverySetting(t *testing.T) {
+	dir := t.TempDir()
+	testenv.WriteMNIST(t, dir, 200)
+	env := &Env{Root: dir, Profile: "test", RunDir: filepath.Join(dir, "run"),
+		Data:    data.Options{Dir: dir, FashionMNISTDirs: []string{}, NPMRoots: []string{}},
+		Backend: testenv.GoBackend(t), Info: backend.Info{Config: "go"}}
+	cfg := meta.Smoke()
+	cfg.Unroll, cfg.Batch, cfg.Curriculum, cfg.MaxEpochsPerStage = 2, 8, []int{4}, 1
+	var log bytes.Buffer
+	ensure := func(c meta.Config, want LOStatus) {
+		t.Helper()
+		got, err := env.EnsureLO(c, "none", &log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("EnsureLO(unroll %d) = %s, want %s", c.Unroll, got, want)
+		}
+	}
+	lo := meta.LOFile(env.RunDir, "none")
+	ensure(cfg, LOTrained)
+	first, _ := os.ReadFile(lo)
+	ensure(cfg, LOReused)
+
+	other := cfg
+	other.Unroll = 4
+	ensure(other, LOTrained)
+	if m, _, err := meta.LoadLO(lo); err != nil || m.Config.Unroll != 4 {
+		t.Fatalf("after the change lo-none.lreg has unroll %d (%v), want 4", m.Config.Unroll, err)
+	}
+	kept := aside(lo, settingsHash(withReg(cfg)))
+	if b, _ := os.ReadFile(kept); !bytes.Equal(b, first) {
+		t.Fatalf("the first LO was not kept as %s", kept)
+	}
+
+	ensure(cfg, LORestored)
+	if b, _ := os.ReadFile(lo); !bytes.Equal(b, first) {
+		t.Fatal("changing the setting back did not restore the first LO byte for byte")
+	}
+	if _, err := os.Stat(aside(lo, settingsHash(withReg(other)))); err != nil {
+		t.Fatalf("the second LO was not kept aside: %v", err)
+	}
+}
+
+// withReg is cfg as EnsureLO stores it for the LO "none".
+func withReg(cfg meta.Config) meta.Config {
+	cfg.Reg.Kind = "none"
+	cfg.Reg = cfg.Reg.Defaults()
+	cfg.Name = ""
+	return cfg
+}
+
+func TestMetaLossCurveIsAMovingAverage(t *testing.T) {
+	b := MetaLossCurve("x", meta.Progress{MetaLosses: []float64{1, 2, 3, 4, 5, 6, 12}})
+	want := []float64{1, 1.5, 2, 2.5, 3, 4, 6}
+	for i := range want {
+		if b.Mean[i] != want[i] || b.X[i] != float64(i+1) {
+			t.Fatalf("point %d = (%g, %g), want (%d, %g)", i, b.X[i], b.Mean[i], i+1, want[i])
+		}
+	}
+}
+
+func TestFindRootFromTheNotebookFolder(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+Module+"\n\ngo 1.26\n"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "notebooks"), 0o755)
+	t.Setenv("LREG_ROOT", "")
+	t.Setenv("GONB_DIR", filepath.Join(dir, "notebooks"))
+	got, err := FindRoot()
+	if err != nil || got != dir {
+		t.Fatalf("FindRoot() = %q, %v; want %q", got, err, dir)
+	}
+	t.Setenv("GONB_DIR", t.TempDir())
+	t.Chdir(t.TempDir())
+	if _, err := FindRoot(); err == nil {
+		t.Fatal("FindRoot found a repository where there is none")
+	}
+}
+
+func TestAsideNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"/r/lo-none.lreg":      "/r/lo-none@ab12.lreg",
+		"/r/progress-sam.json": "/r/progress-sam@ab12.json",
+		"/r.d/checkpoint-none": "/r.d/checkpoint-none@ab12",
+	} {
+		if got := aside(in, "ab12"); got != want {
+			t.Errorf("aside(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
