@@ -66,12 +66,18 @@ func SliceBatch(x, y *Node, t int) (*Node, *Node) {
 }
 
 // Stepper trains an optimizee with a method, Steps optimizer steps per compiled call.
+//
+// With a *task.Runs optimizee it trains R batched runs at once: parameters [R, ...], batches x [Steps, R,
+// batch, ...], y [Steps, R, batch]; each run's optimizer sees the run's own gradient (the sharpness-aware
+// rules their own norms, optim.ForRuns), and Run reports each run's loss. RunActive also freezes the runs
+// that have stopped.
 type Stepper struct {
 	Optimizee task.Optimizee
 	Method    optim.Method
 	Steps     int
 	init      *Exec
 	step      *Exec
+	masked    *Exec // step with a mask of active runs, compiled on first use
 	nParams   int
 }
 
@@ -92,29 +98,72 @@ func NewStepper(b backends.Backend, opt task.Optimizee, m optim.Method, steps in
 	if err != nil {
 		return nil, err
 	}
-	s.step, err = NewExec(b, func(in []*Node) []*Node {
-		nIn := len(s.Method.Inputs)
-		rule := s.Method.Bind(in[:nIn])
-		params := in[nIn : nIn+s.nParams]
-		state := in[nIn+s.nParams : len(in)-2]
-		x, y := in[len(in)-2], in[len(in)-1]
-		losses := make([]*Node, steps)
-		for t := range steps {
-			xt, yt := SliceBatch(x, y, t)
-			lossFn := func(p []*Node) *Node { return opt.Loss(p, xt, yt) }
-			loss := lossFn(params)
-			grads := Gradient(loss, params...)
-			if la, ok := rule.(optim.LossAware); ok {
-				params, state = la.StepWithLoss(lossFn, params, grads, state)
-			} else {
-				params, state = rule.Step(params, grads, state)
-			}
+	s.step, err = NewExec(b, func(in []*Node) []*Node { return s.graph(in, false) })
+	if err != nil {
+		return nil, err
+	}
+	s.masked, err = NewExec(b, func(in []*Node) []*Node { return s.graph(in, true) })
+	return s, err
+}
+
+// graph is the step: inputs method inputs, params, state, [active runs,] x, y; outputs params, state and the
+// losses before each step, [Steps] or, for batched runs, [Steps, R].
+func (s *Stepper) graph(in []*Node, masked bool) []*Node {
+	nIn := len(s.Method.Inputs)
+	runs, batched := s.Optimizee.(*task.Runs)
+	method := s.Method
+	if batched {
+		method = method.ForRuns()
+	}
+	rule := method.Bind(in[:nIn])
+	params := in[nIn : nIn+s.nParams]
+	state := in[nIn+s.nParams : len(in)-2]
+	x, y := in[len(in)-2], in[len(in)-1]
+	var active *Node // [R] bool
+	if masked {
+		active, state = state[len(state)-1], state[:len(state)-1]
+	}
+	start := params
+	losses := make([]*Node, s.Steps)
+	for t := range s.Steps {
+		xt, yt := SliceBatch(x, y, t)
+		var lossFn optim.LossFn
+		var loss *Node
+		if batched {
+			// The sum over runs: its gradient is, run by run, each run's own.
+			lossFn = func(p []*Node) *Node { return ReduceAllSum(runs.Base.RunLosses(p, xt, yt)) }
+			perRun := runs.Base.RunLosses(params, xt, yt)
+			loss, losses[t] = ReduceAllSum(perRun), InsertAxes(perRun, 0)
+		} else {
+			lossFn = func(p []*Node) *Node { return s.Optimizee.Loss(p, xt, yt) }
+			loss = lossFn(params)
 			losses[t] = Reshape(loss, 1)
 		}
-		out := append(append([]*Node{}, params...), state...)
-		return append(out, Concatenate(losses, 0))
-	})
-	return s, err
+		grads := Gradient(loss, params...)
+		if la, ok := rule.(optim.LossAware); ok {
+			params, state = la.StepWithLoss(lossFn, params, grads, state)
+		} else {
+			params, state = rule.Step(params, grads, state)
+		}
+	}
+	if masked {
+		// Stopped runs keep their parameters; their optimizer state is never read again.
+		for i, p := range params {
+			params[i] = Where(BroadcastToDims(reshapeRuns(active, p.Rank()), p.Shape().Dimensions...), p, start[i])
+		}
+	}
+	out := append(append([]*Node{}, params...), state...)
+	return append(out, Concatenate(losses, 0))
+}
+
+// reshapeRuns turns a per-run vector [R] into [R, 1, ...] of the given rank.
+func reshapeRuns(v *Node, rank int) *Node {
+	dims := make([]int, rank)
+	for i := range dims {
+		dims[i] = 1
+	}
+	dims[0] = v.Shape().Dimensions[0]
+	return Reshape(v, dims...)
 }
 
 // InitState returns the method's starting state for params.
@@ -127,7 +176,7 @@ func (s *Stepper) InitState(params []*tensors.Tensor) ([]*tensors.Tensor, error)
 }
 
 // Run applies Steps optimizer steps with batches x [Steps, batch, dim], y [Steps, batch] and returns the new
-// params, state and the loss before each step.
+// params, state and the loss before each step (for batched runs, step by step each run's: Steps x R values).
 func (s *Stepper) Run(params, state []*tensors.Tensor, x, y *tensors.Tensor) ([]*tensors.Tensor, []*tensors.Tensor, []float64, error) {
 	out, err := s.step.Exec(append(Args(s.Method.Inputs, params, state), x, y)...)
 	if err != nil {
@@ -135,6 +184,37 @@ func (s *Stepper) Run(params, state []*tensors.Tensor, x, y *tensors.Tensor) ([]
 	}
 	n := len(out)
 	return out[:s.nParams], out[s.nParams : n-1], Floats(out[n-1]), nil
+}
+
+// RunActive is Run for batched runs where only the runs marked active move; the others keep their
+// parameters (their losses are still computed, at the frozen parameters).
+func (s *Stepper) RunActive(params, state []*tensors.Tensor, active []bool, x, y *tensors.Tensor) ([]*tensors.Tensor, []*tensors.Tensor, []float64, error) {
+	if _, ok := s.Optimizee.(*task.Runs); !ok {
+		return nil, nil, nil, fmt.Errorf("RunActive needs batched runs (a *task.Runs optimizee), not %s", s.Optimizee.Name())
+	}
+	mask := tensors.FromFlatDataAndDimensions(append([]bool{}, active...), len(active))
+	out, err := s.masked.Exec(append(Args(s.Method.Inputs, params, state), mask, x, y)...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	n := len(out)
+	return out[:s.nParams], out[s.nParams : n-1], Floats(out[n-1]), nil
+}
+
+// RunsBatcher gives the batches of R runs at once, x [k, R, batch, ...], y [k, R, batch]: run r of
+// batched run i is run i*R + r of Base.
+type RunsBatcher struct {
+	Base Batcher
+	R    int
+}
+
+// Batches stacks the R runs' batches.
+func (rb RunsBatcher) Batches(run uint64, step, k int) (x, y *tensors.Tensor) {
+	xs, ys := make([]*tensors.Tensor, rb.R), make([]*tensors.Tensor, rb.R)
+	for r := range rb.R {
+		xs[r], ys[r] = rb.Base.Batches(run*uint64(rb.R)+uint64(r), step, k)
+	}
+	return task.StackTensors(xs, 1), task.StackTensors(ys, 1)
 }
 
 // Args turns tensors into Exec arguments.

@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -79,8 +80,9 @@ type Result struct {
 	TrainAccuracy  float64           `json:"train_accuracy"`
 	TestLoss       float64           `json:"test_loss"`
 	TestAccuracy   float64           `json:"test_accuracy"`
-	SecondsPerStep float64           `json:"seconds_per_step"`
-	LossCurve      []float64         `json:"loss_curve"` // minibatch training loss before each step
+	SecondsPerStep float64           `json:"seconds_per_step"`     // training time per optimizer step (batched: the batch's time over its runs' steps)
+	BatchRuns      int               `json:"batch_runs,omitempty"` // seeds trained together in one graph (0: alone)
+	LossCurve      []float64         `json:"loss_curve"`           // minibatch training loss before each step
 	Provenance     record.Provenance `json:"provenance"`
 }
 
@@ -91,9 +93,18 @@ type Runner struct {
 	Optimizee task.Classifier
 	Data      *data.Dataset
 	Split     data.Splits
+	// BatchRuns is how many seeds TrainSeeds trains at once in one graph: 0 means DefaultBatchRuns, 1 one at
+	// a time. It changes the speed, not the results.
+	BatchRuns int
+	backend   backends.Backend
 	stepper   *inner.Stepper
+	batched   map[int]*inner.Stepper // by number of runs, compiled on first use
 	measure   *Exec
 }
+
+// DefaultBatchRuns is the number of seeds TrainSeeds trains together unless Runner.BatchRuns says otherwise:
+// the paper's 10 runs in one graph.
+const DefaultBatchRuns = 10
 
 // NewRunner compiles the method's step and the measurement graph for the optimizee named in cfg.
 func NewRunner(b backends.Backend, cfg Config, m optim.Method, ds *data.Dataset) (*Runner, error) {
@@ -110,7 +121,7 @@ func NewRunnerFor(b backends.Backend, cfg Config, m optim.Method, ds *data.Datas
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Runner{Cfg: cfg, Method: m, Optimizee: opt, Data: ds, Split: ds.Split(cfg.DataSeed)}
+	r := &Runner{Cfg: cfg, Method: m, Optimizee: opt, Data: ds, Split: ds.Split(cfg.DataSeed), backend: b, batched: map[int]*inner.Stepper{}}
 	var err error
 	if r.stepper, err = inner.NewStepper(b, opt, m, 1); err != nil {
 		return nil, err
@@ -134,54 +145,200 @@ func (r *Runner) Run(seed uint64, prov record.Provenance) (Result, error) {
 // Train is Run that also returns the final parameters (the point of convergence, for the sharpness probes).
 func (r *Runner) Train(seed uint64, prov record.Provenance) (Result, []*tensors.Tensor, error) {
 	cfg := r.Cfg
-	dt := task.DType(cfg.DType)
-	res := Result{Method: r.Method.Name, Dataset: r.Data.Name, DataSource: r.Data.Source, Optimizee: cfg.Optimizee, Seed: seed, Config: cfg}
-	params := r.Optimizee.Init(rand.New(rand.NewPCG(seed, 0xA11)), dt)
+	res := r.newResult(seed)
+	params := r.init(seed)
 	state, err := r.stepper.InitState(params)
 	if err != nil {
 		return res, nil, err
 	}
-	sampler := inner.Sampler{Data: r.Split.MetaTestTrain, Batch: cfg.Batch, Seed: seed ^ 0x7E57, DType: dt}
-	best, sinceBest := math.Inf(1), 0
+	sampler := r.sampler(seed)
+	run := tracker{res: &res, best: math.Inf(1)}
 	start := time.Now()
-	for res.Steps < cfg.MaxSteps {
+	for res.Steps < cfg.MaxSteps && !run.stopped {
 		x, y := sampler.Batches(0, res.Steps, 1)
 		var losses []float64
 		params, state, losses, err = r.stepper.Run(params, state, x, y)
 		if err != nil {
 			return res, nil, err
 		}
-		res.Steps++
-		loss := losses[0]
-		res.LossCurve = append(res.LossCurve, loss)
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			res.SecondsPerStep = time.Since(start).Seconds() / float64(res.Steps)
-			return res, params, fmt.Errorf("%w: %s on %s/%s seed %d: training loss became %v at step %d (try a smaller learning rate)",
-				ErrDiverged, r.Method.Name, r.Data.Name, cfg.Optimizee, seed, loss, res.Steps)
-		}
-		if loss < best {
-			best, sinceBest = loss, 0
-		} else if sinceBest++; sinceBest >= cfg.Patience {
-			res.Converged = true
-			break
-		}
+		run.observe(losses[0], cfg.Patience)
 	}
 	res.SecondsPerStep = time.Since(start).Seconds() / float64(res.Steps)
-	train := r.Split.MetaTestTrain.Rows(0, cfg.EvalTrain)
+	if run.diverged {
+		return res, params, r.divergedErr(res)
+	}
+	return res, params, r.finish(&res, params, prov)
+}
+
+// Outcome is one seed's part of TrainSeeds: its result and final parameters, and Err, set (wrapping
+// ErrDiverged) for a run that diverged, as Train returns them.
+type Outcome struct {
+	Result Result
+	Params []*tensors.Tensor
+	Err    error
+}
+
+// TrainSeeds trains the seeds BatchRuns at a time, each batch as one graph of batched runs with per-run
+// convergence (a run that stops keeps its parameters while the others go on), and measures each run. Each
+// seed's outcome equals that of Train (same batches, same initialisation; up to float rounding). Optimizees
+// without batched losses train one seed at a time. prov starts each seed's provenance record (its wall time
+// is that of the seed's batch). The error is for a failure of the whole call.
+func (r *Runner) TrainSeeds(seeds []uint64, prov func(seed uint64) record.Provenance) ([]Outcome, error) {
+	per := r.BatchRuns
+	if per <= 0 {
+		per = DefaultBatchRuns
+	}
+	rc, ok := r.Optimizee.(task.RunClassifier)
+	if !ok {
+		per = 1
+	}
+	var out []Outcome
+	for lo := 0; lo < len(seeds); lo += per {
+		chunk := seeds[lo:min(lo+per, len(seeds))]
+		if len(chunk) == 1 {
+			res, params, err := r.Train(chunk[0], prov(chunk[0]))
+			if err != nil && !errors.Is(err, ErrDiverged) {
+				return nil, err
+			}
+			out = append(out, Outcome{Result: res, Params: params, Err: err})
+			continue
+		}
+		got, err := r.trainBatch(rc, chunk, prov)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// trainBatch trains len(seeds) runs in one graph.
+func (r *Runner) trainBatch(rc task.RunClassifier, seeds []uint64, prov func(seed uint64) record.Provenance) ([]Outcome, error) {
+	cfg, R := r.Cfg, len(seeds)
+	stepper, ok := r.batched[R]
+	if !ok {
+		var err error
+		if stepper, err = inner.NewStepper(r.backend, &task.Runs{Base: rc, R: R}, r.Method, 1); err != nil {
+			return nil, err
+		}
+		r.batched[R] = stepper
+	}
+	provs := make([]record.Provenance, R)
+	results := make([]Result, R)
+	runs := make([]tracker, R)
+	samplers := make([]inner.Sampler, R)
+	inits := make([][]*tensors.Tensor, R)
+	active := make([]bool, R)
+	for i, seed := range seeds {
+		provs[i], results[i] = prov(seed), r.newResult(seed)
+		results[i].BatchRuns = R
+		runs[i] = tracker{res: &results[i], best: math.Inf(1)}
+		samplers[i], inits[i], active[i] = r.sampler(seed), r.init(seed), true
+	}
+	params := task.StackParams(inits)
+	state, err := stepper.InitState(params)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	xs, ys := make([]*tensors.Tensor, R), make([]*tensors.Tensor, R)
+	for step := 0; step < cfg.MaxSteps && slices.Contains(active, true); step++ {
+		for i := range seeds {
+			xs[i], ys[i] = samplers[i].Batches(0, step, 1) // a stopped run's batch is computed and ignored
+		}
+		var losses []float64
+		params, state, losses, err = stepper.RunActive(params, state, active, task.StackTensors(xs, 1), task.StackTensors(ys, 1))
+		if err != nil {
+			return nil, err
+		}
+		for i := range runs {
+			if active[i] {
+				runs[i].observe(losses[i], cfg.Patience)
+				active[i] = !runs[i].stopped
+			}
+		}
+	}
+	steps := 0
+	for _, res := range results {
+		steps += res.Steps
+	}
+	perStep := time.Since(start).Seconds() / float64(steps)
+	out := make([]Outcome, R)
+	for i, p := range task.UnstackParams(params) {
+		results[i].SecondsPerStep = perStep
+		out[i] = Outcome{Result: results[i], Params: p}
+		if runs[i].diverged {
+			out[i].Err = r.divergedErr(results[i])
+			continue
+		}
+		if err := r.finish(&out[i].Result, p, provs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// tracker is one run's convergence rule: it stops when the minibatch training loss has not improved for
+// Patience steps, or became NaN or infinite.
+type tracker struct {
+	res               *Result
+	best              float64
+	sinceBest         int
+	stopped, diverged bool
+}
+
+// observe records the loss before the step just taken.
+func (t *tracker) observe(loss float64, patience int) {
+	t.res.Steps++
+	t.res.LossCurve = append(t.res.LossCurve, loss)
+	switch {
+	case math.IsNaN(loss) || math.IsInf(loss, 0):
+		t.stopped, t.diverged = true, true
+	case loss < t.best:
+		t.best, t.sinceBest = loss, 0
+	default:
+		if t.sinceBest++; t.sinceBest >= patience {
+			t.stopped, t.res.Converged = true, true
+		}
+	}
+}
+
+func (r *Runner) newResult(seed uint64) Result {
+	return Result{Method: r.Method.Name, Dataset: r.Data.Name, DataSource: r.Data.Source, Optimizee: r.Cfg.Optimizee, Seed: seed, Config: r.Cfg}
+}
+
+// init is a seed's initial parameters, sampler its minibatches: pure functions of the seed.
+func (r *Runner) init(seed uint64) []*tensors.Tensor {
+	return r.Optimizee.Init(rand.New(rand.NewPCG(seed, 0xA11)), task.DType(r.Cfg.DType))
+}
+
+func (r *Runner) sampler(seed uint64) inner.Sampler {
+	return inner.Sampler{Data: r.Split.MetaTestTrain, Batch: r.Cfg.Batch, Seed: seed ^ 0x7E57, DType: task.DType(r.Cfg.DType)}
+}
+
+func (r *Runner) divergedErr(res Result) error {
+	return fmt.Errorf("%w: %s on %s/%s seed %d: training loss became %v at step %d (try a smaller learning rate)",
+		ErrDiverged, r.Method.Name, r.Data.Name, r.Cfg.Optimizee, res.Seed, res.LossCurve[len(res.LossCurve)-1], res.Steps)
+}
+
+// finish measures the trained parameters and closes the provenance record.
+func (r *Runner) finish(res *Result, params []*tensors.Tensor, prov record.Provenance) error {
+	var err error
+	train := r.Split.MetaTestTrain.Rows(0, r.Cfg.EvalTrain)
 	if res.TrainLoss, res.TrainAccuracy, err = r.Measure(params, train); err != nil {
-		return res, nil, err
+		return err
 	}
 	test := r.Split.Test
-	if cfg.TestN > 0 {
-		test = test.Rows(0, cfg.TestN)
+	if r.Cfg.TestN > 0 {
+		test = test.Rows(0, r.Cfg.TestN)
 	}
 	if res.TestLoss, res.TestAccuracy, err = r.Measure(params, test); err != nil {
-		return res, nil, err
+		return err
 	}
-	prov.Seeds = []uint64{seed}
+	prov.Seeds = []uint64{res.Seed}
 	prov.Finish()
 	res.Provenance = prov
-	return res, params, nil
+	return nil
 }
 
 // Measure returns the mean loss and accuracy of params on a subset, in chunks of 1000 examples.

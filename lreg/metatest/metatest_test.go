@@ -1,6 +1,8 @@
 package metatest
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/internal/testenv"
+	"github.com/lreg/lreg/lreg/lopt"
 	"github.com/lreg/lreg/lreg/optim"
 	"github.com/lreg/lreg/lreg/record"
 )
@@ -92,3 +95,70 @@ func TestMeasureByHand(t *testing.T) {
 }
 
 func shapeF32(dims []int) shapes.Shape { return shapes.Make(dtypes.Float32, dims...) }
+
+// TrainSeeds in batches gives each seed the outcome of Train (float64, so that the convergence rule sees
+// the same losses): same steps, loss curves, measurements and final parameters, for runs that converge at
+// different steps and for runs that diverge (a NaN example in the data) at different steps.
+func TestTrainSeedsEqualsTrain(t *testing.T) {
+	b := testenv.GoBackend(t)
+	lo := lopt.Config{}.Defaults()
+	methods := []optim.Method{
+		optim.Static("sgd", optim.SGD{LR: 0.5}),
+		optim.Static("adam", optim.NewAdam(0.01)),
+		optim.Static("sam", optim.SAM{LR: 0.5, Rho: 0.05}),
+		optim.Static("gam", optim.GAM{LR: 0.5, Rho: 0.05, Alpha: 0.1}),
+		lopt.Method("lo-init", lo, lo.InitWeights(rand.New(rand.NewPCG(1, 2)), dtypes.Float64)),
+	}
+	seeds := []uint64{100, 101, 102, 103, 104}
+	for _, poisoned := range []bool{false, true} {
+		train := blobs(400, 1)
+		if poisoned {
+			train.X[4*7] = float32(math.NaN())
+		}
+		ds := &data.Dataset{Name: "blobs", Source: "synthetic", Height: 2, Width: 2, Channels: 1, NumClasses: 3, Train: train, Test: blobs(150, 2)}
+		cfg := Smoke()
+		cfg.Dataset, cfg.Batch, cfg.Patience, cfg.MaxSteps, cfg.EvalTrain, cfg.DType = "blobs", 16, 15, 150, 100, "float64"
+		for _, m := range methods {
+			r, err := NewRunner(b, cfg, m, ds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.BatchRuns = 3 // a batch of 3 and a batch of 2
+			got, err := r.TrainSeeds(seeds, func(seed uint64) record.Provenance { return record.New("test", "go", seed) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stepsSeen []int
+			for i, seed := range seeds {
+				want, wantParams, wantErr := r.Train(seed, record.New("test", "go", seed))
+				g := got[i]
+				stepsSeen = append(stepsSeen, g.Result.Steps)
+				name := fmt.Sprintf("%s poisoned=%v seed %d", m.Name, poisoned, seed)
+				if (wantErr == nil) != (g.Err == nil) || (wantErr != nil && !errors.Is(g.Err, ErrDiverged)) {
+					t.Fatalf("%s: error %v, alone %v", name, g.Err, wantErr)
+				}
+				if g.Result.Steps != want.Steps || g.Result.Converged != want.Converged || g.Result.BatchRuns != min(3, len(seeds)-i/3*3) {
+					t.Fatalf("%s: %d steps (converged %v, batch %d), alone %d (converged %v)", name, g.Result.Steps, g.Result.Converged, g.Result.BatchRuns, want.Steps, want.Converged)
+				}
+				const tol = 1e-9
+				for s := range want.LossCurve {
+					if d := math.Abs(g.Result.LossCurve[s] - want.LossCurve[s]); d > tol || math.IsNaN(g.Result.LossCurve[s]) != math.IsNaN(want.LossCurve[s]) {
+						t.Fatalf("%s: loss at step %d is %.12g, alone %.12g", name, s, g.Result.LossCurve[s], want.LossCurve[s])
+					}
+				}
+				if wantErr == nil && (math.Abs(g.Result.TestLoss-want.TestLoss) > tol || math.Abs(g.Result.TrainAccuracy-want.TrainAccuracy) > tol) {
+					t.Fatalf("%s: test loss %.12g train accuracy %.6f, alone %.12g %.6f", name, g.Result.TestLoss, g.Result.TrainAccuracy, want.TestLoss, want.TrainAccuracy)
+				}
+				for j := range wantParams {
+					a, c := tensors.MustCopyFlatData[float64](g.Params[j]), tensors.MustCopyFlatData[float64](wantParams[j])
+					for k := range c {
+						if d := math.Abs(a[k] - c[k]); d > tol && !(math.IsNaN(a[k]) && math.IsNaN(c[k])) {
+							t.Fatalf("%s: parameter %d[%d] = %.12g, alone %.12g", name, j, k, a[k], c[k])
+						}
+					}
+				}
+			}
+			t.Logf("%s poisoned=%v: steps per seed %v", m.Name, poisoned, stepsSeen)
+		}
+	}
+}
