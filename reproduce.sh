@@ -77,10 +77,12 @@ if ! command -v jupyter-nbconvert >/dev/null; then
     exit 1
   fi
 fi
-# The kernel spec goes into a private Jupyter data folder, so the user's own kernels are untouched.
+# The kernel spec goes into a private Jupyter data folder, so the user's own kernels are untouched. (gonb --install
+# writes it, then complains about gopls, which only gives autocompletion in JupyterLab.)
 export JUPYTER_DATA_DIR="$root/bin/jupyter"
-[ -f "$JUPYTER_DATA_DIR/kernels/gonb/kernel.json" ] && grep -q "$root/bin/gonb" "$JUPYTER_DATA_DIR/kernels/gonb/kernel.json" ||
-  bin/gonb --install >/dev/null 2>&1
+spec="$JUPYTER_DATA_DIR/kernels/gonb/kernel.json"
+grep -qs "$root/bin/gonb" "$spec" || bin/gonb --install >/dev/null 2>&1 || true
+[ -f "$spec" ] || { echo "reproduce.sh: could not install the GoNB kernel: run 'PATH=$root/bin:\$PATH bin/gonb --install' to see why" >&2; exit 1; }
 [ "$setup_only" = 1 ] && { echo "setup done"; exit 0; }
 
 order=(meta-training table1 probes flatness early-evidence taylorglo)
