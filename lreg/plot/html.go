@@ -1,0 +1,99 @@
+package plot
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html"
+	"strings"
+	"sync/atomic"
+)
+
+// ChartClass is the class of every chart's <div>; plot/browser counts what was drawn inside them.
+const ChartClass = "lreg-chart"
+
+// Setup is the HTML a notebook displays once, in its first cell, before any chart: echarts inlined (no
+// network), so that later Snippets draw. It works in JupyterLab, in GoNB, and in the classic notebook and
+// nbconvert's HTML, where require.js is present (see libraryScript).
+func Setup() (string, error) {
+	return libraryScript()
+}
+
+// ShowSetup passes Setup's HTML to display; in GoNB: plot.ShowSetup(gonbui.DisplayHTML).
+func ShowSetup(display func(html string)) error {
+	s, err := Setup()
+	if err != nil {
+		return err
+	}
+	display(s)
+	return nil
+}
+
+// Show passes the chart's Snippet to display; in GoNB: chart.Show(gonbui.DisplayHTML), after ShowSetup.
+func (c *Chart) Show(display func(html string)) { display(c.Snippet()) }
+
+// snippets numbers the snippets of this process, so that equal charts in one notebook get distinct ids.
+var snippets atomic.Int64
+
+// Snippet is the chart as a <div>+<script> fragment for a notebook output, shown after Setup. Its script
+// waits for window.echarts (up to 30 s) when it runs before the library. A chart that cannot be built shows
+// its error in the div, and draws nothing.
+func (c *Chart) Snippet() string {
+	return c.fragment(fmt.Sprintf("-%d", snippets.Add(1)))
+}
+
+// fragment is the chart's div and script; suffix makes its id unique where needed.
+func (c *Chart) fragment(suffix string) string {
+	w, h := c.dims()
+	option, err := c.OptionJSON() // json.Marshal escapes <, > and &, so the option cannot end the script
+	if err != nil {
+		return fmt.Sprintf(`<div class="%s lreg-chart-error" style="color:#b00;font-family:monospace;white-space:pre-wrap">%s</div>`+"\n",
+			ChartClass, html.EscapeString(err.Error()))
+	}
+	sum := sha256.Sum256(option)
+	id := "lreg-" + hex.EncodeToString(sum[:6]) + suffix
+	title, _ := json.Marshal(c.title)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<div class="%s" id="%s" title="%s" style="width:%dpx;height:%dpx;max-width:100%%"></div>`+"\n",
+		ChartClass, id, html.EscapeString(c.title), w, h)
+	fmt.Fprintf(&b, `<script>
+(function(){
+var id=%q, title=%s, option=%s;
+function draw(){
+  var el=document.getElementById(id);
+  if(!el||!window.echarts){return false;}
+  var chart=window.echarts.init(el,null,{renderer:'svg'});
+  chart.setOption(option);
+  window.addEventListener('resize',function(){chart.resize();});
+  return true;
+}
+if(!draw()){
+  var tries=0, timer=setInterval(function(){
+    if(draw()){clearInterval(timer);}
+    else if(++tries>600){clearInterval(timer);console.error('lreg: echarts is not loaded, chart '+title+' not drawn: display plot.Setup() first');}
+  },50);
+}
+})();
+</script>
+`, id, title, option)
+	return b.String()
+}
+
+// Page is a complete self-contained HTML page holding the chart, with echarts inlined: it opens offline.
+func (c *Chart) Page() ([]byte, error) {
+	if _, err := c.Option(); err != nil {
+		return nil, err
+	}
+	lib, err := libraryScript()
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n</head>\n<body style=\"margin:16px\">\n",
+		html.EscapeString(c.title))
+	b.WriteString(lib)
+	b.WriteString(c.fragment(""))
+	b.WriteString("</body>\n</html>\n")
+	return []byte(b.String()), nil
+}

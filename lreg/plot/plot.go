@@ -1,0 +1,335 @@
+// Package plot draws lreg's figures with go-echarts and writes them so that they open offline: a
+// self-contained HTML page with echarts inlined (no network), a static SVG rendered by Node with the npm
+// package echarts (server-side rendering), and HTML snippets for notebooks (Setup once, then Snippet per
+// chart). Tables render as HTML and Markdown.
+//
+// echarts comes from npm (echarts@5.6.0 in the repository's package.json): `npm ci` in the repository root
+// installs it into node_modules/, where EchartsDir finds it from any folder below.
+//
+// Every chart renders with the SVG renderer and no animation, so a headless browser sees the finished
+// drawing (see plot/browser) and the static SVG equals what a page shows.
+package plot
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+)
+
+// Band is a curve with an optional band: Std nil draws a plain line, else the mean ± std band is shaded
+// behind the mean line. A non-finite value leaves a gap.
+type Band struct {
+	Name         string
+	X, Mean, Std []float64
+}
+
+// Points is a set of scattered points (Figure 2's data).
+type Points struct {
+	Name string
+	X, Y []float64
+}
+
+// Default size of a chart in pixels; Chart.Size changes it.
+const (
+	DefaultWidth  = 800
+	DefaultHeight = 480
+)
+
+// palette is echarts' default palette; bands take their series' color so band and line match.
+var palette = []string{"#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"}
+
+func color(i int) string { return palette[i%len(palette)] }
+
+// Chart is an echarts chart. Its option is built when it is drawn, so LogX/LogY/Size may come in any order.
+type Chart struct {
+	title         string
+	width, height int
+	logX, logY    bool
+	build         func(c *Chart) (map[string]any, error)
+}
+
+// LogY makes the y axis logarithmic (meta-loss curves). Values <= 0 cannot be drawn there and leave gaps;
+// a band's lower edge <= 0 is raised to the smallest positive value drawn.
+func (c *Chart) LogY() *Chart { c.logY = true; return c }
+
+// LogX makes the x axis logarithmic (radii). Points with x <= 0 are left out.
+func (c *Chart) LogX() *Chart { c.logX = true; return c }
+
+// Size sets the chart's size in pixels (default DefaultWidth x DefaultHeight).
+func (c *Chart) Size(width, height int) *Chart { c.width, c.height = width, height; return c }
+
+// Title is the chart's title.
+func (c *Chart) Title() string { return c.title }
+
+func (c *Chart) dims() (int, int) {
+	w, h := c.width, c.height
+	if w <= 0 {
+		w = DefaultWidth
+	}
+	if h <= 0 {
+		h = DefaultHeight
+	}
+	return w, h
+}
+
+// Option is the chart's echarts option as a JSON-ready map (what setOption receives).
+func (c *Chart) Option() (map[string]any, error) {
+	return c.build(c)
+}
+
+// OptionJSON is the chart's echarts option as JSON.
+func (c *Chart) OptionJSON() ([]byte, error) {
+	o, err := c.Option()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(o)
+}
+
+// Curves draws one line per series with its x values, each with a shaded mean ± std band where Std is given.
+func Curves(title, xName, yName string, series []Band) *Chart {
+	return &Chart{title: title, build: func(c *Chart) (map[string]any, error) {
+		line := newRect(c, xName, yName, "axis")
+		var legend []string
+		for i, b := range series {
+			if err := addBand(line, c, b, color(i), len(b.X) <= 30); err != nil {
+				return nil, err
+			}
+			legend = append(legend, b.Name)
+		}
+		return finish(c, &line.RectChart, legend, bandFloor(c, series))
+	}}
+}
+
+// FitScatter draws scattered points with fitted curves over them (Figure 2: the data and the fits of
+// SGD/SGDW/LO/LO-L2). A fit with Std is drawn with its band.
+func FitScatter(title, xName, yName string, points []Points, fits []Band) *Chart {
+	return &Chart{title: title, build: func(c *Chart) (map[string]any, error) {
+		line := newRect(c, xName, yName, "item")
+		var legend []string
+		for i, p := range points {
+			if len(p.X) != len(p.Y) {
+				return nil, fmt.Errorf("plot %q: points %q have %d x and %d y values: give one y per x", c.title, p.Name, len(p.X), len(p.Y))
+			}
+			data := make([][]any, len(p.X))
+			for j := range p.X {
+				data[j] = []any{c.xValue(p.X[j]), c.yValue(p.Y[j])}
+			}
+			sc := charts.NewScatter()
+			sc.AddSeries(p.Name, nil, charts.WithSeriesOpts(func(s *charts.SingleSeries) {
+				s.Data = data
+				s.SymbolSize = 7
+				s.ItemStyle = &opts.ItemStyle{Color: color(i), Opacity: opts.Float(0.7)}
+			}))
+			line.Overlap(sc)
+			legend = append(legend, p.Name)
+		}
+		for i, f := range fits {
+			if err := addBand(line, c, f, color(len(points)+i), false); err != nil {
+				return nil, err
+			}
+			legend = append(legend, f.Name)
+		}
+		o, err := finish(c, &line.RectChart, legend, bandFloor(c, fits))
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range o["series"].([]any) {
+			if s := s.(map[string]any); s["type"] == "scatter" {
+				s["z"] = 3 // the data over the fits
+			}
+		}
+		return o, nil
+	}}
+}
+
+// newRect starts a chart on two value axes with lreg's common options.
+func newRect(c *Chart, xName, yName, trigger string) *charts.Line {
+	line := charts.NewLine()
+	line.SetGlobalOptions(common(c, trigger)...)
+	line.SetGlobalOptions(
+		charts.WithXAxisOpts(opts.XAxis{Type: axisType(c.logX), Name: xName, NameLocation: "middle", NameGap: 28,
+			Min: "dataMin", Max: "dataMax", AxisLine: offZero()}),
+		charts.WithYAxisOpts(opts.YAxis{Type: axisType(c.logY), Name: yName, Scale: opts.Bool(true),
+			AxisLabel: &opts.AxisLabel{}, AxisLine: offZero()}),
+	)
+	return line
+}
+
+// offZero keeps an axis at the plot's edge rather than where the other axis is 0.
+func offZero() *opts.AxisLine { return &opts.AxisLine{Show: opts.Bool(true), OnZero: opts.Bool(false)} }
+
+func axisType(log bool) string {
+	if log {
+		return "log"
+	}
+	return "value"
+}
+
+// common are the options every chart shares: SVG renderer, no animation, title, legend below the plot.
+func common(c *Chart, trigger string) []charts.GlobalOpts {
+	w, h := c.dims()
+	return []charts.GlobalOpts{
+		charts.WithInitializationOpts(opts.Initialization{Renderer: "svg", Width: fmt.Sprintf("%dpx", w), Height: fmt.Sprintf("%dpx", h)}),
+		charts.WithAnimation(false),
+		charts.WithTitleOpts(opts.Title{Title: c.title, Left: "center"}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0", Type: "scroll"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: trigger}),
+		charts.WithGridOpts(opts.Grid{Left: "60", Right: "40", Top: "60", Bottom: "70", ContainLabel: opts.Bool(true)}),
+	}
+}
+
+// addBand adds a curve to line: for a band, first its lower edge (invisible) and then the band's width
+// stacked on it as a shaded area with no line, then the mean line on top.
+func addBand(line *charts.Line, c *Chart, b Band, col string, symbols bool) error {
+	n := len(b.X)
+	if len(b.Mean) != n || (b.Std != nil && len(b.Std) != n) {
+		return fmt.Errorf("plot %q: curve %q has %d x, %d means and %d stds: give one mean (and std) per x", c.title, b.Name, n, len(b.Mean), len(b.Std))
+	}
+	mean := make([][]any, n)
+	for i := range n {
+		mean[i] = []any{c.xValue(b.X[i]), c.yValue(b.Mean[i])}
+	}
+	if b.Std != nil {
+		stack := "band:" + b.Name
+		lower := make([][]any, n)
+		width := make([][]any, n)
+		for i := range n {
+			lo, hi := b.Mean[i]-b.Std[i], b.Mean[i]+b.Std[i]
+			// [y, x]: see finish for why a band's columns are swapped.
+			lower[i] = []any{bandLow(lo), c.xValue(b.X[i])}
+			width[i] = []any{bandWidth(lo, hi), c.xValue(b.X[i])}
+		}
+		hidden := func(s *charts.SingleSeries) {
+			s.Stack = stack
+			s.ShowSymbol = opts.Bool(false)
+			s.Symbol = "none"
+			s.LineStyle = &opts.LineStyle{Opacity: opts.Float(0)}
+		}
+		line.AddSeries(b.Name+" (band low)", nil, charts.WithSeriesOpts(func(s *charts.SingleSeries) {
+			hidden(s)
+			s.Data = lower
+		}))
+		line.AddSeries(b.Name+" (band)", nil, charts.WithSeriesOpts(func(s *charts.SingleSeries) {
+			hidden(s)
+			s.Data = width
+			s.AreaStyle = &opts.AreaStyle{Color: col, Opacity: opts.Float(0.2)}
+		}))
+	}
+	line.AddSeries(b.Name, nil, charts.WithSeriesOpts(func(s *charts.SingleSeries) {
+		s.Data = mean
+		s.ShowSymbol = opts.Bool(symbols)
+		s.SymbolSize = 4
+		s.Color = col
+		s.LineStyle = &opts.LineStyle{Color: col, Width: 2}
+	}))
+	return nil
+}
+
+// bandLow and bandWidth are placeholders that finish replaces once the log floor is known: a band's lower
+// edge on a log axis must stay positive.
+type bandEdge struct{ lo, hi float64 }
+
+func bandLow(lo float64) any       { return bandEdge{lo: lo, hi: math.NaN()} }
+func bandWidth(lo, hi float64) any { return bandEdge{lo: lo, hi: hi} }
+func (e bandEdge) resolve(floor float64) any {
+	lo := e.lo
+	if floor > 0 && lo < floor {
+		lo = floor
+	}
+	if math.IsNaN(e.hi) {
+		return num(lo)
+	}
+	if e.hi < lo { // the whole band lies below a log axis
+		return nil
+	}
+	return num(e.hi - lo)
+}
+
+// bandFloor is the lowest value a band may reach: on a log y axis the smallest positive value drawn, else 0
+// (no floor).
+func bandFloor(c *Chart, bands []Band) float64 {
+	if !c.logY {
+		return 0
+	}
+	floor := math.Inf(1)
+	for _, b := range bands {
+		for i, m := range b.Mean {
+			if m > 0 && !math.IsInf(m, 0) {
+				floor = math.Min(floor, m)
+			}
+			if b.Std != nil && i < len(b.Std) {
+				if lo := m - b.Std[i]; lo > 0 && !math.IsInf(lo, 0) {
+					floor = math.Min(floor, lo)
+				}
+			}
+		}
+	}
+	if math.IsInf(floor, 1) {
+		return 1
+	}
+	return floor
+}
+
+// xValue and yValue turn a value into JSON: a number, or null (a gap) where the axis cannot show it.
+func (c *Chart) xValue(v float64) any { return axisValue(v, c.logX) }
+func (c *Chart) yValue(v float64) any { return axisValue(v, c.logY) }
+
+func axisValue(v float64, log bool) any {
+	if log && v <= 0 {
+		return nil
+	}
+	return num(v)
+}
+
+// num is v, or nil (JSON null, a gap in echarts) when v is not finite, which JSON cannot hold.
+func num(v float64) any {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return v
+}
+
+// finish turns the go-echarts chart into the option map and adds what go-echarts has no field for.
+func finish(c *Chart, rc *charts.RectChart, legend []string, floor float64) (map[string]any, error) {
+	rc.Validate()
+	// Resolve band edges before encoding (they are Go values inside the series data).
+	for i := range rc.MultiSeries {
+		if data, ok := rc.MultiSeries[i].Data.([][]any); ok {
+			for _, p := range data {
+				for k, v := range p {
+					if e, ok := v.(bandEdge); ok {
+						p[k] = e.resolve(floor)
+					}
+				}
+			}
+		}
+	}
+	raw, err := json.Marshal(rc.JSON())
+	if err != nil {
+		return nil, fmt.Errorf("plot %q: encoding the option: %w", c.title, err)
+	}
+	var o map[string]any
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return nil, err
+	}
+	if lg, ok := o["legend"].(map[string]any); ok {
+		lg["data"] = legend // only the named series, not the band helpers
+	}
+	for _, s := range o["series"].([]any) {
+		s := s.(map[string]any)
+		if _, ok := s["stack"]; ok {
+			// echarts stacks the first value dimension of the data, which on two value axes is x: the band's
+			// points are [y, x] and encode maps them back. Its default 'samesign' strategy would stack a
+			// positive band width on 0 instead of a negative lower edge.
+			s["encode"] = map[string]any{"x": 1, "y": 0}
+			s["stackStrategy"] = "all"
+			s["tooltip"] = map[string]any{"show": false}
+			s["silent"] = true
+		}
+	}
+	return o, nil
+}

@@ -1,0 +1,41 @@
+package plot
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/lreg/lreg/lreg/store"
+)
+
+// Write writes dir/name.html (Page) and dir/name.svg (SVG) atomically and returns the paths written.
+func (c *Chart) Write(dir, name string) ([]string, error) {
+	page, err := c.Page()
+	if err != nil {
+		return nil, err
+	}
+	svg, err := c.SVG()
+	if err != nil {
+		return nil, err
+	}
+	return writeAll(dir, name, map[string][]byte{".html": page, ".svg": svg}, ".html", ".svg")
+}
+
+// WriteTable writes dir/name.md (Markdown) and dir/name.html (a page holding the HTML table) atomically
+// and returns the paths written.
+func WriteTable(dir, name string, t Table) ([]string, error) {
+	page := fmt.Sprintf("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>%s</title>\n</head>\n<body style=\"margin:16px;font-family:sans-serif\">\n%s</body>\n</html>\n",
+		escape(t.Title), t.HTML())
+	return writeAll(dir, name, map[string][]byte{".md": []byte(t.Markdown()), ".html": []byte(page)}, ".md", ".html")
+}
+
+func writeAll(dir, name string, files map[string][]byte, order ...string) ([]string, error) {
+	var paths []string
+	for _, ext := range order {
+		p := filepath.Join(dir, name+ext)
+		if err := store.WriteAtomic(p, files[ext]); err != nil {
+			return paths, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
