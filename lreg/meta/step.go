@@ -40,7 +40,7 @@ func Unroll(cfg Config, opt task.Optimizee, net *lopt.Net, params, state []*Node
 	for t := range T {
 		xt, yt := inner.SliceBatch(x, y, t)
 		loss := opt.Loss(params, xt, yt)
-		grads := Gradient(loss, params...)
+		grads := task.OwnGradients(opt, loss, params) // with stacked runs (task.Runs), each run's own gradient
 		if !cfg.SecondOrder {
 			for i := range grads {
 				grads[i] = StopGradient(grads[i])
