@@ -38,6 +38,7 @@ import (
 	"github.com/lreg/lreg/lreg/optim"
 	"github.com/lreg/lreg/lreg/progress"
 	"github.com/lreg/lreg/lreg/record"
+	"github.com/lreg/lreg/lreg/shard"
 	"github.com/lreg/lreg/lreg/stats"
 	"github.com/lreg/lreg/lreg/store"
 	"github.com/lreg/lreg/lreg/task"
@@ -504,9 +505,13 @@ type Early struct {
 	Profile  string
 	RunDir   string
 	Log      io.Writer
-	Force    bool // recompute records that exist
-	MaxCells int  // stop with ErrCellLimit after this many computed cells; 0 = no limit
+	Force    bool          // recompute records that exist
+	MaxCells int           // stop with ErrCellLimit after this many computed cells; 0 = no limit
+	Scale    shard.Options // this process's share of the sweep (docs/scale-out.md); the zero value is all of it
+	Merged   MergeReport   // what a Scale.Merge run found
 	cellsRun int
+	bar      *progress.Bar
+	done     int // cells done (computed or reused), for the progress bar
 }
 
 // CellsRun is the number of (case, problem) cells computed (not reused) by Run.
@@ -546,7 +551,8 @@ type Curves struct {
 	Params map[string][]float64 `json:"params"` // case -> fitted parameters
 }
 
-// Run meta-trains the missing LOs, trains the missing cells and writes the summary, table and curves.
+// Run meta-trains the missing LOs, trains the missing cells and writes the summary, table and curves. A shard
+// (Scale.Shard) does its share and writes no summary; a merge (Scale.Merge) computes nothing and writes it.
 func (e *Early) Run() (EarlyResult, error) {
 	if e.Log == nil {
 		e.Log = os.Stderr
@@ -559,95 +565,136 @@ func (e *Early) Run() (EarlyResult, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return EarlyResult{}, err
 	}
-	methods := map[string]optim.Method{}
-	cells := map[string]EarlyCell{}
-	metaSteps := map[string]int{}
-	for _, cs := range cfg.Cases {
-		cell := EarlyCell{Case: cs, Problems: cfg.Problems, Degree: cfg.Degree, TestSeed: cfg.TestSeed, Epochs: cfg.Epochs,
-			Patience: cfg.Patience, DType: cfg.Meta.DType, CurveEvery: cfg.CurveEvery}
-		switch cs {
-		case CaseSGD:
-			cell.LR = cfg.SGDLR
-			methods[cs] = optim.Static(cs, optim.SGD{LR: cfg.SGDLR})
-		case CaseSGDW:
-			cell.LR, cell.WeightDecay = cfg.SGDLR, cfg.WeightDecay
-			methods[cs] = optim.Static(cs, optim.SGDW{LR: cfg.SGDLR, WeightDecay: cfg.WeightDecay})
-		default:
-			m, w, id, err := e.lo(cs)
-			if err != nil {
-				return EarlyResult{}, err
+	if e.Scale.Merge {
+		for _, cs := range cfg.Cases {
+			for run := range cfg.Runs {
+				e.Merged.add(EarlyRecordPath(dir, cs, run))
 			}
-			cell.LO, metaSteps[cs] = id, m.MetaSteps
-			methods[cs] = lopt.Method(cs, m.LO, w)
 		}
-		cells[cs] = cell
+		res, err := EarlyFromRecords(cfg, dir)
+		if err != nil {
+			return res, err
+		}
+		return res, WriteEarly(dir, res)
 	}
-	bar := progress.New("early-evidence", len(cfg.Cases)*cfg.Runs)
-	done := 0
+	// LO cases need their LO; each is meta-trained by one shard.
+	caseOf := map[string]string{}
+	var loNames []string
 	for _, cs := range cfg.Cases {
-		var runner *polyRunner // compiled only if a cell needs it
-		for run := range cfg.Runs {
-			cell := cells[cs]
-			cell.Run = run
-			path := EarlyRecordPath(dir, cs, run)
-			var rec EarlyRecord
-			if !e.Force && store.ReadJSON(path, &rec) == nil && rec.Cell == cell {
-				done++
-				bar.Update(done, fmt.Sprintf("%s problem %d reused", cs, run))
-				continue
-			}
-			if e.MaxCells > 0 && e.cellsRun >= e.MaxCells {
-				return EarlyResult{}, ErrCellLimit
-			}
-			if runner == nil {
-				var err error
-				if runner, err = newPolyRunner(e.Backend, cfg, methods[cs], cell); err != nil {
-					return EarlyResult{}, err
-				}
-				runner.loMetaSteps = metaSteps[cs]
-			}
-			runner.cell = cell
-			prov := record.New(e.Profile, e.Info, cfg.TestSeed)
-			rec, err := runner.fit(run)
-			if err != nil {
-				return EarlyResult{}, fmt.Errorf("early evidence, %s on problem %d: %w", cs, run, err)
-			}
-			prov.Finish()
-			rec.Prov, rec.Seconds = prov, prov.WallSeconds
-			if err := store.WriteJSON(path, rec); err != nil {
-				return EarlyResult{}, err
-			}
-			e.cellsRun++
-			done++
-			bar.Update(done, fmt.Sprintf("%s problem %d: %d epochs, R2 %.3f, norm %.3f", cs, run, rec.Epochs, rec.R2, rec.Norm))
+		if cs != CaseSGD && cs != CaseSGDW {
+			caseOf[cfg.LOName(cs)] = cs
+			loNames = append(loNames, cfg.LOName(cs))
 		}
 	}
-	bar.Done(fmt.Sprintf("%d cells computed", e.cellsRun))
+	los := loSet{dir: dir, names: loNames, scale: e.Scale, log: e.Log}
+	if err := los.trainMine(func(name string, resume bool) error { return e.trainLO(caseOf[name], resume) }); err != nil {
+		return EarlyResult{}, err
+	}
+	// A group is a case; its cells are the problems.
+	var jobs []job
+	total := 0
+	for g, cs := range cfg.Cases {
+		mine := ownedIndices(e.Scale.Shard, g, len(cfg.Cases), cfg.Runs)
+		if len(mine) == 0 {
+			continue
+		}
+		total += len(mine)
+		j := job{method: cs, run: func() error { return e.runCase(cs, mine) }}
+		if cs != CaseSGD && cs != CaseSGDW {
+			j.lo = cfg.LOName(cs)
+		}
+		jobs = append(jobs, j)
+	}
+	e.bar, e.done = progress.New("early-evidence", total), 0
+	if err := los.runJobs(jobs); err != nil {
+		return EarlyResult{}, err
+	}
+	e.bar.Done(fmt.Sprintf("%d cells computed", e.cellsRun))
 	res, err := EarlyFromRecords(cfg, dir)
-	if err != nil {
+	if err != nil || e.Scale.Shard.Split() {
 		return res, err
 	}
 	return res, WriteEarly(dir, res)
 }
 
-// lo returns the case's LO, meta-training it first when it is not stored (resuming a stopped meta-training),
-// and an identity for the records: file name and SHA-256 prefix.
-func (e *Early) lo(cs string) (meta.LOMeta, []*tensors.Tensor, string, error) {
+// runCase fits the given problems with one case, reusing the stored records whose cell is the same.
+func (e *Early) runCase(cs string, runs []int) error {
+	cfg := e.Cfg
+	cell := EarlyCell{Case: cs, Problems: cfg.Problems, Degree: cfg.Degree, TestSeed: cfg.TestSeed, Epochs: cfg.Epochs,
+		Patience: cfg.Patience, DType: cfg.Meta.DType, CurveEvery: cfg.CurveEvery}
+	var method optim.Method
+	metaSteps := 0
+	switch cs {
+	case CaseSGD:
+		cell.LR = cfg.SGDLR
+		method = optim.Static(cs, optim.SGD{LR: cfg.SGDLR})
+	case CaseSGDW:
+		cell.LR, cell.WeightDecay = cfg.SGDLR, cfg.WeightDecay
+		method = optim.Static(cs, optim.SGDW{LR: cfg.SGDLR, WeightDecay: cfg.WeightDecay})
+	default:
+		m, w, id, err := e.loadLO(cs)
+		if err != nil {
+			return err
+		}
+		cell.LO, metaSteps = id, m.MetaSteps
+		method = lopt.Method(cs, m.LO, w)
+	}
+	var runner *polyRunner // compiled only if a cell needs it
+	for _, run := range runs {
+		cell := cell
+		cell.Run = run
+		path := EarlyRecordPath(e.Dir(), cs, run)
+		var rec EarlyRecord
+		if !e.Force && store.ReadJSON(path, &rec) == nil && rec.Cell == cell {
+			e.done++
+			e.bar.Update(e.done, fmt.Sprintf("%s problem %d reused", cs, run))
+			continue
+		}
+		if e.MaxCells > 0 && e.cellsRun >= e.MaxCells {
+			return ErrCellLimit
+		}
+		if runner == nil {
+			var err error
+			if runner, err = newPolyRunner(e.Backend, cfg, method, cell); err != nil {
+				return err
+			}
+			runner.loMetaSteps = metaSteps
+		}
+		runner.cell = cell
+		prov := record.New(e.Profile, e.Info, cfg.TestSeed)
+		rec, err := runner.fit(run)
+		if err != nil {
+			return fmt.Errorf("early evidence, %s on problem %d: %w", cs, run, err)
+		}
+		prov.Finish()
+		rec.Prov, rec.Seconds = prov, prov.WallSeconds
+		if err := store.WriteJSON(path, rec); err != nil {
+			return err
+		}
+		e.cellsRun++
+		e.done++
+		e.bar.Update(e.done, fmt.Sprintf("%s problem %d: %d epochs, R2 %.3f, norm %.3f", cs, run, rec.Epochs, rec.R2, rec.Norm))
+	}
+	return nil
+}
+
+// trainLO meta-trains the LO of a case on the problem family, resuming a stopped meta-training.
+func (e *Early) trainLO(cs string, resume bool) error {
+	cfg := e.Cfg.MetaConfig(cs)
+	fmt.Fprintf(e.Log, "meta-training LO %q on %s problems\n", cfg.LOName(), cfg.Dataset)
+	tr, err := meta.NewTrainer(e.Backend, cfg, PolyTask(e.Cfg.Problems), e.Dir(), resume, record.New(e.Profile, e.Info, cfg.Seed))
+	if err != nil {
+		return err
+	}
+	tr.Log = e.Log
+	return tr.Train()
+}
+
+// loadLO returns the case's stored LO and an identity for the records: file name and SHA-256 prefix.
+func (e *Early) loadLO(cs string) (meta.LOMeta, []*tensors.Tensor, string, error) {
 	cfg := e.Cfg.MetaConfig(cs)
 	dir := e.Dir()
 	path := meta.LOFile(dir, cfg.LOName())
-	if _, err := os.Stat(path); err != nil {
-		_, statErr := os.Stat(meta.CheckpointFile(dir, cfg.LOName()))
-		fmt.Fprintf(e.Log, "meta-training LO %q on %s problems\n", cfg.LOName(), cfg.Dataset)
-		tr, err := meta.NewTrainer(e.Backend, cfg, PolyTask(e.Cfg.Problems), dir, statErr == nil, record.New(e.Profile, e.Info, cfg.Seed))
-		if err != nil {
-			return meta.LOMeta{}, nil, "", err
-		}
-		tr.Log = e.Log
-		if err := tr.Train(); err != nil {
-			return meta.LOMeta{}, nil, "", err
-		}
-	}
 	m, w, err := meta.LoadLO(path)
 	if err != nil {
 		return m, nil, "", err

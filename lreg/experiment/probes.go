@@ -13,8 +13,10 @@ import (
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/metatest"
+	"github.com/lreg/lreg/lreg/optim"
 	"github.com/lreg/lreg/lreg/probe"
 	"github.com/lreg/lreg/lreg/record"
+	"github.com/lreg/lreg/lreg/shard"
 	"github.com/lreg/lreg/lreg/stats"
 	"github.com/lreg/lreg/lreg/store"
 )
@@ -77,7 +79,9 @@ type Probes struct {
 	RunDir   string
 	Data     data.Options
 	Log      io.Writer
-	CellsRun int // points trained and probed (not reused)
+	CellsRun int           // points trained and probed (not reused)
+	Scale    shard.Options // this process's share of the sweep (docs/scale-out.md); the zero value is all of it
+	Merged   MergeReport   // what a Scale.Merge run found
 }
 
 // probePath is where a point's probe record is stored; the name carries a hash of everything that made it.
@@ -102,73 +106,149 @@ func (p *Probes) trainConfig(dataset, optimizee, moment string) metatest.Config 
 	return tc
 }
 
-// Run meta-trains missing LOs, probes every missing point and writes probes.json (the figure data).
-func (p *Probes) Run() (ProbeFigures, error) {
-	if p.Log == nil {
-		p.Log = os.Stderr
-	}
-	los := append([]string{"none"}, p.Cfg.Regs...)
-	if err := EnsureLOs(p.Backend, p.Info, p.Profile, p.RunDir, p.Data, p.Cfg.Meta, los, p.Log); err != nil {
-		return ProbeFigures{}, err
-	}
-	methods, err := Methods(prefixed(los), p.RunDir, DefaultBaselines())
-	if err != nil {
-		return ProbeFigures{}, err
-	}
+// los are the LOs probed: lo-none, then the regularized ones.
+func (p *Probes) los() []string { return append([]string{"none"}, p.Cfg.Regs...) }
+
+// kinds are the probes each LO's points get: a regularized LO its own kind, lo-none every kind.
+func (p *Probes) kinds() map[string][]string {
 	kindsFor := map[string][]string{}
 	for _, r := range p.Cfg.Regs {
 		k := probe.KindFor(r)
 		kindsFor["lo-"+r] = append(kindsFor["lo-"+r], k)
 		kindsFor["lo-none"] = appendNew(kindsFor["lo-none"], k)
 	}
-	for _, name := range p.Cfg.Datasets {
-		ds, err := data.Load(name, p.Data)
-		if err != nil {
-			fmt.Fprintf(p.Log, "%s: skipped, %v\n", name, err)
-			continue
-		}
-		val := ds.Test.Rows(0, p.Cfg.ValN)
+	return kindsFor
+}
+
+// Run meta-trains missing LOs, probes every missing point and writes probes.json (the figure data). A shard
+// (Scale.Shard) does its share and writes no figure data; a merge (Scale.Merge) computes nothing and writes it.
+func (p *Probes) Run() (ProbeFigures, error) {
+	if p.Log == nil {
+		p.Log = os.Stderr
+	}
+	if p.Scale.Merge {
+		p.Merged = p.merge()
+		figs := p.Figures()
+		return figs, store.WriteJSON(filepath.Join(p.RunDir, "probes.json"), figs)
+	}
+	los := loSet{dir: p.RunDir, names: p.los(), scale: p.Scale, log: p.Log}
+	if err := los.trainMine(imageLOTrainer(p.Backend, p.Info, p.Profile, p.RunDir, p.Data, p.Cfg.Meta, p.Log)); err != nil {
+		return ProbeFigures{}, err
+	}
+	if err := los.runJobs(p.jobs()); err != nil {
+		return ProbeFigures{}, err
+	}
+	figs := p.Figures()
+	if p.Scale.Shard.Split() {
+		return figs, nil
+	}
+	return figs, store.WriteJSON(filepath.Join(p.RunDir, "probes.json"), figs)
+}
+
+// jobs are this shard's points: a group is an LO on a task at a moment, in figure order.
+func (p *Probes) jobs() []job {
+	kindsFor := p.kinds()
+	names := prefixed(p.los())
+	seeds := Seeds(p.Cfg.Runs)
+	groups := len(p.Cfg.Datasets) * len(p.Cfg.Optimizees) * len(names) * len(Moments)
+	sets := datasetCache{opts: p.Data, log: p.Log}
+	methods := map[string]optim.Method{}
+	var jobs []job
+	g := 0
+	for _, dsName := range p.Cfg.Datasets {
 		for _, opt := range p.Cfg.Optimizees {
-			for _, m := range methods {
+			for _, name := range names {
 				for _, moment := range Moments {
-					tc := p.trainConfig(name, opt, moment)
-					var runner *metatest.Runner
-					for _, seed := range Seeds(p.Cfg.Runs) {
-						if p.allStored(m.Name, tc, moment, kindsFor[m.Name], seed) {
-							continue
-						}
-						if runner == nil {
-							if runner, err = metatest.NewRunner(p.Backend, tc, m, ds); err != nil {
-								return ProbeFigures{}, err
-							}
-						}
-						prov := record.New(p.Profile, p.Info, seed)
-						res, params, err := runner.Train(seed, prov)
-						if err != nil {
-							return ProbeFigures{}, err
-						}
-						for _, kind := range kindsFor[m.Name] {
-							pc := p.Cfg.Probe
-							pc.Kind, pc.Seed = kind, seed
-							pr, err := probe.Run(p.Backend, runner.Optimizee, params, val, pc)
-							if err != nil {
-								return ProbeFigures{}, err
-							}
-							rec := ProbeRecord{LO: m.Name, Dataset: name, Optimizee: opt, Moment: moment, Kind: kind, Seed: seed, Steps: res.Steps, Probe: pr, Provenance: prov}
-							rec.Provenance.Finish()
-							if err := store.WriteJSON(p.probePath(m.Name, tc, moment, kind, seed), rec); err != nil {
-								return ProbeFigures{}, err
-							}
-							fmt.Fprintf(p.Log, "%s %s/%s %s seed %d (%d steps): %s F at eps %v = %.4g\n", m.Name, name, opt, moment, seed, res.Steps, kind, pr.Radii[len(pr.Radii)-1], pr.Final[len(pr.Final)-1])
-						}
-						p.CellsRun++
+					mine := ownedSeeds(p.Scale.Shard, g, groups, seeds)
+					g++
+					if len(mine) == 0 {
+						continue
 					}
+					tc := p.trainConfig(dsName, opt, moment)
+					jobs = append(jobs, job{method: name, lo: loOf(name), run: func() error {
+						ds := sets.get(dsName)
+						if ds == nil {
+							return nil
+						}
+						m, ok := methods[name]
+						if !ok {
+							ms, err := Methods([]string{name}, p.RunDir, DefaultBaselines())
+							if err != nil {
+								return err
+							}
+							m, methods[name] = ms[0], ms[0]
+						}
+						return p.probeSeeds(ds, tc, m, moment, kindsFor[name], mine)
+					}})
 				}
 			}
 		}
 	}
-	figs := p.Figures()
-	return figs, store.WriteJSON(filepath.Join(p.RunDir, "probes.json"), figs)
+	return jobs
+}
+
+// probeSeeds trains m to each seed's point and probes it with every kind, skipping the points stored.
+func (p *Probes) probeSeeds(ds *data.Dataset, tc metatest.Config, m optim.Method, moment string, kinds []string, seeds []uint64) error {
+	val := ds.Test.Rows(0, p.Cfg.ValN)
+	var runner *metatest.Runner
+	for _, seed := range seeds {
+		if p.allStored(m.Name, tc, moment, kinds, seed) {
+			continue
+		}
+		var err error
+		if runner == nil {
+			if runner, err = metatest.NewRunner(p.Backend, tc, m, ds); err != nil {
+				return err
+			}
+		}
+		prov := record.New(p.Profile, p.Info, seed)
+		res, params, err := runner.Train(seed, prov)
+		if err != nil {
+			return err
+		}
+		for _, kind := range kinds {
+			pc := p.Cfg.Probe
+			pc.Kind, pc.Seed = kind, seed
+			pr, err := probe.Run(p.Backend, runner.Optimizee, params, val, pc)
+			if err != nil {
+				return err
+			}
+			rec := ProbeRecord{LO: m.Name, Dataset: tc.Dataset, Optimizee: tc.Optimizee, Moment: moment, Kind: kind, Seed: seed, Steps: res.Steps, Probe: pr, Provenance: prov}
+			rec.Provenance.Finish()
+			if err := store.WriteJSON(p.probePath(m.Name, tc, moment, kind, seed), rec); err != nil {
+				return err
+			}
+			fmt.Fprintf(p.Log, "%s %s/%s %s seed %d (%d steps): %s F at eps %v = %.4g\n", m.Name, tc.Dataset, tc.Optimizee, moment, seed, res.Steps, kind, pr.Radii[len(pr.Radii)-1], pr.Final[len(pr.Final)-1])
+		}
+		p.CellsRun++
+	}
+	return nil
+}
+
+// merge counts the stored probe records of every point (data sets without any record are left out).
+func (p *Probes) merge() MergeReport {
+	kindsFor := p.kinds()
+	var rep MergeReport
+	for _, dsName := range p.Cfg.Datasets {
+		var ds MergeReport
+		for _, opt := range p.Cfg.Optimizees {
+			for _, name := range prefixed(p.los()) {
+				for _, moment := range Moments {
+					tc := p.trainConfig(dsName, opt, moment)
+					for _, seed := range Seeds(p.Cfg.Runs) {
+						for _, kind := range kindsFor[name] {
+							ds.add(p.probePath(name, tc, moment, kind, seed))
+						}
+					}
+				}
+			}
+		}
+		if ds.Records > 0 {
+			rep.Records += ds.Records
+			rep.Missing = append(rep.Missing, ds.Missing...)
+		}
+	}
+	return rep
 }
 
 func (p *Probes) allStored(lo string, tc metatest.Config, moment string, kinds []string, seed uint64) bool {

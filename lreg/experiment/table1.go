@@ -17,6 +17,7 @@ import (
 	"github.com/lreg/lreg/lreg/metatest"
 	"github.com/lreg/lreg/lreg/optim"
 	"github.com/lreg/lreg/lreg/record"
+	"github.com/lreg/lreg/lreg/shard"
 	"github.com/lreg/lreg/lreg/stats"
 	"github.com/lreg/lreg/lreg/store"
 	"github.com/lreg/lreg/lreg/task"
@@ -89,7 +90,9 @@ type Table1 struct {
 	RunDir   string
 	Data     data.Options
 	Log      io.Writer
-	MaxCells int // stop with ErrCellLimit after this many computed cells; 0 = no limit
+	MaxCells int           // stop with ErrCellLimit after this many computed cells; 0 = no limit
+	Scale    shard.Options // this process's share of the sweep (docs/scale-out.md); the zero value is all of it
+	Merged   MergeReport   // what a Scale.Merge run found
 	sweep    *Sweep
 }
 
@@ -101,51 +104,170 @@ func (t *Table1) CellsRun() int {
 	return t.sweep.CellsRun
 }
 
-// Run meta-trains the missing LOs, runs the missing cells and writes table1.csv and table1.md.
+// methods are the table's method names in order: the LOs (lo-NAME), then the baselines.
+func (t *Table1) methods() []string {
+	return append(prefixed(t.Cfg.LOs), t.Cfg.Baselines...)
+}
+
+// Run meta-trains the missing LOs, runs the missing cells and writes table1.csv, .md and .json. A shard
+// (Scale.Shard) does its share and writes no table; a merge (Scale.Merge) computes nothing and writes them.
 func (t *Table1) Run() ([]Row, error) {
 	if t.Log == nil {
 		t.Log = os.Stderr
 	}
-	if err := t.trainLOs(); err != nil {
+	names := t.methods()
+	if t.Scale.Merge {
+		rows := Table1Rows(t.Cfg, t.RunDir, t.Data, names)
+		t.Merged = t.merge(rows, names)
+		return rows, WriteTable1(t.RunDir, t.Cfg, rows)
+	}
+	los := loSet{dir: t.RunDir, names: t.Cfg.LOs, scale: t.Scale, log: t.Log}
+	if err := los.trainMine(imageLOTrainer(t.Backend, t.Info, t.Profile, t.RunDir, t.Data, t.Cfg.Meta, t.Log)); err != nil {
 		return nil, err
 	}
 	t.sweep = &Sweep{Backend: t.Backend, Info: t.Info, Profile: t.Profile, RunDir: t.RunDir, Log: t.Log, Limit: t.MaxCells}
-	names := append(append([]string{}, prefixed(t.Cfg.LOs)...), t.Cfg.Baselines...)
-	methods, err := Methods(names, t.RunDir, t.Cfg.Rates)
-	if err != nil {
+	if err := los.runJobs(t.jobs(names)); err != nil {
 		return nil, err
 	}
-	for _, name := range t.Cfg.Datasets {
-		ds, err := data.Load(name, t.Data)
-		if err != nil {
-			fmt.Fprintf(t.Log, "%s: skipped, %v\n", name, err)
-			continue
-		}
-		for _, opt := range t.Cfg.Optimizees {
-			cfg := t.Cfg.Test
-			cfg.Dataset, cfg.Optimizee = name, opt
-			if _, err := t.sweep.Run(cfg, ds, methods, Seeds(t.Cfg.Runs)); err != nil {
-				return nil, err
-			}
-		}
+	rows := Table1Rows(t.Cfg, t.RunDir, t.Data, names)
+	if t.Scale.Shard.Split() {
+		return rows, nil
 	}
-	rows := Table1Rows(t.Cfg, t.RunDir, t.Data, methodNames(methods))
 	return rows, WriteTable1(t.RunDir, t.Cfg, rows)
 }
 
-// trainLOs meta-trains every LO of the table that is not stored yet.
-func (t *Table1) trainLOs() error {
-	return EnsureLOs(t.Backend, t.Info, t.Profile, t.RunDir, t.Data, t.Cfg.Meta, t.Cfg.LOs, t.Log)
+// jobs are this shard's cells: a group is a method on a task (data set x optimizee), in table order.
+func (t *Table1) jobs(names []string) []job {
+	seeds := Seeds(t.Cfg.Runs)
+	groups := len(t.Cfg.Datasets) * len(t.Cfg.Optimizees) * len(names)
+	sets := datasetCache{opts: t.Data, log: t.Log}
+	methods := map[string]optim.Method{}
+	var jobs []job
+	g := 0
+	for _, dsName := range t.Cfg.Datasets {
+		for _, opt := range t.Cfg.Optimizees {
+			for _, name := range names {
+				mine := ownedSeeds(t.Scale.Shard, g, groups, seeds)
+				g++
+				if len(mine) == 0 {
+					continue
+				}
+				cfg := t.Cfg.Test
+				cfg.Dataset, cfg.Optimizee = dsName, opt
+				jobs = append(jobs, job{method: name, lo: loOf(name), run: func() error {
+					ds := sets.get(dsName)
+					if ds == nil {
+						return nil
+					}
+					m, ok := methods[name]
+					if !ok {
+						ms, err := Methods([]string{name}, t.RunDir, t.Cfg.Rates)
+						if err != nil {
+							return err
+						}
+						m, methods[name] = ms[0], ms[0]
+					}
+					_, err := t.sweep.Run(cfg, ds, []optim.Method{m}, mine)
+					return err
+				}})
+			}
+		}
+	}
+	return jobs
+}
+
+// merge counts the records of the table's cells; the cells of a data set that cannot be loaded and has no
+// record are not counted (the table has a row saying why).
+func (t *Table1) merge(rows []Row, names []string) MergeReport {
+	var rep MergeReport
+	for _, dsName := range t.Cfg.Datasets {
+		for _, opt := range t.Cfg.Optimizees {
+			if missingData(rows, dsName, opt) {
+				continue
+			}
+			tc := t.Cfg.Test
+			tc.Dataset, tc.Optimizee = dsName, opt
+			for _, m := range names {
+				for _, seed := range Seeds(t.Cfg.Runs) {
+					rep.add(metatest.RecordPath(t.RunDir, m, tc, seed))
+				}
+			}
+		}
+	}
+	return rep
+}
+
+func missingData(rows []Row, dataset, optimizee string) bool {
+	for _, r := range rows {
+		if r.Dataset == dataset && r.Optimizee == optimizee && r.Missing != "" && r.Missing != noResults {
+			return true
+		}
+	}
+	return false
+}
+
+// ownedSeeds are the seeds of group g that shard s runs.
+func ownedSeeds(s shard.Shard, g, groups int, seeds []uint64) []uint64 {
+	var mine []uint64
+	for _, k := range ownedIndices(s, g, groups, len(seeds)) {
+		mine = append(mine, seeds[k])
+	}
+	return mine
+}
+
+// ownedIndices are the indices, of n, of group g's cells that shard s runs.
+func ownedIndices(s shard.Shard, g, groups, n int) []int {
+	var mine []int
+	for k := range n {
+		if s.Owns(g, groups, k, n) {
+			mine = append(mine, k)
+		}
+	}
+	return mine
+}
+
+// loOf is the LO a method name needs: NAME for "lo-NAME", "" for a baseline.
+func loOf(method string) string {
+	if name, ok := strings.CutPrefix(method, "lo-"); ok {
+		return name
+	}
+	return ""
+}
+
+// datasetCache loads each data set once, when a cell first needs it; one that cannot be loaded is logged
+// once and its cells skipped (the table says how to get it).
+type datasetCache struct {
+	opts data.Options
+	log  io.Writer
+	sets map[string]*data.Dataset
+}
+
+func (c *datasetCache) get(name string) *data.Dataset {
+	if ds, ok := c.sets[name]; ok {
+		return ds
+	}
+	if c.sets == nil {
+		c.sets = map[string]*data.Dataset{}
+	}
+	ds, err := data.Load(name, c.opts)
+	if err != nil {
+		fmt.Fprintf(c.log, "%s: skipped, %v\n", name, err)
+		ds = nil
+	}
+	c.sets[name] = ds
+	return ds
 }
 
 // EnsureLOs meta-trains, with cfg and the regularizer its name says, every named LO not stored in runDir yet
 // (resuming a stopped meta-training from its checkpoint).
 func EnsureLOs(b backends.Backend, info, profile, runDir string, opts data.Options, cfg meta.Config, names []string, log io.Writer) error {
+	return loSet{dir: runDir, names: names, log: log}.trainMine(imageLOTrainer(b, info, profile, runDir, opts, cfg, log))
+}
+
+// imageLOTrainer meta-trains one LO of a sweep on cfg's data set, with cfg and the regularizer its name says.
+func imageLOTrainer(b backends.Backend, info, profile, runDir string, opts data.Options, cfg meta.Config, log io.Writer) func(name string, resume bool) error {
 	var ds *data.Dataset
-	for _, name := range names {
-		if _, err := os.Stat(meta.LOFile(runDir, name)); err == nil {
-			continue
-		}
+	return func(name string, resume bool) error {
 		reg, err := metareg.ParseName(name)
 		if err != nil {
 			return err
@@ -157,19 +279,18 @@ func EnsureLOs(b backends.Backend, info, profile, runDir string, opts data.Optio
 		}
 		c := cfg
 		c.Reg, c.Name = reg, ""
-		_, statErr := os.Stat(meta.CheckpointFile(runDir, name))
 		fmt.Fprintf(log, "meta-training LO %q\n", name)
-		tr, err := meta.NewTrainer(b, c, meta.ImageTask(ds), runDir, statErr == nil, record.New(profile, info, c.Seed))
+		tr, err := meta.NewTrainer(b, c, meta.ImageTask(ds), runDir, resume, record.New(profile, info, c.Seed))
 		if err != nil {
 			return err
 		}
 		tr.Log = log
-		if err := tr.Train(); err != nil {
-			return err
-		}
+		return tr.Train()
 	}
-	return nil
 }
+
+// noResults is the Missing of a task whose data set loads but has no record.
+const noResults = "no results stored"
 
 // Table1Rows builds the table from the records stored in runDir alone. A task whose data set cannot be
 // loaded gets one row saying so and how to get it.
@@ -189,7 +310,7 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 				}
 			}
 			if len(records) == 0 {
-				why := "no results stored"
+				why := noResults
 				if _, err := data.Load(name, opts); err != nil {
 					why = err.Error()
 				}
@@ -285,14 +406,6 @@ func prefixed(los []string) []string {
 	out := make([]string, len(los))
 	for i, n := range los {
 		out[i] = "lo-" + n
-	}
-	return out
-}
-
-func methodNames(ms []optim.Method) []string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.Name
 	}
 	return out
 }

@@ -5,13 +5,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/internal/testenv"
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/metatest"
+	"github.com/lreg/lreg/lreg/shard"
 	"github.com/lreg/lreg/lreg/stats"
+	"github.com/lreg/lreg/lreg/store"
 )
 
 func tinyTable1() Table1Config {
@@ -91,4 +95,97 @@ func TestTable1JSONWithoutSpread(t *testing.T) {
 	if err := WriteTable1(dir, tinyTable1(), rows); err != nil {
 		t.Fatalf("writing a table with an infinite t: %v", err)
 	}
+}
+
+// A shard that needs what another shard makes, with no waiting allowed, says which shard and how to fix it;
+// with waiting allowed, it runs what it can and waits for the rest; shards write records but no table; a
+// merge writes the table and counts the cells still missing.
+func TestTable1ShardsAndMerge(t *testing.T) {
+	dir, full, runDir := t.TempDir(), t.TempDir(), t.TempDir()
+	testenv.WriteMNIST(t, dir, 200)
+	opts := data.Options{Dir: dir, FashionMNISTDirs: []string{}, NPMRoots: []string{}}
+	cfg := tinyTable1()
+	cfg.Datasets, cfg.Optimizees = []string{"mnist"}, []string{"mlp-sigmoid", "mlp-relu"}
+	b := testenv.GoBackend(t)
+	log := &syncLog{}
+	run := func(dir string, scale shard.Options) (*Table1, error) {
+		tb := &Table1{Cfg: cfg, Backend: b, Info: "go", Profile: "test", RunDir: dir, Data: opts, Log: log, Scale: scale}
+		_, err := tb.Run()
+		return tb, err
+	}
+	// The LOs as shard 0/2 would make them, to hand to shard 1/2 while it waits.
+	if _, err := run(full, shard.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// Groups lo-none, lo-sam, sgd on mlp-sigmoid, then on mlp-relu: shard 0/2 has groups 0, 2, 4 and
+	// meta-trains LO none (so it writes lo-init.lreg); shard 1/2 has groups 1, 3, 5 and meta-trains LO sam.
+	one := shard.Options{Shard: shard.Shard{Index: 1, Count: 2}}
+	_, err := run(runDir, one)
+	if !errors.Is(err, shard.ErrNotReady) || !strings.Contains(err.Error(), "lo-init.lreg") || !strings.Contains(err.Error(), "shard 0/2") || !strings.Contains(err.Error(), "--wait") {
+		t.Fatalf("shard 1/2 before shard 0/2 started, no waiting: %v", err)
+	}
+	// Now with waiting: shard 1/2 waits for lo-init.lreg, meta-trains sam, runs lo-sam and sgd, waits for
+	// lo-none.lreg, runs lo-none.
+	one.Wait = shard.Wait{Timeout: time.Minute, Poll: 5 * time.Millisecond}
+	var second *Table1
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		second, err = run(runDir, one)
+		done <- err
+	}()
+	for _, f := range []string{meta.InitLOFile, "lo-none.lreg"} {
+		for deadline := time.Now().Add(time.Minute); !strings.Contains(log.String(), "waiting for "+filepath.Join(runDir, f)); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("shard 1/2 never waited for %s:\n%s", f, log)
+			}
+		}
+		raw, err := os.ReadFile(filepath.Join(full, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.WriteAtomic(filepath.Join(runDir, f), raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil || second.CellsRun() != 6 {
+		t.Fatalf("shard 1/2: %v, %d cells computed, want 6\n%s", err, second.CellsRun(), log)
+	}
+	if !strings.Contains(log.String(), "lo-none.lreg (meta-trained by shard 0/2)") || exists(filepath.Join(runDir, "table1.md")) {
+		t.Errorf("shard 1/2: no wait for lo-none, or a table written:\n%s", log)
+	}
+	merged, err := run(runDir, shard.Options{Merge: true})
+	if err != nil || merged.CellsRun() != 0 || merged.Merged.Records != 6 || len(merged.Merged.Missing) != 6 || !exists(filepath.Join(runDir, "table1.md")) {
+		t.Fatalf("merge after shard 1/2: %v, %d computed, report %+v", err, merged.CellsRun(), merged.Merged)
+	}
+	first, err := run(runDir, shard.Options{Shard: shard.Shard{Index: 0, Count: 2}})
+	if err != nil || first.CellsRun() != 6 {
+		t.Fatalf("shard 0/2: %v, %d cells computed, want 6", err, first.CellsRun())
+	}
+	merged, err = run(runDir, shard.Options{Merge: true})
+	if err != nil || merged.Merged.Records != 12 || len(merged.Merged.Missing) != 0 || merged.Merged.String() != "merged 12 records, none missing" {
+		t.Fatalf("merge after both shards: %v, %+v", err, merged.Merged)
+	}
+	// LOs: none and sam for the full run, sam for shard 1/2 (none was handed over).
+	if n := strings.Count(log.String(), "meta-training LO"); n != 3 {
+		t.Errorf("%d meta-trainings, want 3:\n%s", n, log)
+	}
+}
+
+// syncLog is a log that two goroutines write.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

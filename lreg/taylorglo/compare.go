@@ -17,6 +17,7 @@ import (
 	"github.com/lreg/lreg/lreg/optim"
 	"github.com/lreg/lreg/lreg/probe"
 	"github.com/lreg/lreg/lreg/record"
+	"github.com/lreg/lreg/lreg/shard"
 	"github.com/lreg/lreg/lreg/stats"
 	"github.com/lreg/lreg/lreg/store"
 	"github.com/lreg/lreg/lreg/task"
@@ -117,6 +118,8 @@ type Comparison struct {
 	Config     CompareConfig     `json:"config"`
 	T          Params            `json:"t"`
 	Cells      []Cell            `json:"cells"`
+	Missing    int               `json:"missing_runs,omitempty"` // runs without a record (a shard not finished)
+	Trained    int               `json:"-"`                      // runs trained (not reused) by this call
 	Provenance record.Provenance `json:"provenance"`
 }
 
@@ -129,6 +132,9 @@ type Env struct {
 	RunDir      string
 	// Progress, if set, makes a progress reporter for a named piece of work of total units.
 	Progress func(label string, total int) Reporter
+	// Scale is this process's share of the comparison (docs/scale-out.md); the zero value is all of it.
+	// The search is not shared: it runs in shard 0, and the other shards wait for its best loss (Best).
+	Scale shard.Options
 }
 
 // Reporter receives progress (progress.Bar satisfies it).
@@ -179,68 +185,28 @@ func recordKey(cfg CompareConfig, mc metatest.Config, loss string, t Params) str
 
 // Compare trains every cell with both losses (records already in the run directory are reused, not redone),
 // summarises them, and writes comparison.json and comparison.md into Dir(env.RunDir).
+//
+// With env.Scale a shard trains its share of the runs and writes nothing but its records (it returns the
+// summary of the records stored so far and no table); a merge trains nothing and summarises the records.
 func Compare(env Env, cfg CompareConfig, t Params) (*Comparison, string, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, "", err
 	}
-	out := &Comparison{Config: cfg, T: t, Provenance: record.New(env.Profile, env.BackendName)}
-	total := len(cfg.Datasets) * len(cfg.Optimizees) * 2 * cfg.Runs
-	bar := env.progress("taylorglo compare", total)
-	done := 0
-	for _, dsName := range cfg.Datasets {
-		ds, err := env.Load(dsName)
-		if err != nil {
+	prov := record.New(env.Profile, env.BackendName)
+	trained := 0
+	if !env.Scale.Merge {
+		var err error
+		if trained, err = compareRuns(env, cfg, t); err != nil {
 			return nil, "", err
 		}
-		for _, optName := range cfg.Optimizees {
-			mc := cfg.cell(ds.Name, optName)
-			base, err := task.New(optName, task.Input{Height: ds.Height, Width: ds.Width, Channels: ds.Channels}, ds.NumClasses)
-			if err != nil {
-				return nil, "", err
-			}
-			var prober *probe.Prober
-			var probeVal data.Subset
-			if cfg.Probe {
-				// F is measured on cross-entropy for both losses, so that the two are on one scale.
-				if prober, err = probe.New(env.Backend, base, cfg.ProbeCfg); err != nil {
-					return nil, "", err
-				}
-				mt := ds.Split(mc.DataSeed).MetaTrain
-				probeVal = mt.Rows(0, cfg.ProbeN)
-			}
-			var recs [2][]RunRecord
-			for li, loss := range []string{LossCrossEntropy, LossTaylor} {
-				var opt task.Classifier = base
-				if loss == LossTaylor {
-					opt = NewOptimizee(base, t)
-				}
-				tr, err := newTrainer(env.Backend, mc, cfg.LR, ds, opt)
-				if err != nil {
-					return nil, "", err
-				}
-				key := recordKey(cfg, mc, loss, t)
-				for r := range cfg.Runs {
-					seed := cfg.FirstSeed + uint64(r)
-					path := RecordPath(env.RunDir, loss, ds.Name, optName, key, seed)
-					var rec RunRecord
-					if store.ReadJSON(path, &rec) != nil || rec.Key != key {
-						if rec, err = tr.run(loss, t, key, seed, cfg, prober, probeVal, record.New(env.Profile, env.BackendName, seed)); err != nil {
-							return nil, "", err
-						}
-						if err := store.WriteJSON(path, rec); err != nil {
-							return nil, "", err
-						}
-					}
-					recs[li] = append(recs[li], rec)
-					done++
-					bar.Update(done, fmt.Sprintf("%s %s/%s seed %d: test acc %.4f", loss, ds.Name, optName, seed, rec.Result.TestAccuracy))
-				}
-			}
-			out.Cells = append(out.Cells, summarizeCell(ds, optName, cfg, recs))
-		}
 	}
-	bar.Done("")
+	out, missing := Summarize(env.RunDir, cfg, t)
+	out.Missing, out.Trained = len(missing), trained
+	out.Provenance = prov
 	out.Provenance.Finish()
+	if env.Scale.Shard.Split() {
+		return out, "", nil
+	}
 	md := RenderMarkdown(out)
 	dir := Dir(env.RunDir)
 	if err := store.WriteJSON(filepath.Join(dir, "comparison.json"), out); err != nil {
@@ -250,6 +216,121 @@ func Compare(env Env, cfg CompareConfig, t Params) (*Comparison, string, error) 
 		return nil, "", err
 	}
 	return out, md, nil
+}
+
+// losses are the two losses compared, in table order.
+var losses = []string{LossCrossEntropy, LossTaylor}
+
+// compareRuns trains the runs of env.Scale.Shard's share that are not stored. A group is a loss on a data set
+// x optimizee (its runs share compiled graphs).
+func compareRuns(env Env, cfg CompareConfig, t Params) (trained int, err error) {
+	groups := len(cfg.Datasets) * len(cfg.Optimizees) * len(losses)
+	mine := func(g int) []int {
+		var runs []int
+		for r := range cfg.Runs {
+			if env.Scale.Shard.Owns(g, groups, r, cfg.Runs) {
+				runs = append(runs, r)
+			}
+		}
+		return runs
+	}
+	total := 0
+	for g := range groups {
+		total += len(mine(g))
+	}
+	bar := env.progress("taylorglo compare", total)
+	done, g := 0, 0
+	for _, dsName := range cfg.Datasets {
+		var ds *data.Dataset // loaded when a run of this shard needs it
+		for _, optName := range cfg.Optimizees {
+			mc := cfg.cell(dsName, optName)
+			var base task.Classifier
+			var prober *probe.Prober
+			var probeVal data.Subset
+			for _, loss := range losses {
+				runs := mine(g)
+				g++
+				if len(runs) == 0 {
+					continue
+				}
+				if ds == nil {
+					if ds, err = env.Load(dsName); err != nil {
+						return trained, err
+					}
+				}
+				if base == nil {
+					if base, err = task.New(optName, task.Input{Height: ds.Height, Width: ds.Width, Channels: ds.Channels}, ds.NumClasses); err != nil {
+						return trained, err
+					}
+					if cfg.Probe {
+						// F is measured on cross-entropy for both losses, so that the two are on one scale.
+						if prober, err = probe.New(env.Backend, base, cfg.ProbeCfg); err != nil {
+							return trained, err
+						}
+						probeVal = ds.Split(mc.DataSeed).MetaTrain.Rows(0, cfg.ProbeN)
+					}
+				}
+				opt := base
+				if loss == LossTaylor {
+					opt = NewOptimizee(base, t)
+				}
+				key := recordKey(cfg, mc, loss, t)
+				var tr *trainer // compiled only if a run needs it
+				for _, r := range runs {
+					seed := cfg.FirstSeed + uint64(r)
+					path := RecordPath(env.RunDir, loss, dsName, optName, key, seed)
+					var rec RunRecord
+					if store.ReadJSON(path, &rec) != nil || rec.Key != key {
+						if tr == nil {
+							if tr, err = newTrainer(env.Backend, mc, cfg.LR, ds, opt); err != nil {
+								return trained, err
+							}
+						}
+						if rec, err = tr.run(loss, t, key, seed, cfg, prober, probeVal, record.New(env.Profile, env.BackendName, seed)); err != nil {
+							return trained, err
+						}
+						if err := store.WriteJSON(path, rec); err != nil {
+							return trained, err
+						}
+						trained++
+					}
+					done++
+					bar.Update(done, fmt.Sprintf("%s %s/%s seed %d: test acc %.4f", loss, dsName, optName, seed, rec.Result.TestAccuracy))
+				}
+			}
+		}
+	}
+	bar.Done(fmt.Sprintf("%d runs trained", trained))
+	return trained, nil
+}
+
+// Summarize builds the comparison from the run records stored in runDir alone (Provenance left empty), and
+// says which runs have no record yet.
+func Summarize(runDir string, cfg CompareConfig, t Params) (*Comparison, []string) {
+	out := &Comparison{Config: cfg, T: t}
+	var missing []string
+	for _, dsName := range cfg.Datasets {
+		for _, optName := range cfg.Optimizees {
+			mc := cfg.cell(dsName, optName)
+			var recs [2][]RunRecord
+			source := ""
+			for li, loss := range losses {
+				key := recordKey(cfg, mc, loss, t)
+				for r := range cfg.Runs {
+					path := RecordPath(runDir, loss, dsName, optName, key, cfg.FirstSeed+uint64(r))
+					var rec RunRecord
+					if store.ReadJSON(path, &rec) != nil || rec.Key != key {
+						missing = append(missing, path)
+						continue
+					}
+					recs[li] = append(recs[li], rec)
+					source = rec.Result.DataSource
+				}
+			}
+			out.Cells = append(out.Cells, summarizeCell(dsName, source, optName, cfg, recs))
+		}
+	}
+	return out, missing
 }
 
 // trainer trains one optimizee with SGD by the meta-test's protocol and keeps the final parameters for the
@@ -314,8 +395,8 @@ var ProbeFunc = func(p *probe.Prober, params []*tensors.Tensor, val data.Subset)
 }
 
 // summarizeCell turns the two losses' records into metrics.
-func summarizeCell(ds *data.Dataset, optimizee string, cfg CompareConfig, recs [2][]RunRecord) Cell {
-	c := Cell{Dataset: ds.Name, DataSource: ds.Source, Optimizee: optimizee, Runs: cfg.Runs}
+func summarizeCell(dataset, source, optimizee string, cfg CompareConfig, recs [2][]RunRecord) Cell {
+	c := Cell{Dataset: dataset, DataSource: source, Optimizee: optimizee, Runs: cfg.Runs}
 	type getter func(r RunRecord) (float64, bool)
 	add := func(name string, get getter) {
 		var vals [2][]float64
@@ -393,6 +474,9 @@ func RenderMarkdown(c *Comparison) string {
 		if cell.Diverged != [2]int{} {
 			fmt.Fprintf(&b, "| %s | %s | diverged runs (left out above) | %d | %d | |\n", cell.Dataset, cell.Optimizee, cell.Diverged[0], cell.Diverged[1])
 		}
+	}
+	if c.Missing > 0 {
+		fmt.Fprintf(&b, "\n%d runs have no record yet (a shard has not finished, or failed): the rows above hold fewer runs.\n", c.Missing)
 	}
 	b.WriteString("\nData sources: ")
 	var srcs []string

@@ -158,9 +158,44 @@ func RunSearch(env Env, cfg Config) (*BestLoss, error) {
 	return out, store.WriteJSON(BestLossPath(env.RunDir), out)
 }
 
+// Best is the search's best loss for this process: the search runs (or resumes, or replays) in shard 0 of
+// env.Scale or when the experiment is not shared; the other shards wait for its best-loss.json, and a merge
+// reads it. CMA-ES is sequential by nature (a generation is sampled from the fitnesses of the one before), so
+// the search is not split; run it as a job of its own before the comparison's job array (docs/scale-out.md).
+func Best(env Env, cfg Config) (*BestLoss, error) {
+	sh := env.Scale.Shard
+	if !env.Scale.Merge && (!sh.Split() || sh.Index == 0) {
+		return RunSearch(env, cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var best BestLoss
+	path := BestLossPath(env.RunDir)
+	ready := func() bool {
+		return store.ReadJSON(path, &best) == nil && best.Search == cfg.Search && best.FitnessCfg == cfg.Fitness
+	}
+	status := func() string {
+		l, err := LoadLog(SearchLogPath(env.RunDir))
+		if err != nil || l == nil {
+			return "no search log yet"
+		}
+		return fmt.Sprintf("%d of %d candidates evaluated", len(l.Candidates), cfg.Search.Population*cfg.Search.Generations)
+	}
+	w := env.Scale.Wait
+	if env.Scale.Merge {
+		w.Timeout = 0
+	}
+	if err := w.Until(fmt.Sprintf("%s with this config, written by the search in %s", path, sh.Of(0)), ready, status); err != nil {
+		return nil, fmt.Errorf("%w\nrun the search first (`lreg run taylorglo --search-only`, same flags, or --shard 0/%d), or wait longer with --wait DURATION (now %s)",
+			err, max(sh.Count, 1), env.Scale.Wait.Timeout)
+	}
+	return &best, nil
+}
+
 // Run is the whole experiment: the search, then the comparison of its best loss with cross-entropy.
 func Run(env Env, cfg Config) (*BestLoss, *Comparison, string, error) {
-	best, err := RunSearch(env, cfg)
+	best, err := Best(env, cfg)
 	if err != nil {
 		return nil, nil, "", err
 	}

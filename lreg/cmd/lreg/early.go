@@ -18,6 +18,8 @@ func cmdEarly(args []string) error {
 	fs := flag.NewFlagSet("run early-evidence", flag.ContinueOnError)
 	var c common
 	c.register(fs)
+	var scale scaleFlags
+	scale.register(fs)
 	problems := fs.Int("problems", 0, "meta-test problems (profile: paper 100, smoke 8)")
 	epochs := fs.Int("epochs", 0, "epoch cap per problem (profile: paper 5000, smoke 2000)")
 	patience := fs.Int("patience", 0, "early stopping patience on the training MSE (profile: paper 500, smoke 200)")
@@ -71,16 +73,33 @@ func cmdEarly(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	b, info, err := c.open()
+	opts, err := scale.options()
 	if err != nil {
 		return err
 	}
-	e := experiment.Early{Cfg: cfg, Backend: b, Info: info.Config, Profile: c.profile, RunDir: c.runDir, Log: os.Stderr, Force: *force}
+	e := experiment.Early{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Log: os.Stderr, Force: *force, Scale: opts}
+	if !opts.Merge {
+		b, info, err := c.open()
+		if err != nil {
+			return err
+		}
+		e.Backend, e.Info = b, info.Config
+	}
 	if _, err := e.Run(); err != nil {
 		return err
 	}
+	if opts.Shard.Split() {
+		shardDone("early-evidence", opts.Shard, e.CellsRun())
+		return nil
+	}
 	md, _ := os.ReadFile(filepath.Join(e.Dir(), "summary.md"))
-	fmt.Printf("%s\n%d cells computed, the others reused. Results in %s: summary.md, summary.json, per-problem.csv, curves.json (Figures 9-12), records/, lo-%s.lreg and lo-%s.lreg\n",
-		md, e.CellsRun(), e.Dir(), cfg.LOName(experiment.CaseLONone), cfg.LOName(experiment.CaseLOL2))
+	fmt.Printf("%s\n", md)
+	if opts.Merge {
+		mergeDone(e.Merged, len(e.Merged.Missing))
+	} else {
+		fmt.Printf("%d cells computed, the others reused. ", e.CellsRun())
+	}
+	fmt.Printf("Results in %s: summary.md, summary.json, per-problem.csv, curves.json (Figures 9-12), records/, lo-%s.lreg and lo-%s.lreg\n",
+		e.Dir(), cfg.LOName(experiment.CaseLONone), cfg.LOName(experiment.CaseLOL2))
 	return nil
 }

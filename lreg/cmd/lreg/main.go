@@ -13,6 +13,9 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/lreg/lreg/lreg/shard"
 )
 
 const usage = `lreg — learned optimizers that learn to regularize
@@ -24,6 +27,7 @@ Usage:
   lreg meta-test [flags]                   meta-test stored LOs and baselines (lreg meta-test -h)
   lreg bench [flags]                       seconds per meta-step and peak memory (lreg bench -h)
   lreg run EXPERIMENT [flags]              run an experiment headless (lreg run -h lists them)
+  lreg check-html FILE.html...             check in headless Chromium that every chart of each file drew
 `
 
 func main() {
@@ -44,6 +48,8 @@ func main() {
 		err = cmdBench(args)
 	case "run":
 		err = cmdRun(args)
+	case "check-html":
+		err = cmdCheckHTML(args)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
@@ -121,4 +127,46 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// scaleFlags are every sweep's scale-out flags (docs/scale-out.md): --shard runs a part of the sweep, --merge
+// writes the tables from the records of all parts, --wait bounds how long a part waits for another's LOs.
+type scaleFlags struct {
+	spec  string
+	merge bool
+	wait  time.Duration
+}
+
+func (s *scaleFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.spec, "shard", "", "run only part i of n of the sweep (0 <= i < n), e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT; the parts share --run-dir; then --merge")
+	fs.BoolVar(&s.merge, "merge", false, "compute nothing: write the tables from the records in --run-dir (once every --shard has finished)")
+	fs.DurationVar(&s.wait, "wait", 24*time.Hour, "how long a shard waits for what another shard makes (an LO, TaylorGLO's best loss); 0: fail at once")
+}
+
+func (s *scaleFlags) options() (shard.Options, error) {
+	sh, err := shard.Parse(s.spec)
+	if err != nil {
+		return shard.Options{}, err
+	}
+	if s.merge && sh.Split() {
+		return shard.Options{}, fmt.Errorf("--merge and --shard %s exclude each other: run every shard, then once with --merge and no --shard", sh)
+	}
+	if s.wait < 0 {
+		return shard.Options{}, fmt.Errorf("--wait %s: want a duration >= 0, e.g. 12h (0: do not wait)", s.wait)
+	}
+	return shard.Options{Shard: sh, Merge: s.merge, Wait: shard.Wait{Timeout: s.wait, Log: os.Stderr}}, nil
+}
+
+// shardDone tells a shard's user that the tables come from a merge.
+func shardDone(experiment string, sh shard.Shard, computed int) {
+	fmt.Printf("shard %s done: %d cells computed, the others reused or left to the other shards.\n"+
+		"Once every shard has finished: lreg run %s --merge (the same flags, without --shard) writes the tables.\n", sh, computed, experiment)
+}
+
+// mergeDone reports what a merge found.
+func mergeDone(report fmt.Stringer, missing int) {
+	fmt.Println(report)
+	if missing > 0 {
+		fmt.Fprintf(os.Stderr, "warning: %d cells have no record yet: the tables hold only what is stored\n", missing)
+	}
 }

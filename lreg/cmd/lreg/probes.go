@@ -12,16 +12,22 @@ import (
 
 func init() { experiments["probes"] = cmdProbes }
 
-// cmdProbes runs the PGA sharpness probes (Figures 4-6 and the per-radius figures), resumable.
+// cmdProbes runs the PGA sharpness probes (Figures 4-6 and the per-radius figures), resumable, shardable.
 func cmdProbes(args []string) error {
 	fs := flag.NewFlagSet("run probes", flag.ContinueOnError)
 	var c common
 	c.register(fs)
+	var sf sweepFlags
+	sf.register(fs)
+	var scale scaleFlags
+	scale.register(fs)
 	regs := fs.String("regs", "", "comma list of regularized LOs to compare with lo-none (sam, gsam, gam)")
 	datasets := fs.String("datasets", "", "comma list of data sets")
 	optimizees := fs.String("optimizees", "", "comma list of optimizees")
 	runs := fs.Int("runs", 0, "seeds per point (profile: paper 10, smoke 1)")
 	fixed := fs.Int("fixed-steps", 0, "the second moment: probe after this many steps (profile: paper 2000)")
+	valN := fs.Int("val-n", 0, "validation examples the probes measure on (profile: paper 2000, smoke 200)")
+	pgaSteps := fs.Int("pga-steps", 0, "PGA steps per radius (profile: paper 10, smoke 3)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -36,16 +42,37 @@ func cmdProbes(args []string) error {
 	overrideList(set, "optimizees", &cfg.Optimizees, *optimizees)
 	override(set, "runs", &cfg.Runs, *runs)
 	override(set, "fixed-steps", &cfg.FixedSteps, *fixed)
-	b, info, err := c.open()
+	override(set, "val-n", &cfg.ValN, *valN)
+	override(set, "pga-steps", &cfg.Probe.Steps, *pgaSteps)
+	if err := sf.apply(set, &cfg.Meta, &cfg.Test); err != nil {
+		return err
+	}
+	opts, err := scale.options()
 	if err != nil {
 		return err
 	}
-	p := experiment.Probes{Cfg: cfg, Backend: b, Info: info.Config, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr}
+	p := experiment.Probes{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr, Scale: opts}
+	if !opts.Merge {
+		b, info, err := c.open()
+		if err != nil {
+			return err
+		}
+		p.Backend, p.Info = b, info.Config
+	}
 	figs, err := p.Run()
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%d points probed, the others reused; %d figure panels in %s\n", p.CellsRun, len(figs.Panels), filepath.Join(c.runDir, "probes.json"))
+	if opts.Shard.Split() {
+		shardDone("probes", opts.Shard, p.CellsRun)
+		return nil
+	}
+	if opts.Merge {
+		mergeDone(p.Merged, len(p.Merged.Missing))
+	} else {
+		fmt.Printf("%d points probed, the others reused; ", p.CellsRun)
+	}
+	fmt.Printf("%d figure panels in %s\n", len(figs.Panels), filepath.Join(c.runDir, "probes.json"))
 	for _, panel := range figs.Panels {
 		n := len(panel.Regularized.Final)
 		if n == 0 || len(panel.None.Final) == 0 {

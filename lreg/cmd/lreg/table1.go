@@ -12,16 +12,20 @@ import (
 
 func init() { experiments["table1"] = cmdTable1 }
 
-// cmdTable1 runs Table 1: every LO and baseline on every task, resumable.
+// cmdTable1 runs Table 1: every LO and baseline on every task, resumable, shardable.
 func cmdTable1(args []string) error {
 	fs := flag.NewFlagSet("run table1", flag.ContinueOnError)
 	var c common
 	c.register(fs)
+	var sf sweepFlags
+	sf.register(fs)
+	var scale scaleFlags
+	scale.register(fs)
 	los := fs.String("los", "", "comma list of LO names to compare (profile: none, sam, gsam, gam, hessian, entropy, and -smooth variants)")
+	baselines := fs.String("baselines", "", "comma list of hand-made optimizers (sgd, adam, sam, gsam, gam)")
 	datasets := fs.String("datasets", "", "comma list of data sets (mnist, fashion-mnist, cifar10)")
 	optimizees := fs.String("optimizees", "", "comma list of optimizees (mlp-sigmoid, mlp-relu, cnn)")
 	runs := fs.Int("runs", 0, "seeds per cell (profile: paper 10, smoke 2)")
-	maxSteps := fs.Int("max-steps", 0, "meta-test step cap")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -32,20 +36,40 @@ func cmdTable1(args []string) error {
 	}
 	set := setFlags(fs)
 	overrideList(set, "los", &cfg.LOs, *los)
+	overrideList(set, "baselines", &cfg.Baselines, *baselines)
 	overrideList(set, "datasets", &cfg.Datasets, *datasets)
 	overrideList(set, "optimizees", &cfg.Optimizees, *optimizees)
 	override(set, "runs", &cfg.Runs, *runs)
-	override(set, "max-steps", &cfg.Test.MaxSteps, *maxSteps)
-	b, info, err := c.open()
+	if err := sf.apply(set, &cfg.Meta, &cfg.Test); err != nil {
+		return err
+	}
+	opts, err := scale.options()
 	if err != nil {
 		return err
 	}
-	t := experiment.Table1{Cfg: cfg, Backend: b, Info: info.Config, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr}
+	t := experiment.Table1{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr, Scale: opts}
+	if !opts.Merge {
+		b, info, err := c.open()
+		if err != nil {
+			return err
+		}
+		t.Backend, t.Info = b, info.Config
+	}
 	rows, err := t.Run()
 	if err != nil {
 		return err
 	}
+	if opts.Shard.Split() {
+		shardDone("table1", opts.Shard, t.CellsRun())
+		return nil
+	}
 	md, _ := os.ReadFile(filepath.Join(c.runDir, "table1.md"))
-	fmt.Printf("%s\n%d cells computed, the others reused; %d rows in %s (also .csv, .json)\n", md, t.CellsRun(), len(rows), filepath.Join(c.runDir, "table1.md"))
+	fmt.Printf("%s\n", md)
+	if opts.Merge {
+		mergeDone(t.Merged, len(t.Merged.Missing))
+	} else {
+		fmt.Printf("%d cells computed, the others reused; ", t.CellsRun())
+	}
+	fmt.Printf("%d rows in %s (also .csv, .json)\n", len(rows), filepath.Join(c.runDir, "table1.md"))
 	return nil
 }

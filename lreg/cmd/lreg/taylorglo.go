@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -19,6 +20,8 @@ func cmdTaylorGLO(args []string) error {
 	fs := flag.NewFlagSet("run taylorglo", flag.ContinueOnError)
 	var c common
 	c.register(fs)
+	var scale scaleFlags
+	scale.register(fs)
 	population := fs.Int("population", 0, "CMA-ES population (28)")
 	generations := fs.Int("generations", 0, "CMA-ES generations at most (profile: paper 100, smoke 6)")
 	sigma := fs.Float64("sigma", 0, "CMA-ES initial step size around t = 0 (1.2)")
@@ -86,12 +89,12 @@ func cmdTaylorGLO(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	b, info, err := c.open()
+	opts, err := scale.options()
 	if err != nil {
 		return err
 	}
 	loaded := map[string]*data.Dataset{}
-	env := taylorglo.Env{Backend: b, BackendName: info.Config, Profile: c.profile, RunDir: c.runDir,
+	env := taylorglo.Env{Profile: c.profile, RunDir: c.runDir, Scale: opts,
 		Load: func(name string) (*data.Dataset, error) {
 			if ds, ok := loaded[name]; ok {
 				return ds, nil
@@ -103,7 +106,18 @@ func cmdTaylorGLO(args []string) error {
 			return ds, err
 		},
 		Progress: func(label string, total int) taylorglo.Reporter { return progress.New(label, total) }}
-	best, err := taylorglo.RunSearch(env, cfg)
+	if !opts.Merge {
+		b, info, err := c.open()
+		if err != nil {
+			return err
+		}
+		env.Backend, env.BackendName = b, info.Config
+	}
+	if *searchOnly && opts.Shard.Split() && opts.Shard.Index != 0 {
+		fmt.Printf("shard %s: nothing to do, the search runs in shard 0 only\n", opts.Shard)
+		return nil
+	}
+	best, err := taylorglo.Best(env, cfg)
 	if err != nil {
 		return err
 	}
@@ -113,14 +127,24 @@ func cmdTaylorGLO(args []string) error {
 	if *searchOnly {
 		return nil
 	}
-	_, md, err := taylorglo.Compare(env, cfg.Compare, best.T)
+	cmp, md, err := taylorglo.Compare(env, cfg.Compare, best.T)
 	if err != nil {
 		return err
 	}
+	if opts.Shard.Split() {
+		shardDone("taylorglo", opts.Shard, cmp.Trained)
+		return nil
+	}
 	fmt.Print(md)
+	if !opts.Merge {
+		fmt.Printf("\n%d cells computed, the others reused\n", cmp.Trained)
+	}
 	dir := taylorglo.Dir(c.runDir)
 	fmt.Printf("\nrun records in %s, table in %s, summary in %s\n", filepath.Join(dir, "compare"),
 		filepath.Join(dir, "comparison.md"), filepath.Join(dir, "comparison.json"))
+	if cmp.Missing > 0 {
+		fmt.Fprintf(os.Stderr, "warning: %d runs have no record yet: the table holds only what is stored\n", cmp.Missing)
+	}
 	return nil
 }
 
