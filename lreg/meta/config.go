@@ -30,6 +30,9 @@ type Config struct {
 	SecondOrder bool    `json:"second_order"` // differentiate through the optimizee gradients; false
 	DType       string  `json:"dtype"`        // "float32" or "float64"
 
+	// Runs is how many optimizee runs are unrolled together per meta-step (runs.go); 0 or 1 = one.
+	Runs int `json:"runs_per_step,omitempty"`
+
 	Curriculum            []int `json:"curriculum"`               // optimizee run length per stage
 	RunsPerEpoch          int   `json:"runs_per_epoch"`           // optimizee runs between evaluations; 20
 	EvalRuns              int   `json:"eval_runs"`                // held-out runs per evaluation; 10
@@ -96,7 +99,13 @@ func (c Config) Validate() error {
 	case c.RunsPerEpoch < 1 || c.EvalRuns < 1 || c.ImprovementsToAdvance < 1 || c.FailuresToStop < 1 || c.MaxEpochsPerStage < 1:
 		return fmt.Errorf("runs_per_epoch, eval_runs, improvements_to_advance, failures_to_stop and max_epochs_per_stage must be >= 1")
 	}
+	if c.Runs < 0 {
+		return fmt.Errorf("runs per step must be >= 0, got %d", c.Runs)
+	}
 	if err := c.Reg.Validate(); err != nil {
+		return err
+	}
+	if err := c.runsSupported(); err != nil {
 		return err
 	}
 	for _, l := range c.Curriculum {

@@ -172,7 +172,7 @@ func NewTrainer(b backends.Backend, cfg Config, taskFn TaskFn, runDir string, re
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	tk, err := taskFn(cfg)
+	tk, err := RunsTask(taskFn)(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +350,7 @@ func (tr *Trainer) Evaluate(weights []*tensors.Tensor, steps int) (float64, erro
 	cfg := tr.Cfg
 	tr.evaluator.Method.Inputs = weights
 	total := 0.0
-	for r := range cfg.EvalRuns {
+	for r := range cfg.evalBatches() {
 		run := uint64(1<<40 + r)
 		params := tr.opt.Init(rand.New(rand.NewPCG(cfg.Seed^0xE7A1, run)), cfg.DTypeOf())
 		state, err := tr.evaluator.InitState(params)
@@ -367,7 +367,7 @@ func (tr *Trainer) Evaluate(weights []*tensors.Tensor, steps int) (float64, erro
 		}
 		total += mean(losses)
 	}
-	return total / float64(cfg.EvalRuns), nil
+	return total / float64(cfg.evalBatches()), nil
 }
 
 // maybeCheckpoint saves the resumable state every CheckpointSeconds (always when force).
