@@ -599,7 +599,7 @@ func (e *Early) Run() (EarlyResult, error) {
 			continue
 		}
 		total += len(mine)
-		j := job{method: cs, run: func() error { return e.runCase(cs, mine) }}
+		j := job{run: func() error { return e.runCase(cs, mine) }}
 		if cs != CaseSGD && cs != CaseSGDW {
 			j.lo = cfg.LOName(cs)
 		}

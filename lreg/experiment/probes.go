@@ -165,7 +165,7 @@ func (p *Probes) jobs() []job {
 						continue
 					}
 					tc := p.trainConfig(dsName, opt, moment)
-					jobs = append(jobs, job{method: name, lo: loOf(name), run: func() error {
+					jobs = append(jobs, job{lo: loOf(name), run: func() error {
 						ds := sets.get(dsName)
 						if ds == nil {
 							return nil

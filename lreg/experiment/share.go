@@ -145,11 +145,10 @@ func (s loSet) hint(err error, owner int) error {
 	return err
 }
 
-// job is a shard's cells of one method on one task (they share compiled graphs).
+// job is a shard's cells of one group (a method on a task: they share compiled graphs).
 type job struct {
-	method string // "lo-NAME" or a baseline
-	lo     string // the LO it needs (NAME), "" for a baseline
-	run    func() error
+	lo  string // the LO it needs (NAME), "" for a baseline
+	run func() error
 }
 
 // runJobs runs the jobs whose LO is stored, then waits for the others' LOs one at a time, in job order.

@@ -154,7 +154,7 @@ func (t *Table1) jobs(names []string) []job {
 				}
 				cfg := t.Cfg.Test
 				cfg.Dataset, cfg.Optimizee = dsName, opt
-				jobs = append(jobs, job{method: name, lo: loOf(name), run: func() error {
+				jobs = append(jobs, job{lo: loOf(name), run: func() error {
 					ds := sets.get(dsName)
 					if ds == nil {
 						return nil
@@ -256,12 +256,6 @@ func (c *datasetCache) get(name string) *data.Dataset {
 	}
 	c.sets[name] = ds
 	return ds
-}
-
-// EnsureLOs meta-trains, with cfg and the regularizer its name says, every named LO not stored in runDir yet
-// (resuming a stopped meta-training from its checkpoint).
-func EnsureLOs(b backends.Backend, info, profile, runDir string, opts data.Options, cfg meta.Config, names []string, log io.Writer) error {
-	return loSet{dir: runDir, names: names, log: log}.trainMine(imageLOTrainer(b, info, profile, runDir, opts, cfg, log))
 }
 
 // imageLOTrainer meta-trains one LO of a sweep on cfg's data set, with cfg and the regularizer its name says.
