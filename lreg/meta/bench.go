@@ -3,16 +3,32 @@ package meta
 import (
 	"math/rand/v2"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/inner"
+	"github.com/lreg/lreg/lreg/optim"
+	"github.com/lreg/lreg/lreg/record"
 	"github.com/lreg/lreg/lreg/task"
 )
+
+// Benchmarks of what lreg spends its time on, on one backend: the meta-step of meta-training (for every
+// meta-loss) and the optimizee step of meta-testing (for the LO and each baseline), each for a number of
+// runs batched in one graph. Data are MNIST-shaped random images: the cost does not depend on the values.
+
+// BenchRecord is one `lreg bench` run: its results and provenance.
+type BenchRecord struct {
+	Provenance     record.Provenance `json:"provenance"`
+	MetaSteps      []BenchResult     `json:"meta_steps"`
+	OptimizeeSteps []StepBench       `json:"optimizee_steps"`
+}
 
 // BenchResult is the cost of meta-steps on one backend.
 type BenchResult struct {
@@ -20,21 +36,35 @@ type BenchResult struct {
 	Reg                string  `json:"reg"` // the meta-loss, by LO name (none, sam, sam-meta, none-smooth, ...)
 	Unroll             int     `json:"unroll"`
 	Batch              int     `json:"batch"`
-	Coordinates        int     `json:"coordinates"`           // optimizee parameters the LO updates
-	CompileSeconds     float64 `json:"compile_seconds"`       // first call (graph build + compile + one step)
+	Runs               int     `json:"runs"`                  // optimizee runs per meta-step (Config.Runs)
+	Coordinates        int     `json:"coordinates"`           // optimizee parameters the LO updates, per run
+	FirstCallSeconds   float64 `json:"first_call_seconds"`    // graph build + compile + one meta-step
+	CompileSeconds     float64 `json:"compile_seconds"`       // the first call less a timed meta-step
 	SecondsPerMetaStep float64 `json:"seconds_per_meta_step"` // mean over the timed steps
+	SecondsPerRun      float64 `json:"seconds_per_run"`       // SecondsPerMetaStep / Runs
 	Steps              int     `json:"steps"`
-	PeakRSSMiB         float64 `json:"peak_rss_mib"` // the process's high-water resident memory
+	PeakRSSMiB         float64 `json:"peak_rss_mib"` // the process's resident memory high-water mark during this benchmark
 }
 
-// Bench times meta-steps of cfg (MNIST-shaped random data, MLP optimizee) on backend b: one untimed first
-// call, then steps timed calls.
-func Bench(b backends.Backend, backendName string, cfg Config, steps int) (BenchResult, error) {
+// StepBench is the cost of optimizee steps (the meta-test's inner loop) on one backend.
+type StepBench struct {
+	Backend           string  `json:"backend"`
+	Optimizee         string  `json:"optimizee"`
+	Method            string  `json:"method"` // lo, sgd, adam, sam, gsam, gam
+	Batch             int     `json:"batch"`
+	Runs              int     `json:"runs"`        // runs batched in one graph
+	Coordinates       int     `json:"coordinates"` // per run
+	FirstCallSeconds  float64 `json:"first_call_seconds"`
+	CompileSeconds    float64 `json:"compile_seconds"`      // the first call less a timed step
+	SecondsPerCall    float64 `json:"seconds_per_call"`     // one step of all runs
+	SecondsPerRunStep float64 `json:"seconds_per_run_step"` // SecondsPerCall / Runs
+	Steps             int     `json:"steps"`
+	PeakRSSMiB        float64 `json:"peak_rss_mib"`
+}
+
+// benchData is a random MNIST-shaped subset and its input shape.
+func benchData() (data.Subset, task.Input) {
 	in := task.Input{Height: 28, Width: 28, Channels: 1}
-	opt, err := task.New(cfg.Optimizee, in, 10)
-	if err != nil {
-		return BenchResult{}, err
-	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	sub := data.Subset{N: 1024, Dim: in.Size(), X: make([]float32, 1024*in.Size()), Y: make([]int32, 1024)}
 	for i := range sub.X {
@@ -43,11 +73,31 @@ func Bench(b backends.Backend, backendName string, cfg Config, steps int) (Bench
 	for i := range sub.Y {
 		sub.Y[i] = int32(rng.IntN(10))
 	}
+	return sub, in
+}
+
+// Bench times meta-steps of cfg (MNIST-shaped random data, cfg.Optimizee, cfg.Runs runs per step) on backend
+// b: one untimed first call, then steps timed calls.
+func Bench(b backends.Backend, backendName string, cfg Config, steps int) (BenchResult, error) {
+	sub, in := benchData()
+	base, err := task.New(cfg.Optimizee, in, 10)
+	if err != nil {
+		return BenchResult{}, err
+	}
 	dt := cfg.DTypeOf()
+	tk, err := RunsTask(func(cfg Config) (Task, error) {
+		return Task{Optimizee: base, Train: inner.Sampler{Data: sub, Batch: cfg.Batch, Seed: 3, DType: dt}}, nil
+	})(cfg)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	opt := tk.Optimizee
+	startMem()
 	exec, err := stepExec(b, cfg, opt)
 	if err != nil {
 		return BenchResult{}, err
 	}
+	rng := rand.New(rand.NewPCG(1, 2))
 	weights := cfg.LO.InitWeights(rng, dt)
 	params := opt.Init(rng, dt)
 	init, err := initExec(b, cfg)
@@ -59,17 +109,10 @@ func Bench(b backends.Backend, backendName string, cfg Config, steps int) (Bench
 		return BenchResult{}, err
 	}
 	adam, state := out[:1+2*len(weights)], out[1+2*len(weights):]
-	sampler := inner.Sampler{Data: sub, Batch: cfg.Batch, Seed: 3, DType: dt}
-	res := BenchResult{Backend: backendName, Reg: cfg.LOName(), Unroll: cfg.Unroll, Batch: cfg.Batch, Steps: steps}
-	for _, s := range opt.ParamShapes() {
-		n := 1
-		for _, d := range s {
-			n *= d
-		}
-		res.Coordinates += n
-	}
+	res := BenchResult{Backend: backendName, Reg: cfg.LOName(), Unroll: cfg.Unroll, Batch: cfg.Batch, Runs: max(1, cfg.Runs),
+		Steps: steps, Coordinates: coordinates(base)}
 	run := func(i int) error {
-		x, y := sampler.Batches(0, i*cfg.Unroll, cfg.Unroll)
+		x, y := tk.Train.Batches(0, i*cfg.Unroll, cfg.Unroll)
 		args := append(inner.Args(weights, adam, params, state), x, y)
 		out, err := exec.Exec(append(args, stepExtras(cfg, opt, i)...)...)
 		if err != nil {
@@ -80,20 +123,103 @@ func Bench(b backends.Backend, backendName string, cfg Config, steps int) (Bench
 		params, state = out[nW+nA:nW+nA+nP], out[nW+nA+nP:len(out)-3]
 		return nil
 	}
-	start := time.Now()
-	if err := run(0); err != nil {
+	first, perStep, err := timeCalls(steps, run)
+	if err != nil {
 		return res, err
 	}
-	res.CompileSeconds = time.Since(start).Seconds()
-	start = time.Now()
-	for i := range steps {
-		if err := run(i + 1); err != nil {
-			return res, err
-		}
-	}
-	res.SecondsPerMetaStep = time.Since(start).Seconds() / float64(steps)
+	res.FirstCallSeconds, res.SecondsPerMetaStep = first, perStep
+	res.CompileSeconds = max(0, first-perStep)
+	res.SecondsPerRun = perStep / float64(res.Runs)
 	res.PeakRSSMiB = PeakRSSMiB()
 	return res, nil
+}
+
+// BenchStep times optimizee steps of method m on runs batched runs of the named optimizee (MNIST-shaped
+// random data, one step per call as the meta-test takes them): one untimed first call, then steps timed calls.
+func BenchStep(b backends.Backend, backendName, optimizee string, m optim.Method, runs, batch, steps int, dt dtypes.DType) (StepBench, error) {
+	sub, in := benchData()
+	base, err := task.New(optimizee, in, 10)
+	if err != nil {
+		return StepBench{}, err
+	}
+	res := StepBench{Backend: backendName, Optimizee: optimizee, Method: m.Name, Batch: batch, Runs: runs, Steps: steps, Coordinates: coordinates(base)}
+	var opt task.Optimizee = base
+	var batcher inner.Batcher = inner.Sampler{Data: sub, Batch: batch, Seed: 5, DType: dt}
+	if runs > 1 {
+		if opt, err = task.NewRuns(base, runs); err != nil {
+			return res, err
+		}
+		batcher = inner.RunsBatcher{Base: batcher, R: runs}
+	}
+	startMem()
+	stepper, err := inner.NewStepper(b, opt, m, 1)
+	if err != nil {
+		return res, err
+	}
+	params := opt.Init(rand.New(rand.NewPCG(7, 8)), dt)
+	state, err := stepper.InitState(params)
+	if err != nil {
+		return res, err
+	}
+	active := make([]bool, runs)
+	for i := range active {
+		active[i] = true
+	}
+	run := func(i int) error {
+		x, y := batcher.Batches(0, i, 1)
+		var err error
+		if runs > 1 {
+			params, state, _, err = stepper.RunActive(params, state, active, x, y)
+		} else {
+			params, state, _, err = stepper.Run(params, state, x, y)
+		}
+		return err
+	}
+	first, perCall, err := timeCalls(steps, run)
+	if err != nil {
+		return res, err
+	}
+	res.FirstCallSeconds, res.SecondsPerCall = first, perCall
+	res.CompileSeconds = max(0, first-perCall)
+	res.SecondsPerRunStep = perCall / float64(runs)
+	res.PeakRSSMiB = PeakRSSMiB()
+	return res, nil
+}
+
+// timeCalls times call(0) alone, then the mean of call(1..steps).
+func timeCalls(steps int, call func(i int) error) (first, mean float64, err error) {
+	start := time.Now()
+	if err := call(0); err != nil {
+		return 0, 0, err
+	}
+	first = time.Since(start).Seconds()
+	start = time.Now()
+	for i := range steps {
+		if err := call(i + 1); err != nil {
+			return 0, 0, err
+		}
+	}
+	return first, time.Since(start).Seconds() / float64(steps), nil
+}
+
+func coordinates(opt task.Optimizee) int {
+	n := 0
+	for _, s := range opt.ParamShapes() {
+		c := 1
+		for _, d := range s {
+			c *= d
+		}
+		n += c
+	}
+	return n
+}
+
+// startMem returns freed memory to the OS and resets the process's resident high-water mark (Linux:
+// /proc/self/clear_refs), so that PeakRSSMiB afterwards is the peak of what follows.
+func startMem() {
+	runtime.GC()
+	debug.FreeOSMemory()
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 }
 
 // PeakRSSMiB reads the process's peak resident set size (VmHWM) from /proc; 0 where unavailable.

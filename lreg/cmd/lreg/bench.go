@@ -3,62 +3,179 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/lreg/lreg/lreg/experiment"
+	"github.com/lreg/lreg/lreg/lopt"
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/metareg"
+	"github.com/lreg/lreg/lreg/optim"
+	"github.com/lreg/lreg/lreg/record"
 	"github.com/lreg/lreg/lreg/store"
+	"github.com/lreg/lreg/lreg/task"
 )
 
 // benchVariants are the meta-losses `lreg bench` times, by LO name (metareg.Config.Name).
 var benchVariants = []string{"none", "sam", "gsam", "gam", "l2", "hessian", "entropy", "none-smooth", "sam-meta", "gsam-meta", "gam-meta"}
 
+// benchMethods are the optimizers whose optimizee steps `lreg bench` times.
+var benchMethods = []string{"lo", "sgd", "adam", "sam", "gsam", "gam"}
+
+const benchFull = "lreg bench --reg all --runs 1,10,100 --meta-runs 1,10,100 --steps 3"
+
 func cmdBench(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	be := fs.String("backend", "", "auto, go, xla or xla:/path/to/pjrt_plugin.so (default $GOMLX_BACKEND, else auto)")
-	steps := fs.Int("steps", 2, "timed meta-steps per variant (after one untimed first call)")
-	unroll := fs.Int("unroll", 20, "optimizee steps per unroll")
+	steps := fs.Int("steps", 2, "timed calls per row (after one untimed first call)")
+	unroll := fs.Int("unroll", 20, "optimizee steps per unroll of a meta-step")
 	batch := fs.Int("batch", 128, "optimizee minibatch")
 	secondOrder := fs.Bool("second-order", false, "time the second-order meta-gradient")
 	variants := fs.String("reg", "none", "comma list of meta-losses to time, KIND[-meta][-smooth], or all: "+strings.Join(benchVariants, ","))
-	out := fs.String("out", "runs/bench", "folder for the JSON record")
+	metaRuns := fs.String("meta-runs", "1", "comma list of optimizee runs per meta-step to time meta-steps at; empty: no meta-steps")
+	runs := fs.String("runs", "1,10", "comma list of runs batched in one graph to time optimizee steps at; empty: no optimizee steps")
+	optimizees := fs.String("optimizees", "mlp-sigmoid,cnn", "optimizees whose steps are timed")
+	methods := fs.String("methods", strings.Join(benchMethods, ","), "optimizers whose optimizee steps are timed: lo and baselines")
+	out := fs.String("out", "runs/bench", "folder for bench-<backend>.json and .md")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "lreg bench: seconds per meta-step and per optimizee step, compile time and peak memory on one backend.\n"+
+			"The defaults take a few minutes on 2 CPU cores; the full table: %s\n\n", benchFull)
+		fs.PrintDefaults()
+	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	names := strings.Split(*variants, ",")
+	names := splitList(*variants)
 	if *variants == "all" {
 		names = benchVariants
 	}
 	var regs []metareg.Config
 	for _, n := range names {
-		r, err := metareg.ParseName(strings.TrimSpace(n))
+		r, err := metareg.ParseName(n)
 		if err != nil {
 			return err
 		}
 		regs = append(regs, r)
+	}
+	metaR, err := parseRuns(*metaRuns, "--meta-runs")
+	if err != nil {
+		return err
+	}
+	stepR, err := parseRuns(*runs, "--runs")
+	if err != nil {
+		return err
+	}
+	lo := lopt.Config{}.Defaults()
+	rules := experiment.DefaultBaselines().Rules()
+	var ms []optim.Method
+	for _, n := range splitList(*methods) {
+		if n == "lo" {
+			// An untrained LO costs what a trained one does.
+			ms = append(ms, lopt.Method("lo", lo, lo.InitWeights(rand.New(rand.NewPCG(1, 2)), task.DType("float32"))))
+			continue
+		}
+		r, ok := rules[n]
+		if !ok {
+			return fmt.Errorf("--methods: unknown optimizer %q: use lo or one of %s", n, strings.Join(experiment.BaselineNames, ", "))
+		}
+		ms = append(ms, optim.Static(n, r))
 	}
 	c := common{backend: *be}
 	b, info, err := c.open()
 	if err != nil {
 		return err
 	}
-	var results []meta.BenchResult
-	fmt.Printf("| meta-loss | s/meta-step | x none | first call s | peak RSS MiB (process, so far) |\n|---|---|---|---|---|\n")
-	for i, r := range regs {
-		cfg := meta.Paper()
-		cfg.Unroll, cfg.Batch, cfg.SecondOrder, cfg.Reg = *unroll, *batch, *secondOrder, r
-		res, err := meta.Bench(b, info.Config, cfg, *steps)
-		if err != nil {
-			return fmt.Errorf("%s: %w", names[i], err)
+	rec := meta.BenchRecord{Provenance: record.New("bench", info.Config)}
+	var md strings.Builder
+	w := io.MultiWriter(os.Stdout, &md)
+
+	if len(metaR) > 0 && len(regs) > 0 {
+		fmt.Fprintf(w, "\nMeta-step: T=%d, MNIST-shaped MLP-sigmoid, batch %d, 2x20 LSTM LO, on %s\n\n", *unroll, *batch, info.Config)
+		fmt.Fprintln(w, "| meta-loss | runs | s/meta-step | s/run | x none | compile s | first call s | peak RSS MiB |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+		noneAt := map[int]float64{}
+		for _, r := range regs {
+			for _, R := range metaR {
+				cfg := meta.Paper()
+				cfg.Unroll, cfg.Batch, cfg.SecondOrder, cfg.Reg, cfg.Runs = *unroll, *batch, *secondOrder, r, R
+				if err := cfg.Validate(); err != nil {
+					fmt.Fprintf(w, "| %s | %d | - | - | - | - | - | refused: mixes runs |\n", cfg.LOName(), R)
+					continue
+				}
+				res, err := meta.Bench(b, info.Config, cfg, *steps)
+				if err != nil {
+					return fmt.Errorf("meta-step %s, %d runs: %w", cfg.LOName(), R, err)
+				}
+				if res.Reg == "none" {
+					noneAt[R] = res.SecondsPerMetaStep
+				}
+				ratio := "-"
+				if n, ok := noneAt[R]; ok {
+					ratio = fmt.Sprintf("%.2f", res.SecondsPerMetaStep/n)
+				}
+				fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %s | %.1f | %.1f | %.0f |\n", res.Reg, R, res.SecondsPerMetaStep, res.SecondsPerRun,
+					ratio, res.CompileSeconds, res.FirstCallSeconds, res.PeakRSSMiB)
+				rec.MetaSteps = append(rec.MetaSteps, res)
+			}
 		}
-		ratio := "-"
-		if len(results) > 0 && results[0].Reg == "none" {
-			ratio = fmt.Sprintf("%.2f", res.SecondsPerMetaStep/results[0].SecondsPerMetaStep)
-		}
-		fmt.Printf("| %s | %.3f | %s | %.1f | %.0f |\n", res.Reg, res.SecondsPerMetaStep, ratio, res.CompileSeconds, res.PeakRSSMiB)
-		results = append(results, res)
 	}
-	fmt.Printf("\nT=%d, MNIST-shaped MLP (%d coordinates), batch %d, on %s\n", *unroll, results[0].Coordinates, *batch, info.Config)
-	return store.WriteJSON(filepath.Join(*out, "meta-step.json"), results)
+
+	if len(stepR) > 0 && len(ms) > 0 {
+		fmt.Fprintf(w, "\nOptimizee step (the meta-test's): MNIST-shaped, batch %d, one step per call, runs batched in one graph, on %s\n\n", *batch, info.Config)
+		fmt.Fprintln(w, "| optimizee | method | runs | ms/call | ms/run-step | speed-up per run | compile s | peak RSS MiB |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+		for _, o := range splitList(*optimizees) {
+			for _, m := range ms {
+				var single float64
+				for _, R := range stepR {
+					res, err := meta.BenchStep(b, info.Config, o, m, R, *batch, *steps, task.DType("float32"))
+					if err != nil {
+						return fmt.Errorf("optimizee step %s/%s, %d runs: %w", o, m.Name, R, err)
+					}
+					if R == 1 {
+						single = res.SecondsPerRunStep
+					}
+					speedup := "-"
+					if single > 0 && R > 1 {
+						speedup = fmt.Sprintf("%.2fx", single/res.SecondsPerRunStep)
+					}
+					fmt.Fprintf(w, "| %s | %s | %d | %.1f | %.2f | %s | %.1f | %.0f |\n", o, m.Name, R, 1000*res.SecondsPerCall,
+						1000*res.SecondsPerRunStep, speedup, res.CompileSeconds, res.PeakRSSMiB)
+					rec.OptimizeeSteps = append(rec.OptimizeeSteps, res)
+				}
+			}
+		}
+	}
+	rec.Provenance.Finish()
+	fmt.Fprintf(w, "\n%d timed calls per row after a first call (compile = first call - a timed call); peak RSS is the process's high-water mark during the row. `%s`\n",
+		*steps, strings.Join(append([]string{"lreg bench"}, args...), " "))
+	base := filepath.Join(*out, "bench-"+info.Name)
+	if err := store.WriteJSON(base+".json", rec); err != nil {
+		return err
+	}
+	if err := store.WriteAtomic(base+".md", []byte(md.String())); err != nil {
+		return err
+	}
+	fmt.Printf("\nwrote %s.json and %s.md (the full table: %s)\n", base, base, benchFull)
+	return nil
+}
+
+// parseRuns reads a comma list of run counts (>= 1); empty is none.
+func parseRuns(s, flag string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	rs, err := parseInts(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	for _, r := range rs {
+		if r < 1 {
+			return nil, fmt.Errorf("%s: run counts must be >= 1, got %d", flag, r)
+		}
+	}
+	return rs, nil
 }
