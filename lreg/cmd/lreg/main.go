@@ -28,7 +28,6 @@ Usage:
   lreg bench [flags]                       seconds per meta-step and peak memory (lreg bench -h)
   lreg run EXPERIMENT [flags]              run an experiment headless (lreg run -h lists them)
   lreg check-html FILE.html...             check in headless Chromium that every chart of each file drew
-  lreg check-html FILE.html...             check in headless Chromium that every chart of each file drew
 `
 
 func main() {
@@ -49,8 +48,6 @@ func main() {
 		err = cmdBench(args)
 	case "run":
 		err = cmdRun(args)
-	case "check-html":
-		err = cmdCheckHTML(args)
 	case "check-html":
 		err = cmdCheckHTML(args)
 	case "-h", "--help", "help":
