@@ -87,13 +87,16 @@ func (t Table) HTML() string {
 	return b.String()
 }
 
-// Markdown is the table in GitHub's Markdown: the title in bold above it, pipes and line breaks escaped,
+// Markdown is the table in GitHub's Markdown: the title in bold above it, pipes, angle brackets and line
+// breaks escaped,
 // columns padded to one width, numeric columns right-aligned (---:).
 func (t Table) Markdown() string {
 	header, rows, right := t.grid()
 	md := func(s string) string {
 		s = strings.ReplaceAll(s, `\`, `\\`)
 		s = strings.ReplaceAll(s, "|", `\|`)
+		s = strings.ReplaceAll(s, "<", "&lt;") // else Markdown renderers take it for an HTML tag
+		s = strings.ReplaceAll(s, ">", "&gt;")
 		s = strings.ReplaceAll(s, "\r\n", "<br>")
 		return strings.ReplaceAll(s, "\n", "<br>")
 	}

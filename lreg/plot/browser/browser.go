@@ -76,7 +76,7 @@ func (r Report) OK() bool { return len(r.Charts) > 0 && r.Drawn() == len(r.Chart
 func Chromium() (string, error) {
 	if p := os.Getenv("LREG_CHROMIUM"); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("%w: LREG_CHROMIUM=%s: %v", ErrNoChromium, p, err)
+			return "", fmt.Errorf("%w: LREG_CHROMIUM=%s: %v: point it at a Chromium binary or unset it (Debian: apt-get install -y chromium)", ErrNoChromium, p, err)
 		}
 		return p, nil
 	}

@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"html"
 	"strings"
 )
 
@@ -191,15 +192,17 @@ func parseTag(s string) (tok token, n int) {
 			}
 		}
 		if _, dup := tok.attrs[key]; !dup && key != "" {
-			tok.attrs[key] = val
+			tok.attrs[key] = html.UnescapeString(val)
 		}
 	}
 	return token{}, 0
 }
 
-func isSpace(b byte) bool    { return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' }
-func isLetter(b byte) bool   { return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') }
-func isNameByte(b byte) bool { return isLetter(b) || (b >= '0' && b <= '9') || b == '-' || b == ':' || b == '_' }
+func isSpace(b byte) bool  { return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' }
+func isLetter(b byte) bool { return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') }
+func isNameByte(b byte) bool {
+	return isLetter(b) || (b >= '0' && b <= '9') || b == '-' || b == ':' || b == '_'
+}
 
 // indexFold is strings.Index ignoring ASCII case.
 func indexFold(s, sub string) int {

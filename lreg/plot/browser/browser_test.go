@@ -1,0 +1,121 @@
+package browser
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lreg/lreg/lreg/plot"
+)
+
+// needBrowser skips a test when Chromium or the npm package echarts is missing, unless
+// LREG_REQUIRE_FIGURES=1 (CI), where it fails.
+func needBrowser(t *testing.T) {
+	t.Helper()
+	_, errC := Chromium()
+	_, errE := plot.EchartsDir()
+	err := errors.Join(errC, errE)
+	if err == nil {
+		return
+	}
+	if os.Getenv("LREG_REQUIRE_FIGURES") == "1" {
+		t.Fatalf("LREG_REQUIRE_FIGURES=1 but: %v", err)
+	}
+	t.Skipf("skipping: %v", err)
+}
+
+func write(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func bars() *plot.Chart {
+	return plot.Bars("Test accuracy", "accuracy", []string{"MNIST", "CIFAR-10"}, []string{"LO", "SGD"},
+		[][]float64{{0.97, 0.5}, {0.95, 0.45}}, [][]float64{{0.01, 0.05}, {0.02, 0.03}})
+}
+
+func curves() *plot.Chart {
+	x := []float64{0, 1, 2, 3}
+	return plot.Curves("Meta-loss", "meta-step", "loss", []plot.Band{
+		{Name: "LO", X: x, Mean: []float64{2, 1, 0.5, 0.4}, Std: []float64{0.1, 0.1, 0.1, 0.1}}}).LogY()
+}
+
+// TestPageDrawsAndPageWithoutEchartsIsBlank opens a chart's page, then the same page with the echarts
+// script cut out: the first draws (many paths), the second holds the chart element with no path.
+func TestPageDrawsAndPageWithoutEchartsIsBlank(t *testing.T) {
+	needBrowser(t)
+	page, err := bars().Page()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Check(context.Background(), write(t, "page.html", string(page)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Charts) != 1 || !r.OK() || r.Charts[0].Paths < 10 {
+		t.Errorf("page: %+v, want 1 chart drawn with >= 10 paths (grid, axes, 4 bars, error bars)", r.Charts)
+	}
+	lib, err := plot.Setup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	blank := strings.Replace(string(page), lib, "", 1)
+	if len(blank) == len(page) {
+		t.Fatal("the page does not hold Setup()'s script")
+	}
+	r, err = Check(context.Background(), write(t, "blank.html", blank), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Charts) != 1 || r.Drawn() != 0 || r.Charts[0].Paths != 0 || r.OK() {
+		t.Errorf("page without echarts: %+v, want 1 chart with 0 paths, not OK", r.Charts)
+	}
+}
+
+// TestNotebookExport mimics nbconvert's HTML of a notebook: require.js's define is present, Setup comes
+// once, a chart's snippet runs before Setup (it must wait) and two after it; define is restored after Setup.
+func TestNotebookExport(t *testing.T) {
+	needBrowser(t)
+	setup, err := plot.Setup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	amd := `<script>window.amdCalls=0;window.define=function(){window.amdCalls++;};window.define.amd={};</script>`
+	after := `<script>document.addEventListener('DOMContentLoaded',function(){document.body.setAttribute('data-define',
+typeof window.define+' '+window.amdCalls);});</script>`
+	doc := "<!DOCTYPE html><html><head>" + amd + "</head><body>\n" +
+		`<div class="output">` + bars().Snippet() + "</div>\n" +
+		`<div class="output">` + setup + "</div>\n" +
+		`<div class="output">` + curves().Snippet() + "</div>\n" +
+		`<div class="output">` + bars().Snippet() + "</div>\n" + after + "</body></html>"
+	file := write(t, "notebook.html", doc)
+	r, err := Check(context.Background(), file, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Charts) != 3 || r.Drawn() != 3 {
+		t.Errorf("notebook: %+v, want 3 charts drawn", r.Charts)
+	}
+	dom, err := DumpDOM(context.Background(), file, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(dom, `data-define="function 0"`) {
+		i := strings.Index(dom, "data-define")
+		t.Errorf("require.js's define after Setup: %q, want restored and never called by echarts", dom[max(i, 0):min(i+40, len(dom))])
+	}
+}
+
+func TestCheckErrors(t *testing.T) {
+	t.Setenv("LREG_CHROMIUM", filepath.Join(t.TempDir(), "no-chromium"))
+	if _, err := Check(context.Background(), "x.html", Options{}); !errors.Is(err, ErrNoChromium) || !strings.Contains(err.Error(), "apt-get install -y chromium") {
+		t.Errorf("missing Chromium: %v, want ErrNoChromium naming the fix", err)
+	}
+}
