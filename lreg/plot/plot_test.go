@@ -430,3 +430,73 @@ func TestSVGErrorBarsSitOnBarCenters(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSVG measures charts (200 points with a band) rendered to SVG by node: one chart (a process start,
+// echarts' load and the render), and a batch of ten in one process.
+func BenchmarkSVG(b *testing.B) {
+	if _, err := EchartsDir(); err != nil {
+		b.Skip(err)
+	}
+	x := make([]float64, 200)
+	mean, std := make([]float64, 200), make([]float64, 200)
+	for i := range x {
+		x[i], mean[i], std[i] = float64(i), 2*math.Exp(-float64(i)/50), 0.1
+	}
+	c := Curves("bench", "step", "loss", []Band{{Name: "LO", X: x, Mean: mean, Std: std}})
+	b.Run("one", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := c.SVG(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// ten charts in one node process; ns/op is per batch of 10
+	b.Run("batch10", func(b *testing.B) {
+		batch := []*Chart{c, c, c, c, c, c, c, c, c, c}
+		for b.Loop() {
+			if _, err := SVGs(batch...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkPage measures a self-contained page (echarts read from disk and inlined).
+func BenchmarkPage(b *testing.B) {
+	if _, err := EchartsDir(); err != nil {
+		b.Skip(err)
+	}
+	c := Bars("bench", "y", []string{"a", "b", "c"}, []string{"s", "t"}, [][]float64{{1, 2, 3}, {3, 2, 1}}, nil)
+	for b.Loop() {
+		if _, err := c.Page(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestWriteAllRendersEachChart(t *testing.T) {
+	needFigures(t)
+	dir := t.TempDir()
+	paths, err := WriteAll(dir, map[string]*Chart{
+		"b-bars":   Bars("Accuracy bars", "acc", []string{"g"}, []string{"LO"}, [][]float64{{0.9}}, [][]float64{{0.1}}),
+		"a-curves": Curves("Loss curves", "x", "y", []Band{{Name: "SGD", X: []float64{0, 1}, Mean: []float64{1, 0.5}}}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"a-curves.html", "a-curves.svg", "b-bars.html", "b-bars.svg"}
+	if len(paths) != len(want) {
+		t.Fatalf("wrote %v, want %v", paths, want)
+	}
+	for i, w := range want {
+		if paths[i] != filepath.Join(dir, w) {
+			t.Errorf("path %d = %s, want %s", i, paths[i], w)
+		}
+	}
+	for _, c := range []struct{ file, title string }{{"a-curves.svg", "Loss curves"}, {"b-bars.svg", "Accuracy bars"}} {
+		svg, _ := os.ReadFile(filepath.Join(dir, c.file))
+		if !strings.Contains(string(svg), c.title) || strings.Count(string(svg), "<path") < 5 {
+			t.Errorf("%s: not the SVG of %q", c.file, c.title)
+		}
+	}
+}

@@ -2,7 +2,9 @@ package plot
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 
 	"github.com/lreg/lreg/lreg/store"
 )
@@ -18,6 +20,33 @@ func (c *Chart) Write(dir, name string) ([]string, error) {
 		return nil, err
 	}
 	return writeAll(dir, name, map[string][]byte{".html": page, ".svg": svg}, ".html", ".svg")
+}
+
+// WriteAll writes each chart as Write does, dir/NAME.html and dir/NAME.svg for each NAME of charts, with
+// the SVGs rendered in one Node process; it returns the paths written, in the order of the sorted names.
+func WriteAll(dir string, charts map[string]*Chart) ([]string, error) {
+	names := slices.Sorted(maps.Keys(charts))
+	list := make([]*Chart, len(names))
+	for i, n := range names {
+		list[i] = charts[n]
+	}
+	svgs, err := SVGs(list...)
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for i, n := range names {
+		page, err := list[i].Page()
+		if err != nil {
+			return paths, err
+		}
+		p, err := writeAll(dir, n, map[string][]byte{".html": page, ".svg": svgs[i]}, ".html", ".svg")
+		paths = append(paths, p...)
+		if err != nil {
+			return paths, err
+		}
+	}
+	return paths, nil
 }
 
 // WriteTable writes dir/name.md (Markdown) and dir/name.html (a page holding the HTML table) atomically

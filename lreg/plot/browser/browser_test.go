@@ -2,8 +2,10 @@ package browser
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -117,5 +119,52 @@ func TestCheckErrors(t *testing.T) {
 	t.Setenv("LREG_CHROMIUM", filepath.Join(t.TempDir(), "no-chromium"))
 	if _, err := Check(context.Background(), "x.html", Options{}); !errors.Is(err, ErrNoChromium) || !strings.Contains(err.Error(), "apt-get install -y chromium") {
 		t.Errorf("missing Chromium: %v, want ErrNoChromium naming the fix", err)
+	}
+}
+
+// TestNbconvertExport exports a notebook whose outputs are Setup and two Snippets with nbconvert (which
+// loads require.js where Debian's libjs-requirejs is installed) and checks that both charts draw. Skipped
+// where nbconvert or require.js is missing.
+func TestNbconvertExport(t *testing.T) {
+	needBrowser(t)
+	nbconvert, err := exec.LookPath("jupyter-nbconvert")
+	if err != nil {
+		t.Skip("skipping: jupyter-nbconvert not installed (apt-get install -y jupyter-nbconvert)")
+	}
+	if _, err := os.Stat("/usr/share/javascript/requirejs/require.min.js"); err != nil {
+		t.Skip("skipping: require.js not installed (apt-get install -y libjs-requirejs)")
+	}
+	setup, err := plot.Setup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cell := func(html string) map[string]any {
+		return map[string]any{"cell_type": "code", "execution_count": 1, "metadata": map[string]any{}, "source": "",
+			"outputs": []any{map[string]any{"output_type": "display_data", "metadata": map[string]any{},
+				"data": map[string]any{"text/html": html}}}}
+	}
+	nb, err := json.Marshal(map[string]any{"nbformat": 4, "nbformat_minor": 5, "metadata": map[string]any{},
+		"cells": []any{cell(setup), cell(curves().Snippet()), cell(bars().Snippet())}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ipynb := write(t, "figs.ipynb", string(nb))
+	dir := filepath.Dir(ipynb)
+	if out, err := exec.Command(nbconvert, "--to", "html", "--output-dir", dir, ipynb).CombinedOutput(); err != nil {
+		t.Fatalf("nbconvert: %v: %s", err, out)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "figs.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(html), "require.min.js") {
+		t.Fatal("nbconvert's HTML does not load require.js: the test would not test the AMD guard")
+	}
+	r, err := Check(context.Background(), filepath.Join(dir, "figs.html"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Charts) != 2 || r.Drawn() != 2 {
+		t.Errorf("nbconvert export: %+v, want 2 charts drawn", r.Charts)
 	}
 }
