@@ -1,13 +1,13 @@
 package plot
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html"
 	"strings"
-	"sync/atomic"
 )
 
 // ChartClass is the class of every chart's <div>; plot/browser counts what was drawn inside them.
@@ -33,14 +33,15 @@ func ShowSetup(display func(html string)) error {
 // Show passes the chart's Snippet to display; in GoNB: chart.Show(gonbui.DisplayHTML), after ShowSetup.
 func (c *Chart) Show(display func(html string)) { display(c.Snippet()) }
 
-// snippets numbers the snippets of this process, so that equal charts in one notebook get distinct ids.
-var snippets atomic.Int64
-
 // Snippet is the chart as a <div>+<script> fragment for a notebook output, shown after Setup. Its script
 // waits for window.echarts (up to 30 s) when it runs before the library. A chart that cannot be built shows
 // its error in the div, and draws nothing.
 func (c *Chart) Snippet() string {
-	return c.fragment(fmt.Sprintf("-%d", snippets.Add(1)))
+	// A random suffix: GoNB runs each cell in a new process, so no counter could keep the ids of equal
+	// charts in different cells apart.
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	return c.fragment("-" + hex.EncodeToString(r[:]))
 }
 
 // fragment is the chart's div and script; suffix makes its id unique where needed.

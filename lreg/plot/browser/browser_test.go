@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lreg/lreg/lreg/plot"
 )
@@ -28,6 +29,9 @@ func needBrowser(t *testing.T) {
 	}
 	t.Skipf("skipping: %v", err)
 }
+
+// fast gives the page's scripts 2 s of virtual time: the charts draw at once, or within 50 ms of Setup.
+var fast = Options{Budget: 2 * time.Second}
 
 func write(t *testing.T, name, content string) string {
 	t.Helper()
@@ -57,7 +61,7 @@ func TestPageDrawsAndPageWithoutEchartsIsBlank(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Check(context.Background(), write(t, "page.html", string(page)), Options{})
+	r, err := Check(context.Background(), write(t, "page.html", string(page)), fast)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +76,7 @@ func TestPageDrawsAndPageWithoutEchartsIsBlank(t *testing.T) {
 	if len(blank) == len(page) {
 		t.Fatal("the page does not hold Setup()'s script")
 	}
-	r, err = Check(context.Background(), write(t, "blank.html", blank), Options{})
+	r, err = Check(context.Background(), write(t, "blank.html", blank), fast)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,17 +101,12 @@ typeof window.define+' '+window.amdCalls);});</script>`
 		`<div class="output">` + setup + "</div>\n" +
 		`<div class="output">` + curves().Snippet() + "</div>\n" +
 		`<div class="output">` + bars().Snippet() + "</div>\n" + after + "</body></html>"
-	file := write(t, "notebook.html", doc)
-	r, err := Check(context.Background(), file, Options{})
+	dom, err := DumpDOM(context.Background(), write(t, "notebook.html", doc), fast)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Charts) != 3 || r.Drawn() != 3 {
-		t.Errorf("notebook: %+v, want 3 charts drawn", r.Charts)
-	}
-	dom, err := DumpDOM(context.Background(), file, Options{})
-	if err != nil {
-		t.Fatal(err)
+	if c := CountCharts(dom, "lreg-chart", 5); len(c) != 3 || !c[0].Drawn || !c[1].Drawn || !c[2].Drawn {
+		t.Errorf("notebook: %+v, want 3 charts drawn", c)
 	}
 	if !strings.Contains(dom, `data-define="function 0"`) {
 		i := strings.Index(dom, "data-define")
@@ -117,7 +116,7 @@ typeof window.define+' '+window.amdCalls);});</script>`
 
 func TestCheckErrors(t *testing.T) {
 	t.Setenv("LREG_CHROMIUM", filepath.Join(t.TempDir(), "no-chromium"))
-	if _, err := Check(context.Background(), "x.html", Options{}); !errors.Is(err, ErrNoChromium) || !strings.Contains(err.Error(), "apt-get install -y chromium") {
+	if _, err := Check(context.Background(), "x.html", fast); !errors.Is(err, ErrNoChromium) || !strings.Contains(err.Error(), "apt-get install -y chromium") {
 		t.Errorf("missing Chromium: %v, want ErrNoChromium naming the fix", err)
 	}
 }
@@ -160,7 +159,7 @@ func TestNbconvertExport(t *testing.T) {
 	if !strings.Contains(string(html), "require.min.js") {
 		t.Fatal("nbconvert's HTML does not load require.js: the test would not test the AMD guard")
 	}
-	r, err := Check(context.Background(), filepath.Join(dir, "figs.html"), Options{})
+	r, err := Check(context.Background(), filepath.Join(dir, "figs.html"), fast)
 	if err != nil {
 		t.Fatal(err)
 	}
