@@ -95,7 +95,7 @@ func Curves(title, xName, yName string, series []Band) *Chart {
 		line := newRect(c, xName, yName, "axis")
 		var legend []string
 		for i, b := range series {
-			if err := addBand(line, c, b, color(i), len(b.X) <= 30); err != nil {
+			if err := addBand(line, c, b, i, len(b.X) <= 30); err != nil {
 				return nil, err
 			}
 			legend = append(legend, b.Name)
@@ -128,7 +128,7 @@ func FitScatter(title, xName, yName string, points []Points, fits []Band) *Chart
 			legend = append(legend, p.Name)
 		}
 		for i, f := range fits {
-			if err := addBand(line, c, f, color(len(points)+i), false); err != nil {
+			if err := addBand(line, c, f, len(points)+i, false); err != nil {
 				return nil, err
 			}
 			legend = append(legend, f.Name)
@@ -184,7 +184,8 @@ func common(c *Chart, trigger string) []charts.GlobalOpts {
 
 // addBand adds a curve to line: for a band, first its lower edge (invisible) and then the band's width
 // stacked on it as a shaded area with no line, then the mean line on top.
-func addBand(line *charts.Line, c *Chart, b Band, col string, symbols bool) error {
+func addBand(line *charts.Line, c *Chart, b Band, index int, symbols bool) error {
+	col := color(index)
 	n := len(b.X)
 	if len(b.Mean) != n || (b.Std != nil && len(b.Std) != n) {
 		return fmt.Errorf("plot %q: curve %q has %d x, %d means and %d stds: give one mean (and std) per x", c.title, b.Name, n, len(b.Mean), len(b.Std))
@@ -194,7 +195,7 @@ func addBand(line *charts.Line, c *Chart, b Band, col string, symbols bool) erro
 		mean[i] = []any{c.xValue(b.X[i]), c.yValue(b.Mean[i])}
 	}
 	if b.Std != nil {
-		stack := "band:" + b.Name
+		stack := fmt.Sprintf("band:%d", index)
 		lower := make([][]any, n)
 		width := make([][]any, n)
 		for i := range n {
@@ -231,16 +232,19 @@ func addBand(line *charts.Line, c *Chart, b Band, col string, symbols bool) erro
 
 // bandLow and bandWidth are placeholders that finish replaces once the log floor is known: a band's lower
 // edge on a log axis must stay positive.
-type bandEdge struct{ lo, hi float64 }
+type bandEdge struct {
+	lo, hi float64
+	width  bool // the band's width (hi - lo) rather than its lower edge
+}
 
-func bandLow(lo float64) any       { return bandEdge{lo: lo, hi: math.NaN()} }
-func bandWidth(lo, hi float64) any { return bandEdge{lo: lo, hi: hi} }
+func bandLow(lo float64) any       { return bandEdge{lo: lo} }
+func bandWidth(lo, hi float64) any { return bandEdge{lo: lo, hi: hi, width: true} }
 func (e bandEdge) resolve(floor float64) any {
 	lo := e.lo
 	if floor > 0 && lo < floor {
 		lo = floor
 	}
-	if math.IsNaN(e.hi) {
+	if !e.width {
 		return num(lo)
 	}
 	if e.hi < lo { // the whole band lies below a log axis

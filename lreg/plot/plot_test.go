@@ -104,8 +104,8 @@ func TestCurvesBandHoldsLowerEdgeAndWidth(t *testing.T) {
 	}
 	for _, name := range []string{"LO (band low)", "LO (band)"} {
 		s := series(t, o, name)
-		if s["stack"] != "band:LO" || s["stackStrategy"] != "all" {
-			t.Errorf("%s: stack %v, strategy %v; want band:LO, all (a negative lower edge must be stacked on)", name, s["stack"], s["stackStrategy"])
+		if s["stack"] != "band:0" || s["stackStrategy"] != "all" {
+			t.Errorf("%s: stack %v, strategy %v; want band:0, all (a negative lower edge must be stacked on)", name, s["stack"], s["stackStrategy"])
 		}
 		if enc := s["encode"].(map[string]any); enc["x"] != 1.0 || enc["y"] != 0.0 {
 			t.Errorf("%s: encode %v, want x:1 y:0", name, enc)
@@ -150,10 +150,18 @@ func TestLogYRaisesBandFloorAndDropsNonPositive(t *testing.T) {
 }
 
 func TestNonFiniteValuesAreGaps(t *testing.T) {
-	o := option(t, Curves("c", "x", "y", []Band{{Name: "a", X: []float64{0, 1, 2}, Mean: []float64{1, math.NaN(), math.Inf(1)}}}))
+	o := option(t, Curves("c", "x", "y", []Band{{Name: "a", X: []float64{0, 1, 2}, Mean: []float64{1, math.NaN(), math.Inf(1)}},
+		{Name: "b", X: []float64{0, 1}, Mean: []float64{3, 4}, Std: []float64{1, math.NaN()}}}))
 	line := points(t, series(t, o, "a"))
 	if line[0][1] != 1 || !math.IsNaN(line[1][1]) || !math.IsNaN(line[2][1]) {
 		t.Errorf("line %v, want y = 1, null, null", line)
+	}
+	low, width := points(t, series(t, o, "b (band low)")), points(t, series(t, o, "b (band)"))
+	if low[0][0] != 2 || width[0][0] != 2 || !math.IsNaN(low[1][0]) || !math.IsNaN(width[1][0]) {
+		t.Errorf("band low %v width %v, want 2, null and 2, null", low, width)
+	}
+	if series(t, o, "b (band)")["stack"] != "band:1" {
+		t.Error("the second curve's band shares the first one's stack")
 	}
 }
 
