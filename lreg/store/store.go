@@ -31,6 +31,9 @@ func WriteAtomic(path string, data []byte) error {
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
+	if err == nil { // CreateTemp makes the file private (0600); results are ordinary files
+		err = f.Chmod(0o644)
+	}
 	if err == nil {
 		err = f.Sync()
 	}

@@ -74,3 +74,18 @@ func TestWriteJSONAtomic(t *testing.T) {
 		t.Errorf("bad JSON must name the file: %v", err)
 	}
 }
+
+// Results are ordinary files that others (a web server, a colleague) can read, not CreateTemp's private ones.
+func TestWriteAtomicIsWorldReadable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.json")
+	if err := WriteAtomic(path, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o644 {
+		t.Fatalf("mode %v, want -rw-r--r--", got)
+	}
+}
