@@ -44,17 +44,29 @@ func (s Sampler) Indices(run uint64, step int) []int {
 // Batches returns k consecutive batches starting at step as x [k, batch, dim] and y [k, batch].
 func (s Sampler) Batches(run uint64, step, k int) (x, y *tensors.Tensor) {
 	d := s.Data.Dim
-	xs := make([]float64, 0, k*s.Batch*d)
 	ys := make([]int32, 0, k*s.Batch)
+	var rows []int
 	for j := range k {
 		for _, i := range s.Indices(run, step+j) {
-			for _, v := range s.Data.X[i*d : (i+1)*d] {
-				xs = append(xs, float64(v))
-			}
+			rows = append(rows, i)
 			ys = append(ys, s.Data.Y[i])
 		}
 	}
-	return task.FromFloats(s.DType, xs, k, s.Batch, d), tensors.FromFlatDataAndDimensions(ys, k, s.Batch)
+	y = tensors.FromFlatDataAndDimensions(ys, k, s.Batch)
+	if s.DType == dtypes.Float64 {
+		xs := make([]float64, 0, len(rows)*d)
+		for _, i := range rows {
+			for _, v := range s.Data.X[i*d : (i+1)*d] {
+				xs = append(xs, float64(v))
+			}
+		}
+		return tensors.FromFlatDataAndDimensions(xs, k, s.Batch, d), y
+	}
+	xs := make([]float32, 0, len(rows)*d) // the data are float32: copied as they are
+	for _, i := range rows {
+		xs = append(xs, s.Data.X[i*d:(i+1)*d]...)
+	}
+	return tensors.FromFlatDataAndDimensions(xs, k, s.Batch, d), y
 }
 
 // SliceBatch returns batch t of x [k, batch, dim] and y [k, batch] inside a graph. The data is never
