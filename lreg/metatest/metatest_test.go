@@ -162,3 +162,42 @@ func TestTrainSeedsEqualsTrain(t *testing.T) {
 		}
 	}
 }
+
+// On the pure-Go backend a seed's batched result does not depend on the seeds it shares its graph with
+// (float32, bit for bit; XLA may tile batch sizes differently), so a
+// resumed sweep that batches the remaining seeds differently reproduces the same records.
+func TestBatchedSeedIgnoresItsCompanions(t *testing.T) {
+	b := testenv.GoBackend(t)
+	lo := lopt.Config{}.Defaults()
+	cfg := Smoke()
+	cfg.Dataset, cfg.Batch, cfg.Patience, cfg.MaxSteps, cfg.EvalTrain = "blobs", 16, 15, 60, 100
+	ds := &data.Dataset{Name: "blobs", Source: "synthetic", Height: 2, Width: 2, Channels: 1, NumClasses: 3, Train: blobs(400, 1), Test: blobs(150, 2)}
+	prov := func(seed uint64) record.Provenance { return record.New("test", "go", seed) }
+	for _, m := range []optim.Method{
+		optim.Static("gsam", optim.NewGSAM(0.5)),
+		lopt.Method("lo-init", lo, lo.InitWeights(rand.New(rand.NewPCG(1, 2)), dtypes.Float32)),
+	} {
+		r, err := NewRunner(b, cfg, m, ds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.BatchRuns = 3
+		a, err := r.TrainSeeds([]uint64{100, 101, 102}, prov)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := r.TrainSeeds([]uint64{103, 101}, prov)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, y := a[1].Result, c[1].Result
+		if x.Steps != y.Steps || x.TestLoss != y.TestLoss || x.TrainLoss != y.TrainLoss {
+			t.Errorf("%s seed 101: %d steps, test loss %v with seeds 100, 102; %d steps, %v with seed 103", m.Name, x.Steps, x.TestLoss, y.Steps, y.TestLoss)
+		}
+		for s := range x.LossCurve {
+			if x.LossCurve[s] != y.LossCurve[s] {
+				t.Fatalf("%s seed 101 step %d: loss %v beside seeds 100, 102, %v beside 103", m.Name, s, x.LossCurve[s], y.LossCurve[s])
+			}
+		}
+	}
+}
