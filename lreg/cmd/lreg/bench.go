@@ -30,19 +30,20 @@ const benchFull = "lreg bench --reg all --runs 1,10,100 --meta-runs 1,10,100 --s
 func cmdBench(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	be := fs.String("backend", "", "auto, go, xla or xla:/path/to/pjrt_plugin.so (default $GOMLX_BACKEND, else auto)")
-	steps := fs.Int("steps", 2, "timed calls per row (after one untimed first call)")
+	steps := fs.Int("steps", 1, "timed calls per row (after one untimed first call)")
 	unroll := fs.Int("unroll", 20, "optimizee steps per unroll of a meta-step")
 	batch := fs.Int("batch", 128, "optimizee minibatch")
 	secondOrder := fs.Bool("second-order", false, "time the second-order meta-gradient")
 	variants := fs.String("reg", "none", "comma list of meta-losses to time, KIND[-meta][-smooth], or all: "+strings.Join(benchVariants, ","))
 	metaRuns := fs.String("meta-runs", "1", "comma list of optimizee runs per meta-step to time meta-steps at; empty: no meta-steps")
-	runs := fs.String("runs", "1,10", "comma list of runs batched in one graph to time optimizee steps at; empty: no optimizee steps")
+	runs := fs.String("runs", "1,4", "comma list of runs batched in one graph to time optimizee steps at; empty: no optimizee steps")
 	optimizees := fs.String("optimizees", "mlp-sigmoid,cnn", "optimizees whose steps are timed")
 	methods := fs.String("methods", strings.Join(benchMethods, ","), "optimizers whose optimizee steps are timed: lo and baselines")
 	out := fs.String("out", "runs/bench", "folder for bench-<backend>.json and .md")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "lreg bench: seconds per meta-step and per optimizee step, compile time and peak memory on one backend.\n"+
-			"The defaults take a few minutes on 2 CPU cores; the full table: %s\n\n", benchFull)
+			"The defaults (one timed call per row, 1 and 4 runs) take about 4 minutes on 2 CPU cores; the full table\n"+
+			"(for a GPU; on 2 CPU cores the CNN rows at 100 runs take hours): %s\n\n", benchFull)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
