@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -41,7 +42,8 @@ type BenchResult struct {
 	FirstCallSeconds   float64 `json:"first_call_seconds"`    // graph build + compile + one meta-step
 	CompileSeconds     float64 `json:"compile_seconds"`       // the first call less a timed meta-step
 	SecondsPerMetaStep float64 `json:"seconds_per_meta_step"` // mean over the timed steps
-	SecondsPerRun      float64 `json:"seconds_per_run"`       // SecondsPerMetaStep / Runs
+	FastestMetaStep    float64 `json:"fastest_meta_step"`     // the fastest timed step (robust to a busy machine)
+	SecondsPerRun      float64 `json:"seconds_per_run"`       // FastestMetaStep / Runs
 	Steps              int     `json:"steps"`
 	PeakRSSMiB         float64 `json:"peak_rss_mib"` // the process's resident memory high-water mark during this benchmark
 }
@@ -56,8 +58,9 @@ type StepBench struct {
 	Coordinates       int     `json:"coordinates"` // per run
 	FirstCallSeconds  float64 `json:"first_call_seconds"`
 	CompileSeconds    float64 `json:"compile_seconds"`      // the first call less a timed step
-	SecondsPerCall    float64 `json:"seconds_per_call"`     // one step of all runs
-	SecondsPerRunStep float64 `json:"seconds_per_run_step"` // SecondsPerCall / Runs
+	SecondsPerCall    float64 `json:"seconds_per_call"`     // one step of all runs, mean over the timed calls
+	FastestCall       float64 `json:"fastest_call"`         // the fastest timed call (robust to a busy machine)
+	SecondsPerRunStep float64 `json:"seconds_per_run_step"` // FastestCall / Runs
 	Steps             int     `json:"steps"`
 	PeakRSSMiB        float64 `json:"peak_rss_mib"`
 }
@@ -123,13 +126,13 @@ func Bench(b backends.Backend, backendName string, cfg Config, steps int) (Bench
 		params, state = out[nW+nA:nW+nA+nP], out[nW+nA+nP:len(out)-3]
 		return nil
 	}
-	first, perStep, err := timeCalls(steps, run)
+	first, perStep, fastest, err := timeCalls(steps, run)
 	if err != nil {
 		return res, err
 	}
-	res.FirstCallSeconds, res.SecondsPerMetaStep = first, perStep
-	res.CompileSeconds = max(0, first-perStep)
-	res.SecondsPerRun = perStep / float64(res.Runs)
+	res.FirstCallSeconds, res.SecondsPerMetaStep, res.FastestMetaStep = first, perStep, fastest
+	res.CompileSeconds = max(0, first-fastest)
+	res.SecondsPerRun = fastest / float64(res.Runs)
 	res.PeakRSSMiB = PeakRSSMiB()
 	return res, nil
 }
@@ -175,31 +178,35 @@ func BenchStep(b backends.Backend, backendName, optimizee string, m optim.Method
 		}
 		return err
 	}
-	first, perCall, err := timeCalls(steps, run)
+	first, perCall, fastest, err := timeCalls(steps, run)
 	if err != nil {
 		return res, err
 	}
-	res.FirstCallSeconds, res.SecondsPerCall = first, perCall
-	res.CompileSeconds = max(0, first-perCall)
-	res.SecondsPerRunStep = perCall / float64(runs)
+	res.FirstCallSeconds, res.SecondsPerCall, res.FastestCall = first, perCall, fastest
+	res.CompileSeconds = max(0, first-fastest)
+	res.SecondsPerRunStep = fastest / float64(runs)
 	res.PeakRSSMiB = PeakRSSMiB()
 	return res, nil
 }
 
-// timeCalls times call(0) alone, then the mean of call(1..steps).
-func timeCalls(steps int, call func(i int) error) (first, mean float64, err error) {
+// timeCalls times call(0) alone, then call(1..steps): their mean and the fastest.
+func timeCalls(steps int, call func(i int) error) (first, mean, fastest float64, err error) {
 	start := time.Now()
 	if err := call(0); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	first = time.Since(start).Seconds()
-	start = time.Now()
+	fastest = math.Inf(1)
 	for i := range steps {
+		start = time.Now()
 		if err := call(i + 1); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
+		d := time.Since(start).Seconds()
+		mean += d / float64(steps)
+		fastest = min(fastest, d)
 	}
-	return first, time.Since(start).Seconds() / float64(steps), nil
+	return first, mean, fastest, nil
 }
 
 func coordinates(opt task.Optimizee) int {

@@ -31,18 +31,18 @@ func TestBenchReportsBatchedRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Runs != 2 || res.Coordinates != 15910 || res.SecondsPerRun != res.SecondsPerMetaStep/2 || res.SecondsPerMetaStep <= 0 {
+	if res.Runs != 2 || res.Coordinates != 15910 || res.SecondsPerRun != res.FastestMetaStep/2 || res.FastestMetaStep != res.SecondsPerMetaStep || res.SecondsPerMetaStep <= 0 {
 		t.Errorf("meta-step bench %+v", res)
 	}
 	for _, c := range []struct {
 		optimizee string
 		coords    int
 	}{{"mlp-sigmoid", 15910}, {"cnn", 38922}} {
-		st, err := BenchStep(be, "go", c.optimizee, optim.Static("gsam", optim.NewGSAM(0.1)), 3, 4, 1, dtypes.Float32)
+		st, err := BenchStep(be, "go", c.optimizee, optim.Static("gsam", optim.NewGSAM(0.1)), 3, 4, 2, dtypes.Float32)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Runs != 3 || st.Coordinates != c.coords || st.SecondsPerRunStep != st.SecondsPerCall/3 || st.SecondsPerCall <= 0 || st.PeakRSSMiB <= 0 {
+		if st.Runs != 3 || st.Coordinates != c.coords || st.SecondsPerRunStep != st.FastestCall/3 || st.FastestCall > st.SecondsPerCall || st.FastestCall <= 0 || st.PeakRSSMiB <= 0 {
 			t.Errorf("%s step bench %+v", c.optimizee, st)
 		}
 	}
