@@ -11,7 +11,8 @@ import (
 	"github.com/lreg/lreg/lreg/plot/browser"
 )
 
-// TestCheckHTML: a figure page passes; a page without charts, or with a chart that cannot draw, fails.
+// TestCheckHTML: a figure page passes; a page without charts, a missing file, or a page with a chart that
+// cannot draw fails.
 func TestCheckHTML(t *testing.T) {
 	_, errC := browser.Chromium()
 	_, errE := plot.EchartsDir()
@@ -38,8 +39,9 @@ func TestCheckHTML(t *testing.T) {
 	if err := cmdCheckHTML([]string{"--budget", "2s", paths[0]}); err != nil {
 		t.Errorf("figure page: %v, want it to pass", err)
 	}
-	err = cmdCheckHTML([]string{"--budget", "2s", paths[0], none, blank})
-	if err == nil || !strings.Contains(err.Error(), "2 of 3 files") {
-		t.Errorf("no-chart and blank pages: %v, want 2 of 3 files failing", err)
+	missing := filepath.Join(dir, "missing.html")
+	err = cmdCheckHTML([]string{"--budget", "2s", "--batch", "2", paths[0], none, missing, blank})
+	if err == nil || !strings.Contains(err.Error(), "3 of 4 files") {
+		t.Errorf("no-chart, missing and blank pages: %v, want 3 of 4 files failing", err)
 	}
 }

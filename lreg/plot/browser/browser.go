@@ -1,6 +1,7 @@
-// Package browser checks that the charts of an HTML file draw: it opens the file in headless Chromium with
-// the network cut off, lets the page's scripts run, and counts the SVG paths inside each chart element
-// (class "lreg-chart", see lreg/plot). A chart whose library failed to load holds no paths.
+// Package browser checks that the charts of HTML files draw: it opens the files in headless Chromium with
+// the network cut off (many files per Chromium run, each in its own frame), lets their scripts run, and
+// counts the SVG paths inside each chart element (class "lreg-chart", see lreg/plot). A chart whose
+// library failed to load holds no paths.
 //
 // Chromium is Debian's package (`apt-get install -y chromium`), found at $LREG_CHROMIUM, else on PATH as
 // chromium, chromium-browser, google-chrome.
@@ -11,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,8 +33,10 @@ type Options struct {
 	// Budget is the virtual time the page's scripts get before the DOM is read; 0 means 10 s (charts
 	// waiting for echarts poll every 50 ms).
 	Budget time.Duration
-	// Timeout bounds Chromium's real run time; 0 means 120 s.
+	// Timeout bounds the real time of one Chromium run (a batch of files); 0 means 120 s.
 	Timeout time.Duration
+	// Batch is the number of files CheckFiles opens in one Chromium run; 0 means 25.
+	Batch int
 }
 
 func (o Options) withDefaults() Options {
@@ -48,6 +52,9 @@ func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
 		o.Timeout = 120 * time.Second
 	}
+	if o.Batch <= 0 {
+		o.Batch = 25
+	}
 	return o
 }
 
@@ -55,6 +62,9 @@ func (o Options) withDefaults() Options {
 type Report struct {
 	File   string
 	Charts []Chart
+	// Err is why the file could not be checked (missing, unreadable document, not loaded in time); nil
+	// when its charts were counted.
+	Err error
 }
 
 // Drawn counts the charts that drew.
@@ -68,8 +78,8 @@ func (r Report) Drawn() int {
 	return n
 }
 
-// OK reports whether the file has charts and all of them drew.
-func (r Report) OK() bool { return len(r.Charts) > 0 && r.Drawn() == len(r.Charts) }
+// OK reports whether the file was checked, has charts, and all of them drew.
+func (r Report) OK() bool { return r.Err == nil && len(r.Charts) > 0 && r.Drawn() == len(r.Charts) }
 
 // Chromium is the path of the Chromium binary: $LREG_CHROMIUM, else the first of chromium,
 // chromium-browser, google-chrome on PATH.
@@ -88,18 +98,18 @@ func Chromium() (string, error) {
 	return "", fmt.Errorf("%w: install Debian's chromium (apt-get install -y chromium) or set LREG_CHROMIUM to a Chromium binary", ErrNoChromium)
 }
 
-// Check opens file in headless Chromium, offline, and reports each chart element and whether it drew.
+// Check opens file in headless Chromium, offline, and reports each chart element and whether it drew. It is
+// CheckFiles with one file; a file that is missing or whose document cannot be read is an error.
 func Check(ctx context.Context, file string, o Options) (Report, error) {
-	o = o.withDefaults()
-	dom, err := DumpDOM(ctx, file, o)
+	rs, err := CheckFiles(ctx, []string{file}, o)
 	if err != nil {
 		return Report{File: file}, err
 	}
-	return Report{File: file, Charts: CountCharts(dom, o.Class, o.MinPaths)}, nil
+	return rs[0], rs[0].Err
 }
 
 // DumpDOM is the DOM of file serialized by headless Chromium after o.Budget of virtual time. Nothing
-// reaches a network: every host name fails to resolve and every proxied request goes to a closed port.
+// reaches a network (see chromiumArgs).
 func DumpDOM(ctx context.Context, file string, o Options) (string, error) {
 	o = o.withDefaults()
 	bin, err := Chromium()
@@ -113,6 +123,11 @@ func DumpDOM(ctx context.Context, file string, o Options) (string, error) {
 	if _, err := os.Stat(abs); err != nil {
 		return "", err
 	}
+	return dumpDOM(ctx, bin, fileURL(abs), file, o)
+}
+
+// dumpDOM runs one headless Chromium on url (what, in messages) and returns the DOM it serialized.
+func dumpDOM(ctx context.Context, bin, url, what string, o Options, extra ...string) (string, error) {
 	profile, err := os.MkdirTemp("", "lreg-chromium-")
 	if err != nil {
 		return "", err
@@ -120,28 +135,40 @@ func DumpDOM(ctx context.Context, file string, o Options) (string, error) {
 	defer os.RemoveAll(profile)
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin,
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-extensions", "--disable-dev-shm-usage", "--mute-audio",
-		"--user-data-dir="+profile,
-		"--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
-		"--host-resolver-rules=MAP * ~NOTFOUND",
-		fmt.Sprintf("--virtual-time-budget=%d", o.Budget.Milliseconds()),
-		"--dump-dom", "file://"+filepath.ToSlash(abs))
+	args := append(chromiumArgs(profile, o.Budget), extra...)
+	cmd := exec.CommandContext(ctx, bin, append(args, "--dump-dom", url)...)
 	killGroup(cmd)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			return "", fmt.Errorf("chromium did not finish %s within %v: %w", file, o.Timeout, ctx.Err())
+			return "", fmt.Errorf("chromium did not finish %s within %v: %w", what, o.Timeout, ctx.Err())
 		}
-		return "", fmt.Errorf("chromium failed on %s: %v: %s", file, err, lastLines(stderr.String(), 5))
+		return "", fmt.Errorf("chromium failed on %s: %v: %s", what, err, lastLines(stderr.String(), 5))
 	}
 	if out.Len() == 0 {
-		return "", fmt.Errorf("chromium printed no DOM for %s: %s", file, lastLines(stderr.String(), 5))
+		return "", fmt.Errorf("chromium printed no DOM for %s: %s", what, lastLines(stderr.String(), 5))
 	}
 	return out.String(), nil
+}
+
+// chromiumArgs are the flags of every run: headless, a fresh profile, and no network: every host name
+// fails to resolve and every proxied request goes to a closed port.
+func chromiumArgs(profile string, budget time.Duration) []string {
+	return []string{
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--disable-extensions", "--disable-dev-shm-usage", "--mute-audio",
+		"--user-data-dir=" + profile,
+		"--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+		"--host-resolver-rules=MAP * ~NOTFOUND",
+		fmt.Sprintf("--virtual-time-budget=%d", budget.Milliseconds()),
+	}
+}
+
+// fileURL is the file:// URL of an absolute path, escaped (spaces, '#', '%' in names).
+func fileURL(abs string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
 }
 
 func lastLines(s string, n int) string {
