@@ -94,6 +94,9 @@ if [ -n "$only" ]; then
   order=("${wanted[@]}")
 fi
 
+# quiet drops the GoNB kernel's log lines and its note that gopls (autocompletion) is not installed.
+quiet() { awk '/^[IWEF][0-9][0-9][0-9][0-9] / {next} /Program gopls is not installed/ {skip=1} skip && /^```$/ {fence++; if (fence == 2) {skip=0; fence=0}; next} !skip'; }
+
 out="figures/notebooks"
 mkdir -p "$out"
 export LREG_PROFILE="$profile"
@@ -103,13 +106,18 @@ for name in "${order[@]}"; do
   nb=$(ls notebooks/*-"$name".ipynb)
   echo "== notebook $name ($profile)"
   marker=$(mktemp); t0=$SECONDS
+  # The notebook's progress bars also go to a log that is followed here (nbconvert shows outputs only at the end).
+  export LREG_PROGRESS_LOG="$out/$name.progress.log"
+  : >"$LREG_PROGRESS_LOG"
+  tail -n +1 -F "$LREG_PROGRESS_LOG" 2>/dev/null | sed -u 's/^/  /' & follower=$!
   if jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout="$timeout_s" \
-       --ExecutePreprocessor.kernel_name=gonb --output-dir "$out" --output "$name" "$nb" 2> >(grep -v '^[IWE][0-9]\{4\} ' >&2) &&
+       --ExecutePreprocessor.kernel_name=gonb --output-dir "$out" --output "$name" "$nb" 2> >(quiet >&2) &&
      jupyter nbconvert --to html --output-dir "$out" "$out/$name.ipynb" >/dev/null 2>&1; then
     status=ok
   else
     status=FAILED failed=1
   fi
+  sleep 0.3; kill "$follower" 2>/dev/null || true
   files=$(find figures -type f -newer "$marker" | sort)
   rm -f "$marker"
   summary+=("$(printf '%-16s %-7s %5d s  %3d files: %s' "$name" "$status" $((SECONDS - t0)) "$(grep -c . <<<"$files" || true)" "$(xargs -r -n1 basename <<<"$files" | tr '\n' ' ')")")

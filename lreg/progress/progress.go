@@ -63,6 +63,22 @@ func (b *Bar) Update(done int, status string) {
 	} else {
 		fmt.Fprintln(b.Out, line)
 	}
+	mirror(line)
+}
+
+// LogEnv names a file that every bar's lines are also appended to. A notebook executed headless shows its
+// progress only when it ends; reproduce.sh sets this and follows the file, so long work is seen as it goes.
+const LogEnv = "LREG_PROGRESS_LOG"
+
+func mirror(line string) {
+	path := os.Getenv(LogEnv)
+	if path == "" {
+		return
+	}
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err == nil {
+		fmt.Fprintln(f, line)
+		f.Close()
+	}
 }
 
 // Done ends the bar's line.
