@@ -101,41 +101,63 @@ type Sweep struct {
 	Log      io.Writer // one line per cell
 	Limit    int       // stop with ErrCellLimit once this many cells were computed; 0 = no limit
 	CellsRun int       // cells computed (not reused) so far
+	// BatchRuns is how many seeds train together in one graph (metatest.Runner.BatchRuns: 0 = its default,
+	// 1 = one at a time). Speed only: a seed's result is the same.
+	BatchRuns int
 }
 
 // Run trains every (method, seed) on one data set and optimizee, reusing stored records, and returns the
-// results per method in order.
+// results per method in order. The missing seeds of a method train as batched runs. A run that diverges is
+// recorded as such (accuracy 0), so one bad seed does not stop a sweep.
 func (s *Sweep) Run(cfg metatest.Config, ds *data.Dataset, methods []optim.Method, seeds []uint64) ([][]metatest.Result, error) {
 	out := make([][]metatest.Result, len(methods))
 	for i, m := range methods {
-		var runner *metatest.Runner // compiled only if a cell needs it
+		got := make(map[uint64]metatest.Result, len(seeds))
+		var missing []uint64
 		for _, seed := range seeds {
-			path := metatest.RecordPath(s.RunDir, m.Name, cfg, seed)
 			var res metatest.Result
-			if !s.Force && store.ReadJSON(path, &res) == nil && res.Config == cfg {
+			if !s.Force && store.ReadJSON(metatest.RecordPath(s.RunDir, m.Name, cfg, seed), &res) == nil && res.Config == cfg {
 				fmt.Fprintf(s.Log, "%s %s/%s seed %d: stored result reused\n", m.Name, cfg.Dataset, cfg.Optimizee, seed)
-				out[i] = append(out[i], res)
+				got[seed] = res
 				continue
 			}
-			if s.Limit > 0 && s.CellsRun >= s.Limit {
-				return nil, ErrCellLimit
-			}
-			if runner == nil {
-				var err error
-				if runner, err = metatest.NewRunner(s.Backend, cfg, m, ds); err != nil {
-					return nil, err
-				}
-			}
-			res, err := runner.Run(seed, record.New(s.Profile, s.Info, seed))
+			missing = append(missing, seed)
+		}
+		limited := false
+		if s.Limit > 0 && len(missing) > s.Limit-s.CellsRun {
+			missing, limited = missing[:max(s.Limit-s.CellsRun, 0)], true
+		}
+		if len(missing) > 0 {
+			runner, err := metatest.NewRunner(s.Backend, cfg, m, ds)
 			if err != nil {
 				return nil, err
 			}
-			fmt.Fprintf(s.Log, "%s %s/%s seed %d: %d steps, train loss %.4f, test accuracy %.4f\n", m.Name, cfg.Dataset, cfg.Optimizee, seed, res.Steps, res.TrainLoss, res.TestAccuracy)
-			if err := res.Save(path); err != nil {
+			runner.BatchRuns = s.BatchRuns
+			outs, err := runner.TrainSeeds(missing, func(seed uint64) record.Provenance { return record.New(s.Profile, s.Info, seed) })
+			if err != nil {
 				return nil, err
 			}
-			s.CellsRun++
-			out[i] = append(out[i], res)
+			for k, o := range outs {
+				res := o.Result
+				if o.Err != nil { // diverged: TrainSeeds returns every other failure as its error
+					res.MarkDiverged()
+					res.Provenance = record.New(s.Profile, s.Info, missing[k])
+					fmt.Fprintf(s.Log, "%s %s/%s seed %d: %v\n", m.Name, cfg.Dataset, cfg.Optimizee, missing[k], o.Err)
+				} else {
+					fmt.Fprintf(s.Log, "%s %s/%s seed %d: %d steps, train loss %.4f, test accuracy %.4f\n", m.Name, cfg.Dataset, cfg.Optimizee, missing[k], res.Steps, res.TrainLoss, res.TestAccuracy)
+				}
+				if err := res.Save(metatest.RecordPath(s.RunDir, m.Name, cfg, missing[k])); err != nil {
+					return nil, err
+				}
+				s.CellsRun++
+				got[missing[k]] = res
+			}
+		}
+		if limited {
+			return nil, ErrCellLimit
+		}
+		for _, seed := range seeds {
+			out[i] = append(out[i], got[seed])
 		}
 	}
 	return out, nil

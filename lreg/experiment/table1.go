@@ -76,6 +76,7 @@ type Row struct {
 	Steps          stats.Summary `json:"steps"`
 	SecondsPerStep float64       `json:"seconds_per_step"`
 	VsNone         stats.Welch   `json:"vs_lo_none"` // Welch's t-test of test accuracy against lo-none
+	Diverged       int           `json:"diverged"`   // runs whose training loss became NaN or infinite (accuracy 0)
 }
 
 // ErrCellLimit stops a sweep after MaxCells computed cells (tests use it to stop part-way).
@@ -92,6 +93,8 @@ type Table1 struct {
 	Log      io.Writer
 	MaxCells int           // stop with ErrCellLimit after this many computed cells; 0 = no limit
 	Scale    shard.Options // this process's share of the sweep (docs/scale-out.md); the zero value is all of it
+	// BatchRuns is how many seeds of a cell train together in one graph (Sweep.BatchRuns; speed only).
+	BatchRuns int
 	Merged   MergeReport   // what a Scale.Merge run found
 	sweep    *Sweep
 }
@@ -125,7 +128,7 @@ func (t *Table1) Run() ([]Row, error) {
 	if err := los.trainMine(imageLOTrainer(t.Backend, t.Info, t.Profile, t.RunDir, t.Data, t.Cfg.Meta, t.Log)); err != nil {
 		return nil, err
 	}
-	t.sweep = &Sweep{Backend: t.Backend, Info: t.Info, Profile: t.Profile, RunDir: t.RunDir, Log: t.Log, Limit: t.MaxCells}
+	t.sweep = &Sweep{Backend: t.Backend, Info: t.Info, Profile: t.Profile, RunDir: t.RunDir, Log: t.Log, Limit: t.MaxCells, BatchRuns: t.BatchRuns}
 	if err := los.runJobs(t.jobs(names)); err != nil {
 		return nil, err
 	}
@@ -318,12 +321,16 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 					continue
 				}
 				var steps, sps []float64
+				diverged := 0
 				for _, r := range rs {
 					steps, sps = append(steps, float64(r.Steps)), append(sps, r.SecondsPerStep)
+					if r.Diverged {
+						diverged++
+					}
 				}
 				row := Row{Dataset: name, Optimizee: opt, Method: m, Source: rs[0].DataSource,
 					Accuracy: stats.Summarize(accuracies(rs)), Steps: stats.Summarize(steps), SecondsPerStep: stats.Summarize(sps).Mean,
-					VsNone: stats.Welch{T: math.NaN(), DF: math.NaN(), P: math.NaN()}}
+					VsNone: stats.Welch{T: math.NaN(), DF: math.NaN(), P: math.NaN()}, Diverged: diverged}
 				if m != "lo-none" && len(none) > 1 {
 					row.VsNone = stats.WelchTest(accuracies(rs), none)
 				}
@@ -338,17 +345,17 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 func WriteTable1(runDir string, cfg Table1Config, rows []Row) error {
 	var csv, md strings.Builder
 	csv.WriteString("dataset,optimizee,method,runs,test_acc_mean,test_acc_std,steps_mean,steps_std,ms_per_step,welch_t_vs_lo_none,p_vs_lo_none,missing\n")
-	md.WriteString("| data set | optimizee | method | runs | test accuracy | steps | ms/step | p vs LO-none |\n|---|---|---|---|---|---|---|---|\n")
+	md.WriteString("| data set | optimizee | method | runs | test accuracy | steps | ms/step | p vs LO-none | diverged |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		if r.Missing != "" {
 			fmt.Fprintf(&csv, "%s,%s,-,0,,,,,,,,%q\n", r.Dataset, r.Optimizee, r.Missing)
-			fmt.Fprintf(&md, "| %s | %s | — | 0 | missing: %s | | | |\n", r.Dataset, r.Optimizee, strings.ReplaceAll(r.Missing, "\n", " "))
+			fmt.Fprintf(&md, "| %s | %s | — | 0 | missing: %s | | | | |\n", r.Dataset, r.Optimizee, strings.ReplaceAll(r.Missing, "\n", " "))
 			continue
 		}
 		fmt.Fprintf(&csv, "%s,%s,%s,%d,%.6f,%.6f,%.1f,%.1f,%.3f,%s,%s,\n", r.Dataset, r.Optimizee, r.Method, r.Accuracy.N,
 			r.Accuracy.Mean, r.Accuracy.Std, r.Steps.Mean, r.Steps.Std, 1000*r.SecondsPerStep, num(r.VsNone.T), num(r.VsNone.P))
-		fmt.Fprintf(&md, "| %s | %s | %s | %d | %.4f ± %.4f | %.0f ± %.0f | %.1f | %s |\n", r.Dataset, r.Optimizee, r.Method, r.Accuracy.N,
-			r.Accuracy.Mean, r.Accuracy.Std, r.Steps.Mean, r.Steps.Std, 1000*r.SecondsPerStep, num(r.VsNone.P))
+		fmt.Fprintf(&md, "| %s | %s | %s | %d | %.4f ± %.4f | %.0f ± %.0f | %.1f | %s | %d |\n", r.Dataset, r.Optimizee, r.Method, r.Accuracy.N,
+			r.Accuracy.Mean, r.Accuracy.Std, r.Steps.Mean, r.Steps.Std, 1000*r.SecondsPerStep, num(r.VsNone.P), r.Diverged)
 	}
 	if err := store.WriteAtomic(filepath.Join(runDir, "table1.csv"), []byte(csv.String())); err != nil {
 		return err

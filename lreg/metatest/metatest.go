@@ -83,7 +83,22 @@ type Result struct {
 	SecondsPerStep float64           `json:"seconds_per_step"`     // training time per optimizer step (batched: the batch's time over its runs' steps)
 	BatchRuns      int               `json:"batch_runs,omitempty"` // seeds trained together in one graph (0: alone)
 	LossCurve      []float64         `json:"loss_curve"`           // minibatch training loss before each step
+	Diverged       bool              `json:"diverged,omitempty"`   // the training loss became NaN or infinite
 	Provenance     record.Provenance `json:"provenance"`
+}
+
+// MarkDiverged makes a diverged run's result a record: it counts as a failure (accuracies 0, losses unknown)
+// and its loss curve stops before the first non-finite loss (JSON has no NaN).
+func (res *Result) MarkDiverged() {
+	res.Diverged = true
+	res.TrainAccuracy, res.TestAccuracy = 0, 0
+	res.TrainLoss, res.TestLoss = 0, 0
+	for i, v := range res.LossCurve {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			res.LossCurve = res.LossCurve[:i]
+			break
+		}
+	}
 }
 
 // Runner trains one optimizee with one method; compile once, run many seeds.

@@ -26,6 +26,7 @@ func cmdTable1(args []string) error {
 	datasets := fs.String("datasets", "", "comma list of data sets (mnist, fashion-mnist, cifar10)")
 	optimizees := fs.String("optimizees", "", "comma list of optimizees (mlp-sigmoid, mlp-relu, cnn)")
 	runs := fs.Int("runs", 0, "seeds per cell (profile: paper 10, smoke 2)")
+	batchRuns := fs.Int("batch-runs", 0, "seeds of a cell trained together in one graph (speed only; 0: 10, 1: one at a time)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func cmdTable1(args []string) error {
 	if err != nil {
 		return err
 	}
-	t := experiment.Table1{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr, Scale: opts}
+	t := experiment.Table1{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr, Scale: opts, BatchRuns: *batchRuns}
 	if !opts.Merge {
 		b, info, err := c.open()
 		if err != nil {

@@ -31,6 +31,7 @@ func cmdMetaTest(args []string) error {
 	fs.Float64Var(&base.SharpLR, "sharp-lr", base.SharpLR, "learning rate of the explicit SAM, GSAM and GAM baselines")
 	fs.Float64Var(&base.Rho, "rho", base.Rho, "radius of the explicit SAM, GSAM and GAM baselines")
 	force := fs.Bool("force", false, "recompute runs whose result is already stored")
+	batchRuns := fs.Int("batch-runs", 0, "seeds trained together in one graph (speed only; 0: 10, 1: one at a time)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,7 +70,7 @@ func cmdMetaTest(args []string) error {
 	if err != nil {
 		return err
 	}
-	sweep := experiment.Sweep{Backend: b, Info: info.Config, Profile: c.profile, RunDir: c.runDir, Force: *force, Log: os.Stderr}
+	sweep := experiment.Sweep{Backend: b, Info: info.Config, Profile: c.profile, RunDir: c.runDir, Force: *force, Log: os.Stderr, BatchRuns: *batchRuns}
 	results, err := sweep.Run(cfg, ds, ms, experiment.Seeds(nRuns))
 	if err != nil {
 		return err
