@@ -101,27 +101,42 @@ out="figures/notebooks"
 mkdir -p "$out"
 export LREG_PROFILE="$profile"
 timeout_s=$([ "$profile" = paper ] && echo 0 || echo 3600)  # nbconvert: seconds per cell, 0 = none
-summary=() failed=0 start_all=$SECONDS
-for name in "${order[@]}"; do
+
+# run_notebook NAME executes one notebook into figures/notebooks/NAME.ipynb (+ .html) and appends its summary line.
+run_notebook() {
+  local name=$1 nb t0=$SECONDS status follower files
   nb=$(ls notebooks/*-"$name".ipynb)
   echo "== notebook $name ($profile)"
-  marker=$(mktemp); t0=$SECONDS
   # The notebook's progress bars also go to a log that is followed here (nbconvert shows outputs only at the end).
   export LREG_PROGRESS_LOG="$out/$name.progress.log"
   : >"$LREG_PROGRESS_LOG"
-  tail -n +1 -F "$LREG_PROGRESS_LOG" 2>/dev/null | sed -u 's/^/  /' & follower=$!
+  tail -n +1 -F "$LREG_PROGRESS_LOG" 2>/dev/null | sed -u "s/^/  [$name] /" & follower=$!
   if jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout="$timeout_s" \
        --ExecutePreprocessor.kernel_name=gonb --output-dir "$out" --output "$name" "$nb" 2> >(quiet >&2) &&
      jupyter nbconvert --to html --output-dir "$out" "$out/$name.ipynb" >/dev/null 2>&1; then
     status=ok
   else
-    status=FAILED failed=1
+    status=FAILED
   fi
   sleep 0.3; kill "$follower" 2>/dev/null || true
-  files=$(find figures -type f -newer "$marker" | sort)
-  rm -f "$marker"
-  summary+=("$(printf '%-16s %-7s %5d s  %3d files: %s' "$name" "$status" $((SECONDS - t0)) "$(grep -c . <<<"$files" || true)" "$(xargs -r -n1 basename <<<"$files" | tr '\n' ' ')")")
+  # The files it wrote: its cells print "wrote A, B".
+  files=$(grep -o 'wrote [^"]*' "$out/$name.ipynb" 2>/dev/null | sed 's/^wrote //; s/\\n$//' | tr ',' '\n' | xargs -r -n1 basename || true)
+  printf '%-16s %-7s %5d s  %3d files: %s\n' "$name" "$status" $((SECONDS - t0)) "$(grep -c . <<<"$files" || true)" "$(tr '\n' ' ' <<<"$files")" >>"$out/summary.txt"
+  echo "== notebook $name: $status ($((SECONDS - t0)) s)"
+}
+
+# Two lanes share the machine's cores (the pure-Go backend runs most work on one): the LO notebooks in order
+# (each uses the LOs of the one before), and the notebooks with their own experiments.
+lane_a=() lane_b=()
+for name in "${order[@]}"; do
+  case "$name" in early-evidence|taylorglo) lane_b+=("$name") ;; *) lane_a+=("$name") ;; esac
 done
+: >"$out/summary.txt"
+start_all=$SECONDS failed=0
+( for n in "${lane_a[@]}"; do run_notebook "$n"; done ) & a=$!
+( for n in "${lane_b[@]}"; do run_notebook "$n"; done ) & b=$!
+wait $a; wait $b
+grep -q ' FAILED ' "$out/summary.txt" && failed=1
 
 if command -v chromium >/dev/null; then
   echo "== checking that every chart draws in headless Chromium, network off"
@@ -134,5 +149,5 @@ fi
 
 echo
 echo "== summary ($profile profile, $((SECONDS - start_all)) s; results in runs/$profile, figures in figures/)"
-printf '%s\n' "${summary[@]}"
+cat "$out/summary.txt"
 exit $failed
