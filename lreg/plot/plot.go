@@ -38,8 +38,10 @@ const (
 	DefaultHeight = 480
 )
 
-// palette is echarts' default palette; bands take their series' color so band and line match.
-var palette = []string{"#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc"}
+// palette is echarts' default palette and then eight darker tones, so that Table 1's 17 methods get 17 colors;
+// bands take their series' color so band and line match.
+var palette = []string{"#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc",
+	"#2f3f73", "#4d7a3a", "#a37f1d", "#9e2f2f", "#2f7f9e", "#1d5e3f", "#a3521f", "#5e3575"}
 
 func color(i int) string { return palette[i%len(palette)] }
 
