@@ -125,16 +125,28 @@ run_notebook() {
   echo "== notebook $name: $status ($((SECONDS - t0)) s)"
 }
 
-# Two lanes share the machine's cores (the pure-Go backend runs most work on one): the LO notebooks in order
-# (each uses the LOs of the one before), and the notebooks with their own experiments.
-lane_a=() lane_b=()
+# Two lanes share the machine's cores (the pure-Go backend runs most work on one). Lane A: meta-training (the
+# LOs every later notebook uses), Table 1, flatness (which reuses Table 1's runs). Lane B: the notebooks with
+# their own experiments, then the probes once meta-training has finished (they only read the LOs).
+lane_a=() lane_b=() probes=0 wait_meta=0
 for name in "${order[@]}"; do
-  case "$name" in early-evidence|taylorglo) lane_b+=("$name") ;; *) lane_a+=("$name") ;; esac
+  case "$name" in
+    early-evidence|taylorglo) lane_b+=("$name") ;;
+    probes) probes=1 ;;
+    meta-training) wait_meta=1; lane_a+=("$name") ;;
+    *) lane_a+=("$name") ;;
+  esac
 done
 : >"$out/summary.txt"
+meta_done="$out/.meta-training.done"
+rm -f "$meta_done"
 start_all=$SECONDS failed=0
-( for n in "${lane_a[@]}"; do run_notebook "$n"; done ) & a=$!
-( for n in "${lane_b[@]}"; do run_notebook "$n"; done ) & b=$!
+( for n in "${lane_a[@]}"; do run_notebook "$n"; [ "$n" = meta-training ] && touch "$meta_done"; done; touch "$meta_done" ) & a=$!
+( for n in "${lane_b[@]}"; do run_notebook "$n"; done
+  if [ "$probes" = 1 ]; then
+    [ "$wait_meta" = 1 ] && while [ ! -f "$meta_done" ]; do sleep 2; done
+    run_notebook probes
+  fi ) & b=$!
 wait $a; wait $b
 grep -q ' FAILED ' "$out/summary.txt" && failed=1
 

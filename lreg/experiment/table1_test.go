@@ -21,6 +21,7 @@ import (
 func tinyTable1() Table1Config {
 	c := Table1Smoke()
 	c.LOs, c.Baselines, c.Optimizees, c.Runs = []string{"none", "sam"}, []string{"sgd"}, []string{"mlp-sigmoid"}, 2
+	c.Datasets = []string{"mnist", "fashion-mnist", "cifar10"} // the last two missing: their rows say how to get them
 	c.Meta = meta.Smoke()
 	c.Meta.LO.Hidden, c.Meta.Unroll, c.Meta.Batch, c.Meta.Curriculum, c.Meta.MaxEpochsPerStage = 4, 5, 8, []int{10}, 1
 	c.Test = metatest.Smoke()
