@@ -28,11 +28,15 @@ type Info struct {
 	Reason string `json:"reason"` // how auto-detection decided
 }
 
-// GoDefault is the SimpleGo configuration lreg uses. Its parallel op executor deadlocked on 2 cores when
-// several matmuls were ready at once (TOOLCHAIN.md), so ops run one at a time. The "small" matmul kernel
-// suits the LO's tall, thin products ([coordinates, 20] x [20, 20]): a T=20 meta-step took 5.3 s with it
-// against 8.2 s with the automatic choice (`lreg bench`, 2 cores).
-const GoDefault = "go:ops_sequential,dotgeneral_small"
+// GoDefault is the SimpleGo configuration lreg uses.
+//   - ops_parallel: independent ops (the LSTM's four gates, the two gradients of a matmul) run at the same
+//     time, so the element-wise ops use both cores too, not only the matmuls.
+//   - parallelism=-1: every op and matmul chunk gets its own goroutine. With a bounded worker pool SimpleGo's
+//     parallel executor deadlocks: ops that hold all workers wait for a worker for their matmul chunks
+//     (seen on 2 cores with ~4 matmuls ready at once). Unbounded, nothing waits for a worker.
+//   - dotgeneral_small: the kernel for the LO's tall, thin products ([coordinates, 23] x [23, 20]): a meta-step
+//     took 5.3 s with it against 8.2 s with the automatic choice (`lreg bench`, 2 cores, ops one at a time).
+const GoDefault = "go:ops_parallel,parallelism=-1,dotgeneral_small"
 
 // Resolve turns a --backend value ("", "auto", "go[:opts]", "xla", "xla:PLUGIN") into a GoMLX backend
 // configuration without creating the backend.
@@ -88,7 +92,7 @@ func New(flag string) (backends.Backend, Info, error) {
 	var b backends.Backend
 	if info.Name == "go" {
 		_, opts, _ := strings.Cut(info.Config, ":")
-		b, err = simplego.New(opts)
+		b, err = newSimpleGo(opts)
 	} else {
 		_, plugin, _ := strings.Cut(info.Config, ":")
 		b, err = xla.New(plugin)
@@ -174,4 +178,18 @@ func findJAXCUDAPlugin() string {
 func pickLatest(paths []string) string {
 	sort.Strings(paths)
 	return paths[len(paths)-1]
+}
+
+// newSimpleGo creates the pure-Go backend. SimpleGo prints a line to stdout for the parallelism option;
+// lreg's output (tables, logs) stays its own, so stdout points at /dev/null while the backend is made.
+func newSimpleGo(opts string) (backends.Backend, error) {
+	if !strings.Contains(opts, "parallelism=") {
+		return simplego.New(opts)
+	}
+	if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+		saved := os.Stdout
+		os.Stdout = null
+		defer func() { os.Stdout = saved; null.Close() }()
+	}
+	return simplego.New(opts)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -50,6 +51,62 @@ func TestDotGradientMatchesFiniteDifferences(t *testing.T) {
 		// A non-linear head so every entry of v differs.
 		f := func(v, _ []*Node) *Node { return ReduceAllSum(Tanh(Dot(v[0], v[1]))) }
 		res := gradcheck.Check(b, f, []*tensors.Tensor{tc.a, tc.c}, nil, 0, 1e-6)
+		t.Logf("%s: max relative error %.2e over %d coordinates", tc.name, res.MaxRelErr, res.Checked)
+		if res.MaxRelErr > 1e-5 {
+			t.Errorf("%s: gradient off by %.2e", tc.name, res.MaxRelErr)
+		}
+	}
+}
+
+// The registered gradients of Sigmoid and Tanh, and their own gradients (GAM differentiates them again).
+func TestActivationGradientsMatchFiniteDifferences(t *testing.T) {
+	b := testBackend(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := randT(rng, 3, 4)
+	act := func(v, _ []*Node) *Node {
+		return ReduceAllSum(Add(Mul(Sigmoid(v[0]), Sin(v[0])), Mul(Tanh(v[0]), Cos(v[0]))))
+	}
+	gradNormSq := func(v, c []*Node) *Node {
+		return ReduceAllSum(Square(Gradient(act(v, c), v[0])[0]))
+	}
+	for _, tc := range []struct {
+		name string
+		f    func(v, c []*Node) *Node
+	}{{"sigmoid and tanh", act}, {"their gradients", gradNormSq}} {
+		res := gradcheck.Check(b, tc.f, []*tensors.Tensor{x}, nil, 0, 1e-6)
+		t.Logf("%s: max relative error %.2e over %d coordinates", tc.name, res.MaxRelErr, res.Checked)
+		if res.MaxRelErr > 1e-5 {
+			t.Errorf("%s: gradient off by %.2e", tc.name, res.MaxRelErr)
+		}
+	}
+}
+
+// Slice's gradient (sliceVJP), and the gradient of a gradient through Concatenate, whose gradient is a Slice.
+func TestSliceGradientMatchesFiniteDifferences(t *testing.T) {
+	b := testBackend(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	x, w := randT(rng, 4, 5), randT(rng, 4, 6)
+	slice := func(v, _ []*Node) *Node {
+		s := Slice(v[0], AxisRange(1, 3), AxisRange(2, 5)) // [2, 3]: zeros around it on both axes
+		return ReduceAllSum(Tanh(Mul(s, s)))
+	}
+	gradNormSq := func(v, _ []*Node) *Node {
+		j := Concatenate([]*Node{v[0], Square(v[0]), Ones(v[0].Graph(), v[0].Shape())}, 1)    // [4, 15]
+		j = Concatenate([]*Node{j, Sin(j)}, 0)                                                // [8, 15]
+		wide := Concatenate([]*Node{Transpose(v[1], 0, 1), Square(Transpose(v[1], 0, 1))}, 1) // [6, 8]
+		g := ReduceAllSum(Tanh(Dot(wide, j)))
+		grads := Gradient(g, v...)
+		return Add(ReduceAllSum(Square(grads[0])), ReduceAllSum(Square(grads[1])))
+	}
+	for _, tc := range []struct {
+		name string
+		f    func(v, c []*Node) *Node
+		vars []*tensors.Tensor
+	}{
+		{"slice", slice, []*tensors.Tensor{x}},
+		{"gradient of a gradient through Concatenate", gradNormSq, []*tensors.Tensor{x, w}},
+	} {
+		res := gradcheck.Check(b, tc.f, tc.vars, nil, 0, 1e-6)
 		t.Logf("%s: max relative error %.2e over %d coordinates", tc.name, res.MaxRelErr, res.Checked)
 		if res.MaxRelErr > 1e-5 {
 			t.Errorf("%s: gradient off by %.2e", tc.name, res.MaxRelErr)
@@ -116,6 +173,59 @@ func TestMaxPool2(t *testing.T) {
 		if grad[i] != wantGrad[i] {
 			t.Fatalf("MaxPool2 gradient = %v, want %v", grad, wantGrad)
 		}
+	}
+}
+
+// GoDefault runs independent matmuls at the same time without deadlocking: SimpleGo's parallel executor with
+// a bounded worker pool hung on graphs like this one (several matmuls ready at once). The values are checked too.
+func TestGoDefaultRunsManyMatmulsAtOnce(t *testing.T) {
+	b := testBackend(t)
+	const n, k, m, chains = 16000, 40, 20, 16
+	exec := MustNewExec(b, func(x, w *Node) *Node {
+		var sum *Node
+		for c := range chains {
+			y := ReduceAllSum(Dot(Add(x, ConstAs(x, float64(c))), w)) // independent chains of matmuls
+			if sum == nil {
+				sum = y
+			} else {
+				sum = Add(sum, y)
+			}
+		}
+		return sum
+	})
+	x, w := make([]float64, n*k), make([]float64, k*m)
+	for i := range x {
+		x[i] = float64(i%7) / 7
+	}
+	for i := range w {
+		w[i] = float64(i%5) / 5
+	}
+	// sum_c sum_ij ((x + c) w)_ij = sum_c sum_q (sum_r x_rq + n c) (sum_j w_qj)
+	want := 0.0
+	for c := range chains {
+		for q := range k {
+			col, row := 0.0, 0.0
+			for r := range n {
+				col += x[r*k+q] + float64(c)
+			}
+			for j := range m {
+				row += w[q*m+j]
+			}
+			want += col * row
+		}
+	}
+	done := make(chan float64, 1)
+	go func() {
+		out := exec.MustExec(tensors.FromFlatDataAndDimensions(x, n, k), tensors.FromFlatDataAndDimensions(w, k, m))
+		done <- tensors.ToScalar[float64](out[0])
+	}()
+	select {
+	case got := <-done:
+		if math.Abs(got-want) > 1e-9*math.Abs(want) {
+			t.Errorf("sum of %d matmul chains = %.12g, want %.12g", chains, got, want)
+		}
+	case <-time.After(2 * time.Minute): // the graph takes milliseconds
+		t.Fatalf("%s did not finish: the parallel executor deadlocked", GoDefault)
 	}
 }
 

@@ -72,7 +72,7 @@ var gates = []string{"i", "f", "g", "o"}
 
 // WeightNames and WeightShapes list the LO's weights in a fixed order: for each layer and gate (i, f, g, o)
 // the input matrix W [in, H], the recurrent matrix U [H, H] and the bias b [H]; then out/W [H, 1], out/b [1].
-// Each gate has its own matrices (no slicing of a fused matrix in differentiated code).
+// Bind stacks each gate's three as [W; U; b], for one matmul per gate (see Forward).
 func (c Config) WeightNames() []string {
 	var names []string
 	for l := range c.Layers {
@@ -119,7 +119,7 @@ func (c Config) InitWeights(rng *rand.Rand, dtype dtypes.DType) []*tensors.Tenso
 // Net is the LO's network bound to weight nodes of a graph.
 type Net struct {
 	cfg        Config
-	w, u, b    [][]*Node // [layer][gate]
+	gate       [][]*Node // [layer][gate]: W, U and b stacked, [in+H+1, H] (see Forward)
 	outW, outB *Node
 }
 
@@ -131,12 +131,13 @@ func (c Config) Bind(weights []*Node) *Net {
 	n := &Net{cfg: c}
 	k := 0
 	for range c.Layers {
-		var w, u, b []*Node
+		var stacked []*Node
 		for range gates {
-			w, u, b = append(w, weights[k]), append(u, weights[k+1]), append(b, weights[k+2])
+			w, u, b := weights[k], weights[k+1], weights[k+2]
+			stacked = append(stacked, Concatenate([]*Node{w, u, InsertAxes(b, 0)}, 0))
 			k += 3
 		}
-		n.w, n.u, n.b = append(n.w, w), append(n.u, u), append(n.b, b)
+		n.gate = append(n.gate, stacked)
 	}
 	n.outW, n.outB = weights[k], weights[k+1]
 	return n
@@ -149,29 +150,11 @@ func (n *Net) Preprocess(grad, param *Node) *Node {
 	big := GreaterOrEqual(absG, ConstAs(grad, math.Exp(-p)))
 	f1 := Where(big, Div(Log(Add(absG, ConstAs(grad, 1e-8))), ConstAs(grad, p)), ConstAs(grad, -1))
 	f2 := Where(big, Sign(grad), Mul(grad, ConstAs(grad, math.Exp(p))))
-	features := []*Node{f1, f2}
+	features := []*Node{InsertAxes(f1, -1), InsertAxes(f2, -1)}
 	if n.cfg.ParamInput {
-		features = append(features, param)
+		features = append(features, InsertAxes(param, -1))
 	}
-	return StackColumns(features)
-}
-
-// StackColumns builds [n, k] from k vectors [n] as sum_j f_j e_j^T: unlike Concatenate, its gradient needs
-// no slicing, so it works on the pure-Go backend.
-func StackColumns(cols []*Node) *Node {
-	k := len(cols)
-	var out *Node
-	for j, f := range cols {
-		e := make([]float64, k)
-		e[j] = 1
-		term := Mul(InsertAxes(f, -1), InsertAxes(ConstAs(f, e), 0)) // [n, 1] * [1, k]
-		if out == nil {
-			out = term
-		} else {
-			out = Add(out, term)
-		}
-	}
-	return out
+	return Concatenate(features, 1)
 }
 
 // State is the LSTM state of one parameter tensor: H[l], C[l] of shape [n, Hidden] per layer.
@@ -188,13 +171,19 @@ func (n *Net) ZeroState(g *Graph, dtype dtypes.DType, coords int) State {
 }
 
 // Forward runs the LSTM on inputs x [n, features] from state st and returns m(x; h) [n] and the new state.
+//
+// Each gate's pre-activation in.W + h.U + b is one matmul [in, h, 1] . [W; U; b]: on the pure-Go backend,
+// which fuses nothing, every op is a pass over [n, H] memory, and this form has the fewest (one matmul and
+// no adds per gate, in the forward pass and in the backward pass).
 func (n *Net) Forward(x *Node, st State) (*Node, State) {
 	var next State
 	in := x
+	ones := Ones(x.Graph(), shapeOf(x.DType(), x.Shape().Dimensions[0], 1))
 	for l := range n.cfg.Layers {
+		joint := Concatenate([]*Node{in, st.H[l], ones}, 1) // [n, in+H+1]
 		pre := make([]*Node, len(gates))
 		for gi := range gates {
-			pre[gi] = task.AddBias(Add(Dot(in, n.w[l][gi]), Dot(st.H[l], n.u[l][gi])), n.b[l][gi]) // [n, H]
+			pre[gi] = Dot(joint, n.gate[l][gi]) // [n, H]
 		}
 		i, f, g, o := Sigmoid(pre[0]), Sigmoid(pre[1]), Tanh(pre[2]), Sigmoid(pre[3])
 		c := Add(Mul(f, st.C[l]), Mul(i, g))

@@ -138,3 +138,102 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// Forward (one stacked matmul per gate) against the LSTM's equations evaluated in plain Go, per gate
+// sigma(x W + h U + b), on random weights, inputs and state: 2 layers, several coordinates.
+func TestForwardMatchesLSTMEquations(t *testing.T) {
+	b := testenv.GoBackend(t)
+	cfg := Config{Hidden: 3, Layers: 2, OutScale: 0.1, P: 10}
+	rng := rand.New(rand.NewPCG(5, 6))
+	weights := cfg.InitWeights(rng, dtypes.Float64)
+	const n, H = 5, 3
+	randM := func(rows, cols int) [][]float64 {
+		m := make([][]float64, rows)
+		for i := range m {
+			m[i] = make([]float64, cols)
+			for j := range m[i] {
+				m[i][j] = rng.NormFloat64()
+			}
+		}
+		return m
+	}
+	x := randM(n, 2)
+	h0, c0 := [][][]float64{randM(n, H), randM(n, H)}, [][][]float64{randM(n, H), randM(n, H)}
+
+	// The reference, from the weights in WeightNames order.
+	w := make([][]float64, len(weights))
+	for i, t := range weights {
+		w[i] = tensors.MustCopyFlatData[float64](t)
+	}
+	sig := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
+	in := x
+	var wantH, wantC [][][]float64
+	for l := range 2 {
+		k := len(in[0])
+		h, c := randM(n, H), randM(n, H)
+		for r := range n {
+			var pre [4][H]float64
+			for gi := range 4 {
+				W, U, bias := w[12*l+3*gi], w[12*l+3*gi+1], w[12*l+3*gi+2] // [k, H], [H, H], [H]
+				for j := range H {
+					s := bias[j]
+					for q := range k {
+						s += in[r][q] * W[q*H+j]
+					}
+					for q := range H {
+						s += h0[l][r][q] * U[q*H+j]
+					}
+					pre[gi][j] = s
+				}
+			}
+			for j := range H {
+				c[r][j] = sig(pre[1][j])*c0[l][r][j] + sig(pre[0][j])*math.Tanh(pre[2][j])
+				h[r][j] = sig(pre[3][j]) * math.Tanh(c[r][j])
+			}
+		}
+		wantH, wantC = append(wantH, h), append(wantC, c)
+		in = h
+	}
+	outW, outB := w[len(w)-2], w[len(w)-1]
+	wantM := make([]float64, n)
+	for r := range n {
+		wantM[r] = outB[0]
+		for j := range H {
+			wantM[r] += in[r][j] * outW[j]
+		}
+	}
+
+	nW := len(weights)
+	exec := MustNewExec(b, func(ins []*Node) []*Node {
+		net := cfg.Bind(ins[:nW])
+		st := State{H: ins[nW+1 : nW+3], C: ins[nW+3 : nW+5]}
+		m, next := net.Forward(ins[nW], st)
+		return append([]*Node{m}, next.Flat()...)
+	})
+	args := []any{}
+	for _, t := range weights {
+		args = append(args, t)
+	}
+	args = append(args, x, h0[0], h0[1], c0[0], c0[1])
+	out := exec.MustExec(args...)
+	check := func(name string, got *tensors.Tensor, want []float64) {
+		g := tensors.MustCopyFlatData[float64](got)
+		for i := range want {
+			if math.Abs(g[i]-want[i]) > 1e-12 {
+				t.Errorf("%s[%d] = %.15g, want %.15g", name, i, g[i], want[i])
+			}
+		}
+	}
+	flat := func(m [][]float64) []float64 {
+		var f []float64
+		for _, r := range m {
+			f = append(f, r...)
+		}
+		return f
+	}
+	check("m", out[0], wantM)
+	for l := range 2 {
+		check("h", out[1+2*l], flat(wantH[l]))
+		check("c", out[2+2*l], flat(wantC[l]))
+	}
+}
