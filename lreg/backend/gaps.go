@@ -120,21 +120,7 @@ func Conv2D(x, kernel *Node, k int) *Node {
 		panic(fmt.Sprintf("Conv2D: input %s does not fit a %dx%d kernel of shape %s", x.Shape(), k, k, kernel.Shape()))
 	}
 	cout := kernel.Shape().Dimensions[1]
-	// indices[oy, ox, ky, kx] = (oy+ky, ox+kx)
-	idx := make([]int32, 0, ho*wo*k*k*2)
-	for oy := range ho {
-		for ox := range wo {
-			for ky := range k {
-				for kx := range k {
-					idx = append(idx, int32(oy+ky), int32(ox+kx))
-				}
-			}
-		}
-	}
-	indices := Reshape(Const(x.Graph(), idx), ho, wo, k, k, 2)
-	hwbc := TransposeAllAxes(x, 1, 2, 0, 3)                    // [h, w, batch, cin]
-	patches := Gather(hwbc, indices)                           // [ho, wo, k, k, batch, cin]
-	patches = TransposeAllAxes(patches, 4, 0, 1, 2, 3, 5)      // [batch, ho, wo, k, k, cin]
+	patches := Im2Col(x, k)                                    // [batch, ho, wo, k*k*cin]
 	out := Dot(Reshape(patches, batch*ho*wo, k*k*cin), kernel) // [batch*ho*wo, cout]
 	return Reshape(out, batch, ho, wo, cout)
 }

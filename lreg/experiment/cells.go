@@ -91,6 +91,25 @@ func Seeds(n int) []uint64 {
 	return s
 }
 
+// methodCache makes each named method once (an LO is read from its file once).
+type methodCache struct {
+	runDir string
+	rates  Baselines
+	byName map[string]optim.Method
+}
+
+func (c methodCache) get(name string) (optim.Method, error) {
+	if m, ok := c.byName[name]; ok {
+		return m, nil
+	}
+	ms, err := Methods([]string{name}, c.runDir, c.rates)
+	if err != nil {
+		return optim.Method{}, err
+	}
+	c.byName[name] = ms[0]
+	return ms[0], nil
+}
+
 // Sweep runs meta-test cells into a run directory.
 type Sweep struct {
 	Backend  backends.Backend

@@ -152,7 +152,7 @@ func (p *Probes) jobs() []job {
 	seeds := Seeds(p.Cfg.Runs)
 	groups := len(p.Cfg.Datasets) * len(p.Cfg.Optimizees) * len(names) * len(Moments)
 	sets := datasetCache{opts: p.Data, log: p.Log}
-	methods := map[string]optim.Method{}
+	methods := methodCache{runDir: p.RunDir, rates: DefaultBaselines(), byName: map[string]optim.Method{}}
 	var jobs []job
 	g := 0
 	for _, dsName := range p.Cfg.Datasets {
@@ -170,13 +170,9 @@ func (p *Probes) jobs() []job {
 						if ds == nil {
 							return nil
 						}
-						m, ok := methods[name]
-						if !ok {
-							ms, err := Methods([]string{name}, p.RunDir, DefaultBaselines())
-							if err != nil {
-								return err
-							}
-							m, methods[name] = ms[0], ms[0]
+						m, err := methods.get(name)
+						if err != nil {
+							return err
 						}
 						return p.probeSeeds(ds, tc, m, moment, kindsFor[name], mine)
 					}})

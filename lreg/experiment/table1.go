@@ -97,8 +97,8 @@ type Table1 struct {
 	Scale    shard.Options // this process's share of the sweep (docs/scale-out.md); the zero value is all of it
 	// BatchRuns is how many seeds of a cell train together in one graph (Sweep.BatchRuns; speed only).
 	BatchRuns int
-	Merged   MergeReport   // what a Scale.Merge run found
-	sweep    *Sweep
+	Merged    MergeReport // what a Scale.Merge run found
+	sweep     *Sweep
 }
 
 // CellsRun is the number of cells computed (not reused) by Run.
@@ -146,7 +146,7 @@ func (t *Table1) jobs(names []string) []job {
 	seeds := Seeds(t.Cfg.Runs)
 	groups := len(t.Cfg.Datasets) * len(t.Cfg.Optimizees) * len(names)
 	sets := datasetCache{opts: t.Data, log: t.Log}
-	methods := map[string]optim.Method{}
+	methods := methodCache{runDir: t.RunDir, rates: t.Cfg.Rates, byName: map[string]optim.Method{}}
 	var jobs []job
 	g := 0
 	for _, dsName := range t.Cfg.Datasets {
@@ -164,15 +164,11 @@ func (t *Table1) jobs(names []string) []job {
 					if ds == nil {
 						return nil
 					}
-					m, ok := methods[name]
-					if !ok {
-						ms, err := Methods([]string{name}, t.RunDir, t.Cfg.Rates)
-						if err != nil {
-							return err
-						}
-						m, methods[name] = ms[0], ms[0]
+					m, err := methods.get(name)
+					if err != nil {
+						return err
 					}
-					_, err := t.sweep.Run(cfg, ds, []optim.Method{m}, mine)
+					_, err = t.sweep.Run(cfg, ds, []optim.Method{m}, mine)
 					return err
 				}})
 			}
