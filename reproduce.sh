@@ -108,7 +108,7 @@ run_notebook() {
   nb=$(ls notebooks/*-"$name".ipynb)
   echo "== notebook $name ($profile)"
   # The notebook's progress bars also go to a log that is followed here (nbconvert shows outputs only at the end).
-  export LREG_PROGRESS_LOG="$out/$name.progress.log"
+  export LREG_PROGRESS_LOG="$root/$out/$name.progress.log"  # absolute: GoNB runs cells in a temporary folder
   : >"$LREG_PROGRESS_LOG"
   tail -n +1 -F "$LREG_PROGRESS_LOG" 2>/dev/null | sed -u "s/^/  [$name] /" & follower=$!
   if jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout="$timeout_s" \
