@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
@@ -280,8 +281,10 @@ func bandFloor(c *Chart, bands []Band) float64 {
 	return floor
 }
 
-// xValue and yValue turn a value into JSON: a number, or null (a gap) where the axis cannot show it.
-func (c *Chart) xValue(v float64) any { return axisValue(v, c.logX) }
+// xValue and yValue turn a value into JSON: a number, or null (a gap) where the axis cannot show it. x is
+// rounded to 12 significant digits: the x axis spans the data, and echarts labels its ends with the values
+// themselves (0.9899999999999999 for a grid point computed as 0.01 + 49 * 0.02).
+func (c *Chart) xValue(v float64) any { return axisValue(round12(v), c.logX) }
 func (c *Chart) yValue(v float64) any { return axisValue(v, c.logY) }
 
 func axisValue(v float64, log bool) any {
@@ -289,6 +292,14 @@ func axisValue(v float64, log bool) any {
 		return nil
 	}
 	return num(v)
+}
+
+func round12(v float64) float64 {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 12, 64), 64)
+	if err != nil {
+		return v
+	}
+	return r
 }
 
 // num is v, or nil (JSON null, a gap in echarts) when v is not finite, which JSON cannot hold.

@@ -508,3 +508,20 @@ func TestWriteAllRendersEachChart(t *testing.T) {
 		}
 	}
 }
+
+// The x axis spans the data and echarts labels its ends with the data's values: they are rounded so that a
+// grid point computed as 0.01 + 49 * 0.02 is labelled 0.99.
+func TestXValuesRounded(t *testing.T) {
+	x := 0.01 + 49*0.02
+	if x == 0.99 {
+		t.Skip("this platform computes 0.99 exactly")
+	}
+	c := Curves("c", "x", "y", []Band{{Name: "a", X: []float64{0.01, x}, Mean: []float64{1, 2}}})
+	js, err := c.OptionJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(js), "[0.99,2]") || strings.Contains(string(js), "0.9899999") {
+		t.Fatalf("option: %s", js)
+	}
+}
