@@ -111,12 +111,19 @@ run_notebook() {
   export LREG_PROGRESS_LOG="$root/$out/$name.progress.log"  # absolute: GoNB runs cells in a temporary folder
   : >"$LREG_PROGRESS_LOG"
   tail -n +1 -F "$LREG_PROGRESS_LOG" 2>/dev/null | sed -u "s/^/  [$name] /" & follower=$!
+  # GoNB reports a cell whose program failed (an error, a panic) as run, with "exit status N" on its stderr:
+  # that is what marks a failed notebook, beside nbconvert's own failures (a compile error, a timeout).
   if jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout="$timeout_s" \
        --ExecutePreprocessor.kernel_name=gonb --output-dir "$out" --output "$name" "$nb" 2> >(quiet >&2) &&
+     ! grep -q '"exit status [0-9]*\\n"' "$out/$name.ipynb" &&
      jupyter nbconvert --to html --output-dir "$out" "$out/$name.ipynb" >/dev/null 2>&1; then
     status=ok
+    echo "$out/$name.html" >>"$out/exported.txt"
   else
     status=FAILED
+    rm -f "$out/$name.html"  # no stale export of an earlier run
+    grep -oE '"error: ([^"\\]|\\.)*' "$out/$name.ipynb" 2>/dev/null | sed 's/^"//; s/\\n$//; s/\\"/"/g' |
+      awk '!seen[$0]++' | sed "s/^/  [$name] /" >&2 || true
   fi
   sleep 0.3; kill "$follower" 2>/dev/null || true
   # The files it wrote: its cells print "wrote A, B".
@@ -137,7 +144,7 @@ for name in "${order[@]}"; do
     *) lane_a+=("$name") ;;
   esac
 done
-: >"$out/summary.txt"
+: >"$out/summary.txt"; : >"$out/exported.txt"
 meta_done="$out/.meta-training.done"
 rm -f "$meta_done"
 start_all=$SECONDS failed=0
@@ -154,7 +161,8 @@ if command -v chromium >/dev/null; then
   echo "== checking that every chart draws in headless Chromium, network off"
   charts=()
   for svg in figures/*.svg; do [ -f "${svg%.svg}.html" ] && charts+=("${svg%.svg}.html"); done
-  bin/lreg check-html "${charts[@]}" "$out"/*.html || failed=1
+  mapfile -t exported <"$out/exported.txt"
+  bin/lreg check-html "${charts[@]}" "${exported[@]}" || failed=1
 else
   echo "note: chromium not installed: the in-browser check of the figures was skipped (apt-get install chromium)"
 fi

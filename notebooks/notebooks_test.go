@@ -67,6 +67,8 @@ func execute(t *testing.T, env []string, notebook string, runDir string) (markdo
 	var nb struct {
 		Cells []struct {
 			Outputs []struct {
+				Name string         `json:"name"` // stdout or stderr, for a stream
+				Text any            `json:"text"`
 				Data map[string]any `json:"data"`
 			} `json:"outputs"`
 		} `json:"cells"`
@@ -76,20 +78,34 @@ func execute(t *testing.T, env []string, notebook string, runDir string) (markdo
 	}
 	for _, c := range nb.Cells {
 		for _, o := range c.Outputs {
-			switch md := o.Data["text/markdown"].(type) { // a string, or a list of lines
-			case string:
-				markdown = append(markdown, md)
-			case []any:
-				var sb strings.Builder
-				for _, l := range md {
-					s, _ := l.(string)
-					sb.WriteString(s)
-				}
-				markdown = append(markdown, sb.String())
+			// GoNB reports a cell whose program failed as run, with "exit status N" on its stderr.
+			if stderr := text(o.Text); o.Name == "stderr" && exitStatus.MatchString(stderr) {
+				t.Fatalf("a cell of %s failed:\n%s", notebook, tail(stderr, 2000))
+			}
+			if md, ok := o.Data["text/markdown"]; ok {
+				markdown = append(markdown, text(md))
 			}
 		}
 	}
 	return markdown, figures
+}
+
+var exitStatus = regexp.MustCompile(`(?m)^exit status [0-9]+$`)
+
+// text is a notebook's multi-line string: a string, or a list of lines.
+func text(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		var sb strings.Builder
+		for _, l := range v {
+			s, _ := l.(string)
+			sb.WriteString(s)
+		}
+		return sb.String()
+	}
+	return ""
 }
 
 func tail(s string, n int) string {
