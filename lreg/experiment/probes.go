@@ -166,12 +166,8 @@ func (p *Probes) jobs() []job {
 					}
 					tc := p.trainConfig(dsName, opt, moment)
 					jobs = append(jobs, job{lo: loOf(name), run: func() error {
-						ds := sets.get(dsName)
-						if ds == nil {
-							return nil
-						}
-						m, err := methods.get(name)
-						if err != nil {
+						ds, m, err := cellInputs(&sets, methods, dsName, name)
+						if ds == nil || err != nil {
 							return err
 						}
 						return p.probeSeeds(ds, tc, m, moment, kindsFor[name], mine)

@@ -160,12 +160,8 @@ func (t *Table1) jobs(names []string) []job {
 				cfg := t.Cfg.Test
 				cfg.Dataset, cfg.Optimizee = dsName, opt
 				jobs = append(jobs, job{lo: loOf(name), run: func() error {
-					ds := sets.get(dsName)
-					if ds == nil {
-						return nil
-					}
-					m, err := methods.get(name)
-					if err != nil {
+					ds, m, err := cellInputs(&sets, methods, dsName, name)
+					if ds == nil || err != nil {
 						return err
 					}
 					_, err = t.sweep.Run(cfg, ds, []optim.Method{m}, mine)
@@ -257,6 +253,16 @@ func (c *datasetCache) get(name string) *data.Dataset {
 	}
 	c.sets[name] = ds
 	return ds
+}
+
+// cellInputs are a job's data set and method; a nil data set (it cannot be loaded: logged once) skips the job.
+func cellInputs(sets *datasetCache, methods methodCache, dsName, method string) (*data.Dataset, optim.Method, error) {
+	ds := sets.get(dsName)
+	if ds == nil {
+		return nil, optim.Method{}, nil
+	}
+	m, err := methods.get(method)
+	return ds, m, err
 }
 
 // imageLOTrainer meta-trains one LO of a sweep on cfg's data set, with cfg and the regularizer its name says.
