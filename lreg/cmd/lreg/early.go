@@ -78,12 +78,8 @@ func cmdEarly(args []string) error {
 		return err
 	}
 	e := experiment.Early{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Log: os.Stderr, Force: *force, Scale: opts}
-	if !opts.Merge {
-		b, info, err := c.open()
-		if err != nil {
-			return err
-		}
-		e.Backend, e.Info = b, info.Config
+	if e.Backend, e.Info, err = c.openUnlessMerging(opts.Merge); err != nil {
+		return err
 	}
 	if _, err := e.Run(); err != nil {
 		return err

@@ -52,12 +52,8 @@ func cmdProbes(args []string) error {
 		return err
 	}
 	p := experiment.Probes{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr, Scale: opts}
-	if !opts.Merge {
-		b, info, err := c.open()
-		if err != nil {
-			return err
-		}
-		p.Backend, p.Info = b, info.Config
+	if p.Backend, p.Info, err = c.openUnlessMerging(opts.Merge); err != nil {
+		return err
 	}
 	figs, err := p.Run()
 	if err != nil {

@@ -49,12 +49,8 @@ func cmdTable1(args []string) error {
 		return err
 	}
 	t := experiment.Table1{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr, Scale: opts, BatchRuns: *batchRuns}
-	if !opts.Merge {
-		b, info, err := c.open()
-		if err != nil {
-			return err
-		}
-		t.Backend, t.Info = b, info.Config
+	if t.Backend, t.Info, err = c.openUnlessMerging(opts.Merge); err != nil {
+		return err
 	}
 	rows, err := t.Run()
 	if err != nil {

@@ -106,12 +106,8 @@ func cmdTaylorGLO(args []string) error {
 			return ds, err
 		},
 		Progress: func(label string, total int) taylorglo.Reporter { return progress.New(label, total) }}
-	if !opts.Merge {
-		b, info, err := c.open()
-		if err != nil {
-			return err
-		}
-		env.Backend, env.BackendName = b, info.Config
+	if env.Backend, env.BackendName, err = c.openUnlessMerging(opts.Merge); err != nil {
+		return err
 	}
 	if *searchOnly && opts.Shard.Split() && opts.Shard.Index != 0 {
 		fmt.Printf("shard %s: nothing to do, the search runs in shard 0 only\n", opts.Shard)

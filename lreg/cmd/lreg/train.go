@@ -43,6 +43,16 @@ func (c *common) open() (backends.Backend, backend.Info, error) {
 	return b, info, err
 }
 
+// openUnlessMerging opens the backend for a sweep that computes; a merge (--merge) computes nothing and needs
+// none, so it gets a nil backend and an empty configuration.
+func (c *common) openUnlessMerging(merge bool) (backends.Backend, string, error) {
+	if merge {
+		return nil, "", nil
+	}
+	b, info, err := c.open()
+	return b, info.Config, err
+}
+
 // load reads a data set and says where it came from.
 func (c *common) load(name string) (*data.Dataset, error) {
 	ds, err := data.Load(name, data.Options{Dir: c.dataDir})
