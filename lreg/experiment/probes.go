@@ -132,7 +132,7 @@ func (p *Probes) Run() (ProbeFigures, error) {
 		return figs, store.WriteJSON(filepath.Join(p.RunDir, "probes.json"), figs)
 	}
 	los := loSet{dir: p.RunDir, names: p.los(), scale: p.Scale, log: p.Log}
-	if err := los.trainMine(imageLOTrainer(p.Backend, p.Info, p.Profile, p.RunDir, p.Data, p.Cfg.Meta, p.Log)); err != nil {
+	if err := los.trainMine(ImageLOTrainer(p.Backend, p.Info, p.Profile, p.RunDir, p.Data, p.Cfg.Meta, p.Log)); err != nil {
 		return ProbeFigures{}, err
 	}
 	if err := los.runJobs(p.jobs()); err != nil {

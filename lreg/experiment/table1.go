@@ -127,7 +127,7 @@ func (t *Table1) Run() ([]Row, error) {
 		return rows, WriteTable1(t.RunDir, t.Cfg, rows)
 	}
 	los := loSet{dir: t.RunDir, names: t.Cfg.LOs, scale: t.Scale, log: t.Log}
-	if err := los.trainMine(imageLOTrainer(t.Backend, t.Info, t.Profile, t.RunDir, t.Data, t.Cfg.Meta, t.Log)); err != nil {
+	if err := los.trainMine(ImageLOTrainer(t.Backend, t.Info, t.Profile, t.RunDir, t.Data, t.Cfg.Meta, t.Log)); err != nil {
 		return nil, err
 	}
 	t.sweep = &Sweep{Backend: t.Backend, Info: t.Info, Profile: t.Profile, RunDir: t.RunDir, Log: t.Log, Limit: t.MaxCells, BatchRuns: t.BatchRuns}
@@ -265,11 +265,25 @@ func cellInputs(sets *datasetCache, methods methodCache, dsName, method string) 
 	return ds, m, err
 }
 
-// imageLOTrainer meta-trains one LO of a sweep on cfg's data set, with cfg and the regularizer its name says.
-func imageLOTrainer(b backends.Backend, info, profile, runDir string, opts data.Options, cfg meta.Config, log io.Writer) func(name string, resume bool) error {
+// LOConfig is cfg for the LO called name: the regularizer its name says, stored as lo-<name>.lreg.
+func LOConfig(cfg meta.Config, name string) (meta.Config, error) {
+	reg, err := metareg.ParseName(name)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Reg, cfg.Name = reg, ""
+	if cfg.LOName() != name { // the parts in another order than Reg.Name() writes them: keep the name asked for
+		cfg.Name = name
+	}
+	return cfg, nil
+}
+
+// ImageLOTrainer meta-trains one LO of a sweep on cfg's data set, with cfg and the regularizer its name says
+// (LOConfig), resuming its checkpoint when resume is set.
+func ImageLOTrainer(b backends.Backend, info, profile, runDir string, opts data.Options, cfg meta.Config, log io.Writer) func(name string, resume bool) error {
 	var ds *data.Dataset
 	return func(name string, resume bool) error {
-		reg, err := metareg.ParseName(name)
+		c, err := LOConfig(cfg, name)
 		if err != nil {
 			return err
 		}
@@ -278,8 +292,6 @@ func imageLOTrainer(b backends.Backend, info, profile, runDir string, opts data.
 				return fmt.Errorf("meta-training needs %s: %w", cfg.Dataset, err)
 			}
 		}
-		c := cfg
-		c.Reg, c.Name = reg, ""
 		fmt.Fprintf(log, "meta-training LO %q\n", name)
 		tr, err := meta.NewTrainer(b, c, meta.ImageTask(ds), runDir, resume, record.New(profile, info, c.Seed))
 		if err != nil {

@@ -6,11 +6,9 @@ import (
 	"io"
 	"os"
 
-	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/experiment"
 	"github.com/lreg/lreg/lreg/meta"
-	"github.com/lreg/lreg/lreg/metareg"
 	"github.com/lreg/lreg/lreg/plot"
-	"github.com/lreg/lreg/lreg/record"
 	"github.com/lreg/lreg/lreg/store"
 )
 
@@ -28,13 +26,9 @@ const (
 // checkpoint and meta-loss curve), where a later run with those settings finds it again. So changing a setting
 // in a notebook retrains, and changing it back costs nothing.
 func (e *Env) EnsureLO(cfg meta.Config, name string, log io.Writer) (LOStatus, error) {
-	reg, err := metareg.ParseName(name)
+	cfg, err := experiment.LOConfig(cfg, name)
 	if err != nil {
 		return "", err
-	}
-	cfg.Reg, cfg.Name = reg, ""
-	if cfg.LOName() != name {
-		cfg.Name = name
 	}
 	want := settingsHash(cfg)
 	lo := meta.LOFile(e.RunDir, name)
@@ -48,7 +42,7 @@ func (e *Env) EnsureLO(cfg meta.Config, name string, log io.Writer) (LOStatus, e
 		if have == want {
 			return LOReused, nil
 		}
-		if err := moveAll(files, have, want); err != nil {
+		if err := moveAll(files, have); err != nil {
 			return "", err
 		}
 		fmt.Fprintf(log, "lo-%s was meta-trained with other settings: kept as lo-%s@%s.lreg\n", name, name, have)
@@ -56,17 +50,9 @@ func (e *Env) EnsureLO(cfg meta.Config, name string, log io.Writer) (LOStatus, e
 	if restoreAll(files, want) {
 		return LORestored, nil
 	}
-	ds, err := data.Load(cfg.Dataset, e.Data)
-	if err != nil {
-		return "", fmt.Errorf("meta-training needs %s: %w", cfg.Dataset, err)
-	}
-	_, statErr := os.Stat(meta.CheckpointFile(e.RunDir, name))
-	tr, err := meta.NewTrainer(e.Backend, cfg, meta.ImageTask(ds), e.RunDir, statErr == nil, record.New(e.Profile, e.Info.Config, cfg.Seed))
-	if err != nil {
-		return "", err
-	}
-	tr.Log = log
-	return LOTrained, tr.Train()
+	_, statErr := os.Stat(files[1]) // a checkpoint of these settings: resume it
+	train := experiment.ImageLOTrainer(e.Backend, e.Info.Config, e.Profile, e.RunDir, e.Data, cfg, log)
+	return LOTrained, train(name, statErr == nil)
 }
 
 // History reads an LO's meta-training history (its meta-loss curve and curriculum evaluations).
@@ -91,8 +77,8 @@ func aside(path, h string) string {
 	return path + "@" + h
 }
 
-// moveAll moves the files of settings `have` aside; a checkpoint of the wanted settings stays.
-func moveAll(files []string, have, want string) error {
+// moveAll moves an LO's files (LO, checkpoint, curve) aside under the hash of the settings that made them.
+func moveAll(files []string, have string) error {
 	for _, f := range files {
 		if _, err := os.Stat(f); err != nil {
 			continue
