@@ -33,13 +33,20 @@ type Config struct {
 	// Runs is how many optimizee runs are unrolled together per meta-step (runs.go); 0 or 1 = one.
 	Runs int `json:"runs_per_step,omitempty"`
 
-	Curriculum            []int `json:"curriculum"`               // optimizee run length per stage
-	RunsPerEpoch          int   `json:"runs_per_epoch"`           // optimizee runs between evaluations; 20
-	EvalRuns              int   `json:"eval_runs"`                // held-out runs per evaluation; 10
-	ImprovementsToAdvance int   `json:"improvements_to_advance"`  // improving evaluations that end a stage; 3
-	FailuresToStop        int   `json:"failures_to_stop"`         // non-improving evaluations that end training; 3
-	MaxEpochsPerStage     int   `json:"max_epochs_per_stage"`     // a stage ends after this many epochs; 50
-	MaxMetaSteps          int   `json:"max_meta_steps,omitempty"` // stop after this many meta-steps; 0 = no limit
+	Curriculum   []int `json:"curriculum"`     // optimizee run length per stage
+	RunsPerEpoch int   `json:"runs_per_epoch"` // optimizee runs between evaluations; 20
+	EvalRuns     int   `json:"eval_runs"`      // held-out runs per evaluation; 10
+	// MinEvals is how many evaluations a stage makes before a non-improving one can end it (see nextMove); 3
+	// (SPEC.md; Chen et al.'s code has 5).
+	MinEvals          int `json:"min_evals"`
+	MaxEpochsPerStage int `json:"max_epochs_per_stage"`     // a stage ends after this many epochs; 50
+	MaxMetaSteps      int `json:"max_meta_steps,omitempty"` // stop after this many meta-steps; 0 = no limit
+	// ScheduleEpochs is the length, in epochs of the stage, of GSAM's and GAM's cosine learning rate and
+	// radius on the meta-parameters, which restart at every stage (Schedule); 6, twice MinEvals.
+	ScheduleEpochs int `json:"schedule_epochs"`
+
+	// window is the current stage's place for Schedule, set by the trainer (stageConfig); not a setting.
+	window scheduleWindow
 
 	CheckpointSeconds float64 `json:"checkpoint_seconds"` // save the resumable state at most this often; 0 = every meta-step
 }
@@ -50,7 +57,7 @@ func Paper() Config {
 		LO: lopt.Config{}.Defaults(), Reg: metareg.Config{}.Defaults(), Dataset: "mnist", Optimizee: "mlp-sigmoid",
 		Unroll: 20, Batch: 128, MetaLoss: "final", MetaLR: 1e-3, DType: "float32",
 		Curriculum:   []int{100, 200, 500, 1000, 1500, 2000, 2500, 3000},
-		RunsPerEpoch: 20, EvalRuns: 10, ImprovementsToAdvance: 3, FailuresToStop: 3, MaxEpochsPerStage: 50,
+		RunsPerEpoch: 20, EvalRuns: 10, MinEvals: 3, MaxEpochsPerStage: 50, ScheduleEpochs: 6,
 		CheckpointSeconds: 60,
 	}
 }
@@ -62,7 +69,7 @@ func Smoke() Config {
 	c.Curriculum = []int{100, 200}
 	c.RunsPerEpoch, c.EvalRuns = 1, 1
 	c.MetaLR = 1e-2
-	c.MaxEpochsPerStage = 2
+	c.MaxEpochsPerStage, c.ScheduleEpochs = 2, 2
 	c.CheckpointSeconds = 0
 	return c
 }
@@ -96,8 +103,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("dtype %q: use float32 or float64", c.DType)
 	case len(c.Curriculum) == 0:
 		return fmt.Errorf("the curriculum needs at least one stage")
-	case c.RunsPerEpoch < 1 || c.EvalRuns < 1 || c.ImprovementsToAdvance < 1 || c.FailuresToStop < 1 || c.MaxEpochsPerStage < 1:
-		return fmt.Errorf("runs_per_epoch, eval_runs, improvements_to_advance, failures_to_stop and max_epochs_per_stage must be >= 1")
+	case c.RunsPerEpoch < 1 || c.EvalRuns < 1 || c.MinEvals < 1 || c.MaxEpochsPerStage < 1 || c.ScheduleEpochs < 1:
+		return fmt.Errorf("runs_per_epoch, eval_runs, min_evals, max_epochs_per_stage and schedule_epochs must be >= 1")
 	}
 	if c.Runs < 0 {
 		return fmt.Errorf("runs per step must be >= 0, got %d", c.Runs)
@@ -125,15 +132,36 @@ func (c Config) LOName() string {
 }
 
 // Schedule returns the meta learning rate and the SAM radius at a meta-step: constant, except for GSAM and GAM
-// on the meta-parameters, which follow their papers: a cosine learning rate from MetaLR down to MetaLR/100
-// over the run's budget, and rho proportional to it, from Rho down to Rho/10 (decisions: the floors).
+// on the meta-parameters, which follow their papers within each curriculum stage: a cosine learning rate from
+// MetaLR down to MetaLR/100 over the stage's first ScheduleEpochs epochs, and rho proportional to it, from Rho
+// down to Rho/10 (decisions: the floors); past that budget both stay at their floors until the stage ends. A
+// stage restarts the schedule, as it restarts from the best LO so far at a new run length. The stage comes
+// from stageConfig; without one (a benchmark) the schedule starts at meta-step 0 with stage 1's budget.
 func (c Config) Schedule(step int) (lr, rho float64) {
 	if c.Reg.On != "meta" || (c.Reg.Kind != "gsam" && c.Reg.Kind != "gam") {
 		return c.MetaLR, c.Reg.Rho
 	}
+	w := c.window
+	if w.budget == 0 {
+		w.budget = c.StageBudget(0)
+	}
 	lrMin := c.MetaLR / 100
-	lr = optim.CosineLR(c.MetaLR, lrMin, step, c.BudgetMetaSteps())
+	lr = optim.CosineLR(c.MetaLR, lrMin, step-w.start, w.budget)
 	return lr, optim.ProportionalRho(lr, c.MetaLR, lrMin, c.Reg.Rho, c.Reg.Rho/10)
+}
+
+// scheduleWindow is where a stage's schedule runs: from meta-step start, over budget meta-steps.
+type scheduleWindow struct{ start, budget int }
+
+// StageBudget is the schedule's length in stage: ScheduleEpochs epochs of its runs, in meta-steps.
+func (c Config) StageBudget(stage int) int {
+	return c.ScheduleEpochs * c.RunsPerEpoch * c.Curriculum[stage] / c.Unroll
+}
+
+// stageConfig is c with Schedule placed in the stage that began at meta-step start.
+func (c Config) stageConfig(stage, start int) Config {
+	c.window = scheduleWindow{start: start, budget: c.StageBudget(stage)}
+	return c
 }
 
 // DTypeOf is the dtype of every tensor of the run.
@@ -147,14 +175,15 @@ func (c Config) EvalLength(stage int) int {
 	return c.Curriculum[stage]
 }
 
-// BudgetMetaSteps estimates the meta-steps of the whole run, for the progress bar.
+// BudgetMetaSteps estimates the meta-steps of the whole run for the progress bar: MinEvals epochs per stage,
+// the fewest a run through every stage takes.
 func (c Config) BudgetMetaSteps() int {
 	if c.MaxMetaSteps > 0 {
 		return c.MaxMetaSteps
 	}
 	n := 0
 	for _, l := range c.Curriculum {
-		n += min(c.ImprovementsToAdvance, c.MaxEpochsPerStage) * c.RunsPerEpoch * l / c.Unroll
+		n += min(c.MinEvals, c.MaxEpochsPerStage) * c.RunsPerEpoch * l / c.Unroll
 	}
 	return n
 }

@@ -50,21 +50,22 @@ func ProgressFile(runDir, name string) string { return filepath.Join(runDir, "pr
 
 // Progress is the loop's position and history; it is saved in every checkpoint.
 type Progress struct {
-	MetaStep    int       `json:"meta_step"`    // meta-steps done
-	Stage       int       `json:"stage"`        // index into Curriculum
-	Epoch       int       `json:"epoch"`        // epochs done in this stage
-	Run         uint64    `json:"run"`          // index of the current optimizee run (its seed)
-	RunInEpoch  int       `json:"run_in_epoch"` // runs finished in this epoch
-	StepInRun   int       `json:"step_in_run"`  // optimizee steps done in the current run
-	Improved    int       `json:"improved"`     // evaluations that improved, this stage
-	NotImproved int       `json:"not_improved"` // evaluations that did not, this stage
-	StageBest   float64   `json:"stage_best"`   // best evaluation loss of this stage
-	NaNSteps    []int     `json:"nan_steps"`    // meta-steps skipped for a non-finite loss or gradient
-	Done        bool      `json:"done"`         // the curriculum ended
-	StopReason  string    `json:"stop_reason"`  // why it ended
-	WallSeconds float64   `json:"wall_seconds"` // time spent, summed over resumed sessions
-	MetaLosses  []float64 `json:"meta_losses"`  // meta-loss of every finite meta-step
-	Evals       []Eval    `json:"evals"`        // every evaluation
+	MetaStep      int       `json:"meta_step"`      // meta-steps done
+	Stage         int       `json:"stage"`          // index into Curriculum
+	StageStart    int       `json:"stage_start"`    // the meta-step this stage began at
+	Epoch         int       `json:"epoch"`          // epochs (evaluations) done in this stage
+	Run           uint64    `json:"run"`            // index of the current optimizee run (its seed)
+	RunInEpoch    int       `json:"run_in_epoch"`   // runs finished in this epoch
+	StepInRun     int       `json:"step_in_run"`    // optimizee steps done in the current run
+	StageImproved bool      `json:"stage_improved"` // an evaluation of this stage beat its baseline
+	StageBest     float64   `json:"stage_best"`     // best evaluation loss of this stage, its baseline at first
+	BestStage     int       `json:"best_stage"`     // the stage whose evaluation chose the kept LO
+	NaNSteps      []int     `json:"nan_steps"`      // meta-steps skipped for a non-finite loss or gradient
+	Done          bool      `json:"done"`           // the curriculum ended
+	StopReason    string    `json:"stop_reason"`    // why it ended
+	WallSeconds   float64   `json:"wall_seconds"`   // time spent, summed over resumed sessions
+	MetaLosses    []float64 `json:"meta_losses"`    // meta-loss of every finite meta-step
+	Evals         []Eval    `json:"evals"`          // every evaluation
 }
 
 // Eval is one curriculum evaluation.
@@ -74,6 +75,8 @@ type Eval struct {
 	Length   int     `json:"length"` // optimizee steps per evaluation run
 	Loss     float64 `json:"loss"`   // mean final loss over the held-out runs
 	Improved bool    `json:"improved"`
+	// Baseline marks the evaluation that starts a stage: the best LO so far at the stage's evaluation length.
+	Baseline bool `json:"baseline,omitempty"`
 }
 
 // noBest marks a stage without an evaluation yet (JSON has no infinity).
@@ -92,7 +95,12 @@ type LOMeta struct {
 	Config     Config            `json:"meta_config"`
 	Provenance record.Provenance `json:"provenance"`
 	MetaSteps  int               `json:"meta_steps"`
-	EvalLoss   float64           `json:"eval_loss"`
+	EvalLoss   float64           `json:"eval_loss"` // the kept LO's last evaluation
+	// Stages is how many curriculum stages the meta-training entered; BestStage (1-based) is the one whose
+	// evaluation chose the kept LO (Stages or Stages-1).
+	Stages     int    `json:"stages"`
+	BestStage  int    `json:"best_stage"`
+	StopReason string `json:"stop_reason"`
 }
 
 // Trainer holds a meta-training run.
@@ -117,6 +125,8 @@ type Trainer struct {
 	best       []*tensors.Tensor
 	P          Progress
 	lastSaveAt time.Time
+	// evaluate scores weights at a run length; nil is Evaluate (tests script the scores).
+	evaluate func(weights []*tensors.Tensor, steps int) (float64, error)
 }
 
 // Task is what an LO is meta-trained on: an optimizee, the batches of its training runs and those of the
@@ -273,7 +283,8 @@ func (tr *Trainer) metaStep() error {
 	cfg := tr.Cfg
 	x, y := tr.train.Batches(tr.P.Run, tr.P.StepInRun, cfg.Unroll)
 	args := append(inner.Args(tr.weights, tr.adam, tr.params, tr.state), x, y)
-	out, err := tr.step.Exec(append(args, stepExtras(cfg, tr.opt, tr.P.MetaStep)...)...)
+	extras := stepExtras(cfg.stageConfig(tr.P.Stage, tr.P.StageStart), tr.opt, tr.P.MetaStep)
+	out, err := tr.step.Exec(append(args, extras...)...)
 	if err != nil {
 		return fmt.Errorf("meta-step %d: %w", tr.P.MetaStep, err)
 	}
@@ -294,50 +305,98 @@ func (tr *Trainer) metaStep() error {
 	return nil
 }
 
-// endEpoch evaluates the LO and applies the curriculum's rules.
+// The curriculum (Chen et al. 2020, train_dm.py; SPEC.md section 2). Each stage trains on runs of its length
+// and evaluates at the end of every epoch on held-out runs of the next stage's length. A stage's first
+// baseline is the best LO so far, restored and evaluated at the stage's evaluation length (+infinity for the
+// first stage); an evaluation below the stage's best is an improvement and keeps the LO. Once MinEvals
+// evaluations were made, the first one without improvement ends the stage: the run advances if the stage
+// improved at all and stops otherwise; while evaluations keep improving the stage goes on (to
+// MaxEpochsPerStage). Either way the best LO is restored. So every LO stops where its own evaluations stop
+// improving, not after a fixed count of improvements or failures.
+
+// stageMove is what the curriculum does after a stage's evals-th evaluation.
+type stageMove int
+
+const (
+	stayInStage stageMove = iota
+	advanceStage
+	stopTraining
+)
+
+// nextMove applies the rule above: improved is this evaluation's outcome, stageImproved the stage's so far
+// (this one included).
+func (c Config) nextMove(evals int, improved, stageImproved bool) stageMove {
+	switch {
+	case evals < c.MaxEpochsPerStage && (improved || evals < c.MinEvals):
+		return stayInStage
+	case stageImproved:
+		return advanceStage
+	default:
+		return stopTraining
+	}
+}
+
+// endEpoch evaluates the LO and applies the curriculum's rule.
 func (tr *Trainer) endEpoch() error {
 	cfg := tr.Cfg
 	tr.P.Epoch++
 	evalLen := cfg.EvalLength(tr.P.Stage)
-	loss, err := tr.Evaluate(tr.weights, evalLen)
+	loss, err := tr.score(tr.weights, evalLen)
 	if err != nil {
 		return err
 	}
 	improved := loss < tr.P.StageBest
 	tr.P.Evals = append(tr.P.Evals, Eval{MetaStep: tr.P.MetaStep, Stage: tr.P.Stage, Length: evalLen, Loss: loss, Improved: improved})
 	if improved {
-		tr.P.StageBest = loss
+		tr.P.StageBest, tr.P.StageImproved, tr.P.BestStage = loss, true, tr.P.Stage
 		tr.best = tr.weights
-		tr.P.Improved++
-	} else {
-		tr.P.NotImproved++
 	}
-	switch {
-	case tr.P.Improved >= cfg.ImprovementsToAdvance || tr.P.Epoch >= cfg.MaxEpochsPerStage:
-		// Restore the stage's best and move on; past the last stage, the curriculum is done.
+	switch cfg.nextMove(tr.P.Epoch, improved, tr.P.StageImproved) {
+	case stopTraining:
+		tr.weights = tr.best
+		tr.finish(fmt.Sprintf("stage %d: %d evaluations, none better than the LO of stage %d", tr.P.Stage+1, tr.P.Epoch, tr.P.BestStage+1))
+	case advanceStage:
 		tr.weights = tr.best
 		if tr.P.Stage+1 >= len(cfg.Curriculum) {
 			tr.finish("curriculum completed")
 			return nil
 		}
-		tr.P.Stage++
-		tr.P.Epoch, tr.P.Improved, tr.P.NotImproved = 0, 0, 0
-		tr.P.StageBest = noBest
-	case tr.P.NotImproved >= cfg.FailuresToStop:
-		tr.weights = tr.best
-		tr.finish(fmt.Sprintf("%d evaluations without improvement in stage %d", tr.P.NotImproved, tr.P.Stage+1))
+		return tr.startStage(tr.P.Stage + 1)
 	}
 	return nil
+}
+
+// startStage moves to a stage: its baseline is the best LO so far evaluated at the stage's evaluation length.
+func (tr *Trainer) startStage(stage int) error {
+	tr.P.Stage, tr.P.StageStart = stage, tr.P.MetaStep
+	tr.P.Epoch, tr.P.StageImproved = 0, false
+	evalLen := tr.Cfg.EvalLength(stage)
+	loss, err := tr.score(tr.best, evalLen)
+	if err != nil {
+		return err
+	}
+	tr.P.StageBest = loss
+	tr.P.Evals = append(tr.P.Evals, Eval{MetaStep: tr.P.MetaStep, Stage: stage, Length: evalLen, Loss: loss, Baseline: true})
+	return nil
+}
+
+func (tr *Trainer) score(weights []*tensors.Tensor, steps int) (float64, error) {
+	if tr.evaluate != nil {
+		return tr.evaluate(weights, steps)
+	}
+	return tr.Evaluate(weights, steps)
 }
 
 func (tr *Trainer) finish(reason string) {
 	tr.P.Done, tr.P.StopReason = true, reason
 }
 
+// bestLoss is the kept LO's last score: the last improvement, or a later stage's baseline (the same LO at a
+// longer length).
 func (tr *Trainer) bestLoss() float64 {
 	best := math.NaN()
 	for _, e := range tr.P.Evals {
-		if e.Improved {
+		if e.Improved || e.Baseline {
 			best = e.Loss
 		}
 	}
@@ -412,7 +471,8 @@ func (tr *Trainer) restore(ts store.Tensors) error {
 func (tr *Trainer) saveLO(path, name string, weights []*tensors.Tensor, evalLoss float64) error {
 	prov := tr.Prov
 	prov.WallSeconds = tr.P.WallSeconds
-	m := LOMeta{Name: name, LO: tr.Cfg.LO, Config: tr.Cfg, Provenance: prov, MetaSteps: tr.P.MetaStep, EvalLoss: nanToZero(evalLoss)}
+	m := LOMeta{Name: name, LO: tr.Cfg.LO, Config: tr.Cfg, Provenance: prov, MetaSteps: tr.P.MetaStep, EvalLoss: nanToZero(evalLoss),
+		Stages: tr.P.Stage + 1, BestStage: tr.P.BestStage + 1, StopReason: tr.P.StopReason}
 	return store.SaveTensors(path, m, store.Tensors{Names: tr.Cfg.LO.WeightNames(), Tensors: weights})
 }
 
