@@ -47,7 +47,7 @@ func runner(t *testing.T, m optim.Method, cfg Config) *Runner {
 
 func TestTrainsAndStopsAtConvergence(t *testing.T) {
 	cfg := Smoke()
-	cfg.Dataset, cfg.Batch, cfg.Patience, cfg.MaxSteps, cfg.EvalTrain = "blobs", 16, 30, 2000, 200
+	cfg.Dataset, cfg.Batch, cfg.Patience, cfg.Window, cfg.MaxSteps, cfg.EvalTrain = "blobs", 16, 30, 20, 2000, 200
 	r := runner(t, optim.Static("sgd", optim.SGD{LR: 0.5}), cfg)
 	res, err := r.Run(1, record.New("test", "go"))
 	if err != nil {
@@ -60,14 +60,15 @@ func TestTrainsAndStopsAtConvergence(t *testing.T) {
 	if res.TestAccuracy < 0.9 || len(res.LossCurve) != res.Steps {
 		t.Errorf("test accuracy %.3f (want >= 0.9), curve %d points", res.TestAccuracy, len(res.LossCurve))
 	}
-	// The convergence rule: the last Patience losses are all above the best before them.
+	// The convergence rule: the last Patience window means are all above the best before them.
+	means := smoothedCurve(res.LossCurve, cfg.Window)
 	best := math.Inf(1)
-	for _, l := range res.LossCurve[:res.Steps-cfg.Patience] {
+	for _, l := range means[:len(means)-cfg.Patience] {
 		best = math.Min(best, l)
 	}
-	for _, l := range res.LossCurve[res.Steps-cfg.Patience:] {
+	for _, l := range means[len(means)-cfg.Patience:] {
 		if l < best {
-			t.Fatalf("stopped although a loss %.4f beat the best %.4f within the patience window", l, best)
+			t.Fatalf("stopped although a smoothed loss %.4f beat the best %.4f within the patience window", l, best)
 		}
 	}
 }
@@ -117,7 +118,7 @@ func TestTrainSeedsEqualsTrain(t *testing.T) {
 		}
 		ds := &data.Dataset{Name: "blobs", Source: "synthetic", Height: 2, Width: 2, Channels: 1, NumClasses: 3, Train: train, Test: blobs(150, 2)}
 		cfg := Smoke()
-		cfg.Dataset, cfg.Batch, cfg.Patience, cfg.MaxSteps, cfg.EvalTrain, cfg.DType = "blobs", 16, 15, 150, 100, "float64"
+		cfg.Dataset, cfg.Batch, cfg.Patience, cfg.Window, cfg.MaxSteps, cfg.EvalTrain, cfg.DType = "blobs", 16, 15, 10, 150, 100, "float64"
 		for _, m := range methods {
 			r, err := NewRunner(b, cfg, m, ds)
 			if err != nil {
@@ -170,7 +171,7 @@ func TestBatchedSeedIgnoresItsCompanions(t *testing.T) {
 	b := testenv.GoBackend(t)
 	lo := lopt.Config{}.Defaults()
 	cfg := Smoke()
-	cfg.Dataset, cfg.Batch, cfg.Patience, cfg.MaxSteps, cfg.EvalTrain = "blobs", 16, 15, 60, 100
+	cfg.Dataset, cfg.Batch, cfg.Patience, cfg.Window, cfg.MaxSteps, cfg.EvalTrain = "blobs", 16, 15, 10, 60, 100
 	ds := &data.Dataset{Name: "blobs", Source: "synthetic", Height: 2, Width: 2, Channels: 1, NumClasses: 3, Train: blobs(400, 1), Test: blobs(150, 2)}
 	prov := func(seed uint64) record.Provenance { return record.New("test", "go", seed) }
 	for _, m := range []optim.Method{
