@@ -13,7 +13,7 @@ import (
 type sweepFlags struct {
 	hidden, unroll, metaBatch, maxMeta       int
 	curriculum                               string
-	batch, maxSteps, patience, evalTrain, tn int
+	batch, maxSteps, patience, window, evalTrain, tn int
 }
 
 func (f *sweepFlags) register(fs *flag.FlagSet) {
@@ -24,7 +24,8 @@ func (f *sweepFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxMeta, "max-meta-steps", 0, "meta-training: stop each LO after this many meta-steps (0: the curriculum decides)")
 	fs.IntVar(&f.batch, "batch", 0, "meta-test: minibatch (128)")
 	fs.IntVar(&f.maxSteps, "max-steps", 0, "meta-test: step cap (profile: paper 10000, smoke 10)")
-	fs.IntVar(&f.patience, "patience", 0, "meta-test: steps without a new best training loss that end a run (100)")
+	fs.IntVar(&f.patience, "patience", 0, "meta-test: steps without a new best smoothed training loss that end a run (100)")
+	fs.IntVar(&f.window, "window", 0, "meta-test: the smoothed training loss is the mean batch loss of the last N steps (100)")
 	fs.IntVar(&f.evalTrain, "eval-train", 0, "meta-test: examples of meta-test-train the final training loss is measured on (profile: paper 10000, smoke 200)")
 	fs.IntVar(&f.tn, "test-n", -1, "meta-test: measure on the first N test examples (profile: paper all, smoke 1000; 0: all)")
 }
@@ -45,6 +46,7 @@ func (f *sweepFlags) apply(set map[string]bool, m *meta.Config, t *metatest.Conf
 	override(set, "batch", &t.Batch, f.batch)
 	override(set, "max-steps", &t.MaxSteps, f.maxSteps)
 	override(set, "patience", &t.Patience, f.patience)
+	override(set, "window", &t.Window, f.window)
 	override(set, "eval-train", &t.EvalTrain, f.evalTrain)
 	override(set, "test-n", &t.TestN, f.tn)
 	if err := m.Validate(); err != nil {

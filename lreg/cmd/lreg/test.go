@@ -23,7 +23,8 @@ func cmdMetaTest(args []string) error {
 	optimizee := fs.String("optimizee", "mlp-sigmoid", "optimizee: mlp-sigmoid, mlp-relu, cnn")
 	runs := fs.Int("runs", 0, "independent runs (seeds 100, 101, ...) (profile: paper 10, smoke 3)")
 	maxSteps := fs.Int("max-steps", 0, "step cap (profile: paper 10000, smoke 300)")
-	patience := fs.Int("patience", 0, "steps without a new best training loss that end a run (100)")
+	patience := fs.Int("patience", 0, "steps without a new best smoothed training loss that end a run (100)")
+	window := fs.Int("window", 0, "the smoothed training loss is the mean batch loss of the last N steps (100)")
 	batch := fs.Int("batch", 0, "minibatch (128)")
 	base := experiment.DefaultBaselines()
 	fs.Float64Var(&base.SGDLR, "sgd-lr", base.SGDLR, "SGD learning rate")
@@ -51,6 +52,7 @@ func cmdMetaTest(args []string) error {
 	override(set, "runs", &nRuns, *runs)
 	override(set, "max-steps", &cfg.MaxSteps, *maxSteps)
 	override(set, "patience", &cfg.Patience, *patience)
+	override(set, "window", &cfg.Window, *window)
 	override(set, "batch", &cfg.Batch, *batch)
 	if err := cfg.Validate(); err != nil {
 		return err
