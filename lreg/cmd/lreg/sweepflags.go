@@ -11,8 +11,8 @@ import (
 // sweepFlags are the meta-training and meta-test settings that Table 1 and the probes share: how a missing
 // LO is meta-trained and how an optimizee is trained at meta-test.
 type sweepFlags struct {
-	hidden, unroll, metaBatch, maxMeta       int
-	curriculum                               string
+	hidden, unroll, metaBatch, maxMeta               int
+	curriculum                                       string
 	batch, maxSteps, patience, window, evalTrain, tn int
 }
 
