@@ -30,7 +30,7 @@ type ProbesConfig struct {
 	Optimizees []string        `json:"optimizees"`
 	Runs       int             `json:"runs"`
 	FixedSteps int             `json:"fixed_steps"` // the second moment: after this many steps; 2000
-	ValN       int             `json:"val_n"`       // validation examples (the first of the test split); 2000
+	ValN       int             `json:"val_n"`       // validation examples (probe.Validation: the first of the meta-train half); 2000
 	Probe      probe.Config    `json:"probe"`
 	Meta       meta.Config     `json:"meta"` // how a missing LO is meta-trained
 	Test       metatest.Config `json:"test"` // the training protocol up to convergence
@@ -87,14 +87,19 @@ type Probes struct {
 // probePath is where a point's probe record is stored; the name carries a hash of everything that made it.
 func (p *Probes) probePath(lo string, tc metatest.Config, moment, kind string, seed uint64) string {
 	js, _ := json.Marshal(struct {
-		T metatest.Config
-		P probe.Config
-		F int
-		V int
-	}{tc, p.Cfg.Probe, p.Cfg.FixedSteps, p.Cfg.ValN})
+		T      metatest.Config
+		P      probe.Config
+		F      int
+		V      int
+		ValSet string
+	}{tc, p.Cfg.Probe, p.Cfg.FixedSteps, p.Cfg.ValN, valSet})
 	sum := sha256.Sum256(js)
 	return filepath.Join(p.RunDir, "probes", lo, fmt.Sprintf("%s-%s-%s-%s-%x-seed%d.json", tc.Dataset, tc.Optimizee, moment, kind, sum[:4], seed))
 }
+
+// valSet names where the probes' validation set comes from (probe.Validation), so that records probed on
+// another set are not reused.
+const valSet = "meta-train"
 
 // trainConfig is how a point is reached: trained to convergence, or for exactly FixedSteps steps.
 func (p *Probes) trainConfig(dataset, optimizee, moment string) metatest.Config {
@@ -181,13 +186,15 @@ func (p *Probes) jobs() []job {
 
 // probeSeeds trains m to each seed's point and probes it with every kind, skipping the points stored.
 func (p *Probes) probeSeeds(ds *data.Dataset, tc metatest.Config, m optim.Method, moment string, kinds []string, seeds []uint64) error {
-	val := ds.Test.Rows(0, p.Cfg.ValN)
+	val, err := p.validation(ds, tc)
+	if err != nil {
+		return err
+	}
 	var runner *metatest.Runner
 	for _, seed := range seeds {
 		if p.allStored(m.Name, tc, moment, kinds, seed) {
 			continue
 		}
-		var err error
 		if runner == nil {
 			if runner, err = metatest.NewRunner(p.Backend, tc, m, ds); err != nil {
 				return err
@@ -215,6 +222,12 @@ func (p *Probes) probeSeeds(ds *data.Dataset, tc metatest.Config, m optim.Method
 		p.CellsRun++
 	}
 	return nil
+}
+
+// validation is the probes' validation set on ds: the first ValN examples of the meta-train half of the
+// meta-test's split (probe.Validation, the set TaylorGLO's probes use too).
+func (p *Probes) validation(ds *data.Dataset, tc metatest.Config) (data.Subset, error) {
+	return probe.Validation(ds.Split(tc.DataSeed), p.Cfg.ValN)
 }
 
 // merge counts the stored probe records of every point (data sets without any record are left out).

@@ -55,3 +55,33 @@ func TestProbesEveryPathAndResume(t *testing.T) {
 		t.Errorf("the second run probed %d points, want 0 (all stored)", again.CellsRun)
 	}
 }
+
+// The LOs' probes measure on the first ValN examples of the meta-train half, never on the test split.
+func TestProbesValidateOnHeldOutTrainingData(t *testing.T) {
+	train := data.Subset{N: 40, Dim: 1, X: make([]float32, 40), Y: make([]int32, 40)}
+	test := data.Subset{N: 20, Dim: 1, X: make([]float32, 20), Y: make([]int32, 20)}
+	for i := range train.X {
+		train.X[i] = float32(i)
+	}
+	for i := range test.X {
+		test.X[i] = float32(1000 + i)
+	}
+	ds := &data.Dataset{Name: "marked", Height: 1, Width: 1, Channels: 1, NumClasses: 2, Train: train, Test: test}
+	cfg := ProbesSmoke()
+	cfg.ValN = 10
+	p := Probes{Cfg: cfg}
+	tc := cfg.Test
+	val, err := p.validation(ds, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metaTrain := ds.Split(tc.DataSeed).MetaTrain
+	if val.N != 10 {
+		t.Fatalf("%d validation examples, want 10", val.N)
+	}
+	for i, x := range val.X {
+		if x >= 1000 || x != metaTrain.X[i] {
+			t.Errorf("validation example %d is example %v of the data set, want the meta-train half's %v", i, x, metaTrain.X[i])
+		}
+	}
+}

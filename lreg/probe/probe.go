@@ -41,6 +41,17 @@ import (
 	"github.com/lreg/lreg/lreg/task"
 )
 
+// Validation is the validation set of every probe, the LOs' and TaylorGLO's alike (SPEC.md section 5): the
+// first n examples of the meta-train half of the split, in its fixed-seed shuffled order. It is training data
+// that no probed point trained on (meta-test optimizees train on meta-test-train), and never the test split,
+// on which Table 1's accuracy is measured.
+func Validation(s data.Splits, n int) (data.Subset, error) {
+	if n < 1 || n > s.MetaTrain.N {
+		return data.Subset{}, fmt.Errorf("probe validation set of %d examples: the meta-train half has %d; choose 1..%d", n, s.MetaTrain.N, s.MetaTrain.N)
+	}
+	return s.MetaTrain.Rows(0, n), nil
+}
+
 // Kinds of sharpness measure F.
 const (
 	KindLoss     = "loss"     // L_val(theta* + d) - L_val(theta*): SAM and GSAM

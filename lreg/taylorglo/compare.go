@@ -44,7 +44,7 @@ type CompareConfig struct {
 	LR          float64         `json:"lr"`            // SGD learning rate, both losses: 0.01 (the search's)
 	TestN       int             `json:"test_n"`        // measure on the first TestN test examples (0: all)
 	Probe       bool            `json:"probe"`         // run the PGA sharpness probes at the end of training
-	ProbeN      int             `json:"probe_n"`       // probe validation examples: the first ProbeN of the meta-train half
+	ProbeN      int             `json:"probe_n"`       // probe validation examples (probe.Validation, as the LOs' probes): the first ProbeN of the meta-train half
 	ProbeCfg    probe.Config    `json:"probe_cfg"`     // radii, steps, kind; F is measured on cross-entropy
 }
 
@@ -267,7 +267,9 @@ func compareRuns(env Env, cfg CompareConfig, t Params) (trained int, err error) 
 						if prober, err = probe.New(env.Backend, base, cfg.ProbeCfg); err != nil {
 							return trained, err
 						}
-						probeVal = ds.Split(mc.DataSeed).MetaTrain.Rows(0, cfg.ProbeN)
+						if probeVal, err = probe.Validation(ds.Split(mc.DataSeed), cfg.ProbeN); err != nil {
+							return trained, err
+						}
 					}
 				}
 				opt := base

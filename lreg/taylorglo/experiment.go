@@ -30,7 +30,7 @@ func Paper() Config {
 			Steps: 2000, LR: 0.01, Batch: 128, Seed: 1, DType: "float32"},
 		Search: SearchConfig{Population: 28, Generations: 100, Sigma: 1.2, Seed: 1},
 		Compare: CompareConfig{Datasets: []string{"mnist", "fashion-mnist"}, Optimizees: []string{"mlp-sigmoid", "cnn"},
-			Runs: 10, FirstSeed: 100, Train: train, LR: 0.01, Probe: true, ProbeN: 1000,
+			Runs: 10, FirstSeed: 100, Train: train, LR: 0.01, Probe: true, ProbeN: 2000,
 			ProbeCfg: probe.Config{Kind: probe.KindLoss}.Defaults()},
 		CurvePoints: 50,
 	}

@@ -41,7 +41,7 @@ func cmdTaylorGLO(args []string) error {
 	datasets := fs.String("datasets", "", "comparison data sets, comma list (mnist,fashion-mnist)")
 	optimizees := fs.String("optimizees", "", "comparison optimizees, comma list (mlp-sigmoid,cnn)")
 	probes := fs.Bool("probe", true, "run the PGA sharpness probes after each comparison run")
-	probeN := fs.Int("probe-n", 0, "probe validation examples from the meta-train half (profile: paper 1000, smoke 200)")
+	probeN := fs.Int("probe-n", 0, "probe validation examples from the meta-train half, as the LOs' probes (profile: paper 2000, smoke 200)")
 	probeKind := fs.String("probe-kind", "", "probe measure: loss (SAM/GSAM's) or gradnorm (GAM's) (loss)")
 	searchOnly := fs.Bool("search-only", false, "stop after the search")
 	if err := parseFlags(fs, args); err != nil {
