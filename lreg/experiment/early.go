@@ -209,13 +209,13 @@ func PolyTask(family ProblemConfig) meta.TaskFn {
 // The four cases, in table order.
 const (
 	CaseSGD    = "sgd"
-	CaseSGDW   = "sgdw"
+	CaseSGDL2  = "sgd-l2" // SGD with an L2 penalty (optim.SGDL2: PyTorch's SGD weight_decay)
 	CaseLONone = "lo-none"
 	CaseLOL2   = "lo-l2"
 )
 
 // EarlyCases lists the cases in table order.
-var EarlyCases = []string{CaseSGD, CaseSGDW, CaseLONone, CaseLOL2}
+var EarlyCases = []string{CaseSGD, CaseSGDL2, CaseLONone, CaseLOL2}
 
 // EarlyConfig is the early-evidence experiment.
 type EarlyConfig struct {
@@ -225,8 +225,8 @@ type EarlyConfig struct {
 	TestSeed    uint64        `json:"test_seed"`    // meta-test problems are (TestSeed ^ testStream, i); 1000
 	Epochs      int           `json:"epochs"`       // epoch (= full-batch step) cap; 5000
 	Patience    int           `json:"patience"`     // stop when the training MSE has not improved for this many epochs; 500
-	SGDLR       float64       `json:"sgd_lr"`       // learning rate of SGD and SGDW; 0.1 (see EarlyPaper)
-	WeightDecay float64       `json:"weight_decay"` // SGDW's weight decay; 0.1
+	SGDLR       float64       `json:"sgd_lr"`       // learning rate of SGD and SGD-L2; 0.1 (see EarlyPaper)
+	WeightDecay float64       `json:"weight_decay"` // SGD-L2's weight decay (the L2 penalty's coefficient); 0.1
 	LambdaR     float64       `json:"lambda_r"`     // weight of the L2 meta-regularizer lambda_r ||theta_T||^2; 0.1
 	Meta        meta.Config   `json:"meta"`         // how the two LOs are meta-trained (Reg, Name, Optimizee, Dataset, Batch are set per LO)
 	Cases       []string      `json:"cases"`        // subset of EarlyCases
@@ -332,8 +332,8 @@ type EarlyCell struct {
 	Run         int           `json:"run"` // the problem (TestSeed ^ testStream, Run)
 	Epochs      int           `json:"epochs"`
 	Patience    int           `json:"patience"`
-	LR          float64       `json:"lr,omitempty"`           // sgd, sgdw
-	WeightDecay float64       `json:"weight_decay,omitempty"` // sgdw
+	LR          float64       `json:"lr,omitempty"`           // sgd, sgd-l2
+	WeightDecay float64       `json:"weight_decay,omitempty"` // sgd-l2
 	LO          string        `json:"lo,omitempty"`           // LO cases: file name and the first bytes of its SHA-256
 	DType       string        `json:"dtype"`
 	CurveEvery  int           `json:"curve_every"`
@@ -581,7 +581,7 @@ func (e *Early) Run() (EarlyResult, error) {
 	caseOf := map[string]string{}
 	var loNames []string
 	for _, cs := range cfg.Cases {
-		if cs != CaseSGD && cs != CaseSGDW {
+		if cs != CaseSGD && cs != CaseSGDL2 {
 			caseOf[cfg.LOName(cs)] = cs
 			loNames = append(loNames, cfg.LOName(cs))
 		}
@@ -600,7 +600,7 @@ func (e *Early) Run() (EarlyResult, error) {
 		}
 		total += len(mine)
 		j := job{run: func() error { return e.runCase(cs, mine) }}
-		if cs != CaseSGD && cs != CaseSGDW {
+		if cs != CaseSGD && cs != CaseSGDL2 {
 			j.lo = cfg.LOName(cs)
 		}
 		jobs = append(jobs, j)
@@ -628,9 +628,9 @@ func (e *Early) runCase(cs string, runs []int) error {
 	case CaseSGD:
 		cell.LR = cfg.SGDLR
 		method = optim.Static(cs, optim.SGD{LR: cfg.SGDLR})
-	case CaseSGDW:
+	case CaseSGDL2:
 		cell.LR, cell.WeightDecay = cfg.SGDLR, cfg.WeightDecay
-		method = optim.Static(cs, optim.SGDW{LR: cfg.SGDLR, WeightDecay: cfg.WeightDecay})
+		method = optim.Static(cs, optim.SGDL2{LR: cfg.SGDLR, WeightDecay: cfg.WeightDecay})
 	default:
 		m, w, id, err := e.loadLO(cs)
 		if err != nil {
@@ -756,7 +756,7 @@ func EarlyFromRecords(cfg EarlyConfig, dir string) (EarlyResult, error) {
 func WriteEarly(dir string, res EarlyResult) error {
 	cfg := res.Config
 	var md strings.Builder
-	fmt.Fprintf(&md, "Early evidence: degree-%d model on %s, %d new problems, up to %d epochs, patience %d; SGD lr %g, SGDW weight decay %g, LO-L2 lambda_r %g.\n\n",
+	fmt.Fprintf(&md, "Early evidence: degree-%d model on %s, %d new problems, up to %d epochs, patience %d; SGD lr %g, SGD-L2 weight decay %g, LO-L2 lambda_r %g.\n\n",
 		cfg.Degree, cfg.Problems.Name(), cfg.Runs, cfg.Epochs, cfg.Patience, cfg.SGDLR, cfg.WeightDecay, cfg.LambdaR)
 	md.WriteString("| case | problems | test R^2 | ||w||_2 | train MSE | epochs | stopped | diverged |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range res.Rows {

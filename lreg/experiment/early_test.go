@@ -127,11 +127,11 @@ func TestFitIndependentOfChunk(t *testing.T) {
 		return rec
 	}
 	// Strong weight decay: the training MSE turns up once the decay dominates, so patience stops training.
-	sgdw := optim.SGDW{LR: 0.1, WeightDecay: 2}
-	one, seven := fit(sgdw, 1), fit(sgdw, 7)
-	t.Logf("SGDW: stopped at epoch %d (chunk 1) and %d (chunk 7), MSE %.5f", one.Epochs, seven.Epochs, one.TrainMSE)
+	sgdl2 := optim.SGDL2{LR: 0.1, WeightDecay: 2}
+	one, seven := fit(sgdl2, 1), fit(sgdl2, 7)
+	t.Logf("SGD-L2: stopped at epoch %d (chunk 1) and %d (chunk 7), MSE %.5f", one.Epochs, seven.Epochs, one.TrainMSE)
 	if !one.Stopped || one.Epochs >= cfg.Epochs || one.Epochs != seven.Epochs || !reflect.DeepEqual(one.Params, seven.Params) {
-		t.Fatalf("SGDW: chunk 1 %d epochs %v, chunk 7 %d epochs %v (stopped %v)", one.Epochs, one.Params, seven.Epochs, seven.Params, one.Stopped)
+		t.Fatalf("SGD-L2: chunk 1 %d epochs %v, chunk 7 %d epochs %v (stopped %v)", one.Epochs, one.Params, seven.Epochs, seven.Params, one.Stopped)
 	}
 	if len(one.LossCurve) != one.Epochs || !reflect.DeepEqual(one.LossCurve, seven.LossCurve) {
 		t.Fatalf("loss curves: %d and %d values for %d epochs", len(one.LossCurve), len(seven.LossCurve), one.Epochs)
@@ -220,7 +220,7 @@ func TestEarlyEndToEndResumes(t *testing.T) {
 			t.Errorf("curve of %s: %d points", r.Case, len(res.Curves.Fits[r.Case]))
 		}
 	}
-	if strings.Join(names, ",") != "sgd,sgdw,lo-none,lo-l2" {
+	if strings.Join(names, ",") != "sgd,sgd-l2,lo-none,lo-l2" {
 		t.Errorf("rows %v", names)
 	}
 	// The summary on disk, and again from the records alone.
@@ -251,7 +251,7 @@ func TestEarlyEndToEndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if fourth.CellsRun() != cfg.Runs {
-		t.Errorf("after changing the weight decay %d cells were recomputed, want %d (sgdw only)", fourth.CellsRun(), cfg.Runs)
+		t.Errorf("after changing the weight decay %d cells were recomputed, want %d (sgd-l2 only)", fourth.CellsRun(), cfg.Runs)
 	}
 }
 

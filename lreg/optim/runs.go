@@ -9,7 +9,7 @@ import (
 // Batched runs: R independent optimizee runs in one graph, every parameter [R, ...] (task.RunBatched). The
 // inner loop passes each rule the gradient of the sum of the runs' losses, which holds each run's own
 // gradient, and, to LossAware rules, that sum as the loss. A rule that updates every coordinate from its own
-// gradient and state (SGD, SGDW, Adam, the LO) needs nothing more; the sharpness-aware rules must take their
+// gradient and state (SGD, SGDL2, Adam, the LO) needs nothing more; the sharpness-aware rules must take their
 // norms and inner products per run (Space{PerRun: true}), or one run's gradient would set another's step.
 
 // RunBatchable is a Rule that can update batched runs: ForRuns returns the rule to use on them.
@@ -43,9 +43,9 @@ func (m Method) ForRuns() Method {
 
 // Coordinate-wise rules are their own batched rule.
 
-func (o SGD) ForRuns() Rule  { return o }
-func (o SGDW) ForRuns() Rule { return o }
-func (o Adam) ForRuns() Rule { return o }
+func (o SGD) ForRuns() Rule   { return o }
+func (o SGDL2) ForRuns() Rule { return o }
+func (o Adam) ForRuns() Rule  { return o }
 
 // The sharpness-aware rules take their norms per run.
 
@@ -68,7 +68,7 @@ func (o WithBase) ForRuns() Rule {
 
 var (
 	_ RunBatchable = SGD{}
-	_ RunBatchable = SGDW{}
+	_ RunBatchable = SGDL2{}
 	_ RunBatchable = Adam{}
 	_ RunBatchable = SAM{}
 	_ RunBatchable = GSAM{}
