@@ -1,5 +1,5 @@
 // Package stats summarises repeated runs: mean, sample standard deviation and Welch's t-test, as Table 1
-// reports them (SPEC.md section 4).
+// reports them (SPEC.md section 4), over runs or over the means of LOs meta-trained from several seeds.
 package stats
 
 import (
@@ -45,12 +45,48 @@ type Welch struct {
 // WelchTest compares two samples of at least two values each. Two samples without spread give t = 0 and
 // p = 1 when their means are equal, and t = +-Inf, p = 0 otherwise.
 func WelchTest(a, b []float64) Welch {
-	sa, sb := Summarize(a), Summarize(b)
-	if sa.N < 2 || sb.N < 2 {
+	return WelchOf(OfValues(a), OfValues(b))
+}
+
+// Estimate is a mean with its replication: what Welch's test takes from each side.
+type Estimate struct {
+	Mean    float64 `json:"mean"`
+	VarMean float64 `json:"var_mean"` // the variance of Mean: s^2 / N
+	N       int     `json:"n"`        // independent replicates (Welch's df is N - 1)
+	Unit    string  `json:"unit"`     // what they are: "runs", or "LOs" (means of an LO's runs)
+}
+
+// OfValues is the mean of independent values (runs): variance s^2/n over n replicates.
+func OfValues(v []float64) Estimate {
+	s := Summarize(v)
+	return Estimate{Mean: s.Mean, VarMean: s.Std * s.Std / float64(max(s.N, 1)), N: s.N, Unit: "runs"}
+}
+
+// OfGroups is the mean of group means, one group per meta-trained LO (its runs on one task): variance
+// s_means^2/k over k replicates. The spread between LOs meta-trained from different seeds counts in full;
+// the runs within an LO count through its mean (a two-level design analysed at its top level). Groups weigh
+// the same whatever their number of runs.
+func OfGroups(groups [][]float64) Estimate {
+	var means []float64
+	for _, g := range groups {
+		if len(g) > 0 {
+			means = append(means, Summarize(g).Mean)
+		}
+	}
+	e := OfValues(means)
+	e.Unit = "LOs"
+	return e
+}
+
+// WelchOf is Welch's unequal-variance t-test of a.Mean against b.Mean, each with N - 1 degrees of freedom.
+// It needs N >= 2 on both sides (else NaN); two sides without spread give t = 0 and p = 1 when their means are
+// equal, t = +-Inf and p = 0 otherwise.
+func WelchOf(a, b Estimate) Welch {
+	if a.N < 2 || b.N < 2 {
 		return Welch{T: math.NaN(), DF: math.NaN(), P: math.NaN()}
 	}
-	va, vb := sa.Std*sa.Std/float64(sa.N), sb.Std*sb.Std/float64(sb.N)
-	diff := sa.Mean - sb.Mean
+	va, vb := a.VarMean, b.VarMean
+	diff := a.Mean - b.Mean
 	if va+vb == 0 {
 		if diff == 0 {
 			return Welch{T: 0, DF: math.Inf(1), P: 1}
@@ -58,7 +94,7 @@ func WelchTest(a, b []float64) Welch {
 		return Welch{T: math.Copysign(math.Inf(1), diff), DF: math.Inf(1), P: 0}
 	}
 	t := diff / math.Sqrt(va+vb)
-	df := (va + vb) * (va + vb) / (va*va/float64(sa.N-1) + vb*vb/float64(sb.N-1))
+	df := (va + vb) * (va + vb) / (va*va/float64(a.N-1) + vb*vb/float64(b.N-1))
 	dist := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}
 	return Welch{T: t, DF: df, P: 2 * dist.CDF(-math.Abs(t))}
 }

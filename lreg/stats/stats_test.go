@@ -47,3 +47,38 @@ func TestSummaryAndWelchByHand(t *testing.T) {
 		t.Error("std of one value must be 0")
 	}
 }
+
+// Three LOs per method, meta-trained from different seeds, four runs each. Within an LO the runs agree, so a
+// test over the 12 runs calls the difference significant; but the LOs' means spread as much as the methods
+// differ, and the test over the 3 LO means (by hand) does not.
+func TestWelchOverLOMeans(t *testing.T) {
+	a := [][]float64{{0.90, 0.91, 0.90, 0.91}, {0.95, 0.96, 0.95, 0.96}, {0.93, 0.94, 0.93, 0.94}} // means .905 .955 .935
+	b := [][]float64{{0.89, 0.90, 0.89, 0.90}, {0.92, 0.93, 0.92, 0.93}, {0.91, 0.92, 0.91, 0.92}} // means .895 .925 .915
+	var runsA, runsB []float64
+	for i := range a {
+		runsA, runsB = append(runsA, a[i]...), append(runsB, b[i]...)
+	}
+	byRuns := WelchTest(runsA, runsB)
+	ea, eb := OfGroups(a), OfGroups(b)
+	byLOs := WelchOf(ea, eb)
+	t.Logf("over 12 runs: t %.2f p %.4f; over 3 LO means: t %.2f p %.4f", byRuns.T, byRuns.P, byLOs.T, byLOs.P)
+	// By hand: the LO means and the variance of their mean, s^2 / 3, on each side.
+	ma, mb := (0.905+0.955+0.935)/3, (0.895+0.925+0.915)/3
+	va := ((0.905-ma)*(0.905-ma) + (0.955-ma)*(0.955-ma) + (0.935-ma)*(0.935-ma)) / 2 / 3
+	vb := ((0.895-mb)*(0.895-mb) + (0.925-mb)*(0.925-mb) + (0.915-mb)*(0.915-mb)) / 2 / 3
+	wantT := (ma - mb) / math.Sqrt(va+vb)
+	wantDF := (va + vb) * (va + vb) / (va*va/2 + vb*vb/2)
+	if ea.N != 3 || ea.Unit != "LOs" || !near(ea.Mean, ma, 1e-12) || !near(ea.VarMean, va, 1e-15) {
+		t.Errorf("estimate of a: %+v, want mean %g, variance of the mean %g over 3 LOs", ea, ma, va)
+	}
+	if !near(byLOs.T, wantT, 1e-9) || !near(byLOs.DF, wantDF, 1e-9) {
+		t.Errorf("over LO means: t %g df %g, want %g and %g", byLOs.T, byLOs.DF, wantT, wantDF)
+	}
+	if !(byRuns.P < 0.05) || !(byLOs.P > 0.2) {
+		t.Errorf("p over runs %.4f (want < 0.05), over LO means %.4f (want > 0.2)", byRuns.P, byLOs.P)
+	}
+	// One LO per side is no replication of meta-training: no test.
+	if w := WelchOf(OfGroups(a[:1]), eb); !math.IsNaN(w.P) {
+		t.Errorf("one LO against three: %+v, want NaN", w)
+	}
+}
