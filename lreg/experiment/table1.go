@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/gomlx/gomlx/backends"
@@ -33,9 +34,14 @@ type Table1Config struct {
 	Rates      Baselines       `json:"rates"`      // the baselines' learning rates and radius
 	Meta       meta.Config     `json:"meta"`       // how a missing LO is meta-trained (its Reg comes from its name)
 	Test       metatest.Config `json:"test"`       // the meta-test protocol (Dataset and Optimizee are set per task)
+
+	// MetaSeeds is how many LOs each LO name stands for, meta-trained from meta-seeds 0 .. MetaSeeds-1
+	// (MetaSeedName); an LO's row pools their runs and tests over their means (Table1Rows). 0 or 1: one LO.
+	MetaSeeds int `json:"meta_seeds"`
 }
 
-// Table1Paper is SPEC.md section 4: six LO kinds with smoothing off and on, 9 tasks, 10 runs.
+// Table1Paper is SPEC.md section 4: six LO kinds with smoothing off and on, each meta-trained from 3 seeds, 9
+// tasks, 10 runs.
 func Table1Paper() Table1Config {
 	kinds := []string{"none", "sam", "gsam", "gam", "hessian", "entropy"}
 	los := append([]string{}, kinds...)
@@ -43,18 +49,18 @@ func Table1Paper() Table1Config {
 		los = append(los, k+"-smooth")
 	}
 	return Table1Config{LOs: los, Baselines: BaselineNames, Datasets: data.Names(), Optimizees: task.Names(),
-		Runs: 10, Rates: DefaultBaselines(), Meta: meta.Paper(), Test: metatest.Paper()}
+		Runs: 10, MetaSeeds: 3, Rates: DefaultBaselines(), Meta: meta.Paper(), Test: metatest.Paper()}
 }
 
 // Table1Smoke takes every code path in minutes: every LO kind (smoothing on for one of them), every
 // optimizee and baseline on MNIST (the other data sets take the same path; TaylorGLO's smoke comparison
 // loads Fashion-MNIST), 2 runs of 10 steps measured on 1000 test examples, LOs meta-trained for three
-// meta-steps (the curriculum itself is exercised by `lreg meta-train --profile smoke`).
+// meta-steps (the curriculum itself is exercised by `lreg meta-train --profile smoke`), one LO per name.
 func Table1Smoke() Table1Config {
 	c := Table1Paper()
 	c.LOs = []string{"none", "sam", "gsam", "gam", "hessian", "entropy", "sam-smooth"}
 	c.Datasets = []string{"mnist"}
-	c.Runs = 2
+	c.Runs, c.MetaSeeds = 2, 1
 	c.Meta = meta.Smoke()
 	c.Meta.Curriculum, c.Meta.MaxEpochsPerStage = []int{60}, 1
 	c.Test = metatest.Smoke()
@@ -77,8 +83,16 @@ type Row struct {
 	Accuracy       stats.Summary `json:"test_accuracy"`
 	Steps          stats.Summary `json:"steps"`
 	SecondsPerStep float64       `json:"seconds_per_step"`
-	VsNone         stats.Welch   `json:"vs_lo_none"` // Welch's t-test of test accuracy against lo-none
-	Diverged       int           `json:"diverged"`   // runs whose training loss became NaN or infinite (accuracy 0)
+	// VsNone is Welch's t-test of test accuracy against lo-none, each side at its top level of replication
+	// (VsNoneOver says which): the means of its LOs where it has several, else its runs.
+	VsNone     stats.Welch `json:"vs_lo_none"`
+	VsNoneOver string      `json:"vs_lo_none_over,omitempty"` // "3 LOs vs 3 LOs", "10 runs vs 3 LOs", ...
+	Diverged   int         `json:"diverged"`                  // runs whose training loss became NaN or infinite (accuracy 0)
+	// For an LO's row: how many LOs (meta-seeds) have runs, the spread of their mean accuracies (the
+	// meta-training's variance) and the curriculum stages each entered.
+	MetaSeeds int           `json:"meta_seeds,omitempty"`
+	LOMeans   stats.Summary `json:"lo_means"`
+	LOStages  []int         `json:"lo_stages,omitempty"`
 }
 
 // ErrCellLimit stops a sweep after MaxCells computed cells (tests use it to stop part-way).
@@ -109,9 +123,23 @@ func (t *Table1) CellsRun() int {
 	return t.sweep.CellsRun
 }
 
-// methods are the table's method names in order: the LOs (lo-NAME), then the baselines.
-func (t *Table1) methods() []string {
-	return append(prefixed(t.Cfg.LOs), t.Cfg.Baselines...)
+// Methods are the table's rows in order: the LOs (lo-NAME), then the baselines.
+func (c Table1Config) Methods() []string {
+	return append(prefixed(c.LOs), c.Baselines...)
+}
+
+// LONames are the LOs to meta-train: every LO name from each meta-seed (MetaSeedName).
+func (c Table1Config) LONames() []string {
+	var out []string
+	for _, name := range c.LOs {
+		out = append(out, MetaSeedNames(name, c.MetaSeeds)...)
+	}
+	return out
+}
+
+// cellMethods are the methods of the cells: every LO of LONames, then the baselines.
+func (c Table1Config) cellMethods() []string {
+	return append(prefixed(c.LONames()), c.Baselines...)
 }
 
 // Run meta-trains the missing LOs, runs the missing cells and writes table1.csv, .md and .json. A shard
@@ -120,13 +148,13 @@ func (t *Table1) Run() ([]Row, error) {
 	if t.Log == nil {
 		t.Log = os.Stderr
 	}
-	names := t.methods()
+	rowNames, names := t.Cfg.Methods(), t.Cfg.cellMethods()
 	if t.Scale.Merge {
-		rows := Table1Rows(t.Cfg, t.RunDir, t.Data, names)
+		rows := Table1Rows(t.Cfg, t.RunDir, t.Data, rowNames)
 		t.Merged = t.merge(rows, names)
 		return rows, WriteTable1(t.RunDir, t.Cfg, rows)
 	}
-	los := loSet{dir: t.RunDir, names: t.Cfg.LOs, scale: t.Scale, log: t.Log}
+	los := loSet{dir: t.RunDir, names: t.Cfg.LONames(), scale: t.Scale, log: t.Log}
 	if err := los.trainMine(ImageLOTrainer(t.Backend, t.Info, t.Profile, t.RunDir, t.Data, t.Cfg.Meta, t.Log)); err != nil {
 		return nil, err
 	}
@@ -134,7 +162,7 @@ func (t *Table1) Run() ([]Row, error) {
 	if err := los.runJobs(t.jobs(names)); err != nil {
 		return nil, err
 	}
-	rows := Table1Rows(t.Cfg, t.RunDir, t.Data, names)
+	rows := Table1Rows(t.Cfg, t.RunDir, t.Data, rowNames)
 	if t.Scale.Shard.Split() {
 		return rows, nil
 	}
@@ -265,13 +293,47 @@ func cellInputs(sets *datasetCache, methods methodCache, dsName, method string) 
 	return ds, m, err
 }
 
-// LOConfig is cfg for the LO called name: the regularizer its name says, stored as lo-<name>.lreg.
+// MetaSeedName is the name of the LO called name meta-trained from meta-seed k: name itself for k = 0 (seed
+// meta.Config.Seed), NAME.seedK for k >= 1 (seed Seed + k).
+func MetaSeedName(name string, k int) string {
+	if k == 0 {
+		return name
+	}
+	return fmt.Sprintf("%s.seed%d", name, k)
+}
+
+// MetaSeedNames are the names of n LOs called name (at least one).
+func MetaSeedNames(name string, n int) []string {
+	out := []string{name}
+	for k := 1; k < n; k++ {
+		out = append(out, MetaSeedName(name, k))
+	}
+	return out
+}
+
+// splitMetaSeed is MetaSeedName's inverse: "sam.seed2" -> ("sam", 2), "sam" -> ("sam", 0).
+func splitMetaSeed(name string) (string, int) {
+	base, k, ok := strings.Cut(name, ".seed")
+	if !ok {
+		return name, 0
+	}
+	n, err := strconv.Atoi(k)
+	if err != nil || n < 1 {
+		return name, 0
+	}
+	return base, n
+}
+
+// LOConfig is cfg for the LO called name: the regularizer its name says, from the meta-seed it says
+// (MetaSeedName), stored as lo-<name>.lreg.
 func LOConfig(cfg meta.Config, name string) (meta.Config, error) {
-	reg, err := metareg.ParseName(name)
+	base, k := splitMetaSeed(name)
+	reg, err := metareg.ParseName(base)
 	if err != nil {
 		return cfg, err
 	}
 	cfg.Reg, cfg.Name = reg, ""
+	cfg.Seed += uint64(k)
 	if cfg.LOName() != name { // the parts in another order than Reg.Name() writes them: keep the name asked for
 		cfg.Name = name
 	}
@@ -306,23 +368,34 @@ func ImageLOTrainer(b backends.Backend, info, profile, runDir string, opts data.
 const noResults = "no results stored"
 
 // Table1Rows builds the table from the records stored in runDir alone. A task whose data set cannot be
-// loaded gets one row saying so and how to get it.
+// loaded gets one row saying so and how to get it. An LO's row (lo-NAME) pools the runs of its cfg.MetaSeeds
+// LOs (MetaSeedName); its test against lo-none is over the LOs' mean accuracies where both sides have at least
+// two LOs with runs, so that a verdict holds across meta-training seeds, not only meta-test seeds; a baseline,
+// or an LO with one meta-seed, enters the test with its runs (stats.OfGroups, stats.OfValues).
 func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []string) []Row {
+	stages := loStages{dir: runDir, known: map[string]int{}}
 	var rows []Row
 	for _, name := range cfg.Datasets {
 		for _, opt := range cfg.Optimizees {
 			tc := cfg.Test
 			tc.Dataset, tc.Optimizee = name, opt
-			records := map[string][]metatest.Result{}
+			groups := map[string][][]metatest.Result{} // per method, per LO
+			found := false
 			for _, m := range methods {
-				for _, seed := range Seeds(cfg.Runs) {
-					var r metatest.Result
-					if store.ReadJSON(metatest.RecordPath(runDir, m, tc, seed), &r) == nil {
-						records[m] = append(records[m], r)
+				for _, cell := range cellsOf(m, cfg.MetaSeeds) {
+					var rs []metatest.Result
+					for _, seed := range Seeds(cfg.Runs) {
+						var r metatest.Result
+						if store.ReadJSON(metatest.RecordPath(runDir, cell, tc, seed), &r) == nil {
+							rs = append(rs, r)
+						}
+					}
+					if len(rs) > 0 {
+						groups[m], found = append(groups[m], rs), true
 					}
 				}
 			}
-			if len(records) == 0 {
+			if !found {
 				why := noResults
 				if _, err := data.Load(name, opts); err != nil {
 					why = err.Error()
@@ -330,11 +403,17 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 				rows = append(rows, Row{Dataset: name, Optimizee: opt, Method: "-", Missing: why})
 				continue
 			}
-			none := accuracies(records["lo-none"])
+			none := estimate(groups["lo-none"], true)
 			for _, m := range methods {
-				rs := records[m]
-				if len(rs) == 0 {
+				gs := groups[m]
+				if len(gs) == 0 {
 					continue
+				}
+				var rs []metatest.Result
+				var means []float64
+				for _, g := range gs {
+					rs = append(rs, g...)
+					means = append(means, stats.Summarize(accuracies(g)).Mean)
 				}
 				var steps, sps []float64
 				diverged := 0
@@ -347,8 +426,17 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 				row := Row{Dataset: name, Optimizee: opt, Method: m, Source: rs[0].DataSource,
 					Accuracy: stats.Summarize(accuracies(rs)), Steps: stats.Summarize(steps), SecondsPerStep: stats.Summarize(sps).Mean,
 					VsNone: stats.Welch{T: math.NaN(), DF: math.NaN(), P: math.NaN()}, Diverged: diverged}
-				if m != "lo-none" && len(none) > 1 {
-					row.VsNone = stats.WelchTest(accuracies(rs), none)
+				isLO := loOf(m) != ""
+				if isLO {
+					row.MetaSeeds, row.LOMeans = len(gs), stats.Summarize(means)
+					for _, g := range gs {
+						row.LOStages = append(row.LOStages, stages.of(g[0].Method))
+					}
+				}
+				if m != "lo-none" && none.N > 1 {
+					own := estimate(gs, isLO)
+					row.VsNone = stats.WelchOf(own, none)
+					row.VsNoneOver = fmt.Sprintf("%d %s vs %d %s", own.N, own.Unit, none.N, none.Unit)
 				}
 				rows = append(rows, row)
 			}
@@ -357,21 +445,75 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 	return rows
 }
 
+// cellsOf are the method names of a row's cells: an LO's name from each of n meta-seeds, else the method.
+func cellsOf(method string, n int) []string {
+	lo := loOf(method)
+	if lo == "" {
+		return []string{method}
+	}
+	if _, k := splitMetaSeed(lo); k > 0 { // one meta-seed asked for by name
+		return []string{method}
+	}
+	return prefixed(MetaSeedNames(lo, n))
+}
+
+// estimate is a row's side of the test against lo-none: over its LOs' mean accuracies where it is an LO with
+// at least two, else over its runs.
+func estimate(groups [][]metatest.Result, isLO bool) stats.Estimate {
+	var accs [][]float64
+	for _, g := range groups {
+		accs = append(accs, accuracies(g))
+	}
+	if isLO && len(accs) >= 2 {
+		return stats.OfGroups(accs)
+	}
+	var all []float64
+	for _, a := range accs {
+		all = append(all, a...)
+	}
+	return stats.OfValues(all)
+}
+
+// loStages reads the curriculum stages an LO entered from its file, once per LO (0: not known).
+type loStages struct {
+	dir   string
+	known map[string]int
+}
+
+func (s loStages) of(method string) int {
+	name := strings.TrimPrefix(method, "lo-")
+	if n, ok := s.known[name]; ok {
+		return n
+	}
+	m, _, _ := meta.LoadLO(meta.LOFile(s.dir, name)) // no file: zero stages
+	s.known[name] = m.Stages
+	return m.Stages
+}
+
 // WriteTable1 writes table1.csv, table1.md and table1.json to runDir, atomically.
 func WriteTable1(runDir string, cfg Table1Config, rows []Row) error {
 	var csv, md strings.Builder
-	csv.WriteString("dataset,optimizee,method,runs,test_acc_mean,test_acc_std,steps_mean,steps_std,ms_per_step,welch_t_vs_lo_none,p_vs_lo_none,missing\n")
-	md.WriteString("| data set | optimizee | method | runs | test accuracy | steps | ms/step | p vs LO-none | diverged |\n|---|---|---|---|---|---|---|---|---|\n")
+	csv.WriteString("dataset,optimizee,method,runs,test_acc_mean,test_acc_std,steps_mean,steps_std,ms_per_step,welch_t_vs_lo_none,p_vs_lo_none,missing,los,lo_means_std,lo_stages,test_over\n")
+	md.WriteString("| data set | optimizee | method | runs | test accuracy | LOs: std of means (stages) | steps | ms/step | p vs LO-none (over) | diverged |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		if r.Missing != "" {
-			fmt.Fprintf(&csv, "%s,%s,-,0,,,,,,,,%q\n", r.Dataset, r.Optimizee, r.Missing)
-			fmt.Fprintf(&md, "| %s | %s | — | 0 | missing: %s | | | | |\n", r.Dataset, r.Optimizee, strings.ReplaceAll(r.Missing, "\n", " "))
+			fmt.Fprintf(&csv, "%s,%s,-,0,,,,,,,,%q,,,,\n", r.Dataset, r.Optimizee, r.Missing)
+			fmt.Fprintf(&md, "| %s | %s | — | 0 | missing: %s | | | | | |\n", r.Dataset, r.Optimizee, strings.ReplaceAll(r.Missing, "\n", " "))
 			continue
 		}
-		fmt.Fprintf(&csv, "%s,%s,%s,%d,%.6f,%.6f,%.1f,%.1f,%.3f,%s,%s,\n", r.Dataset, r.Optimizee, r.Method, r.Accuracy.N,
-			r.Accuracy.Mean, r.Accuracy.Std, r.Steps.Mean, r.Steps.Std, 1000*r.SecondsPerStep, num(r.VsNone.T), num(r.VsNone.P))
-		fmt.Fprintf(&md, "| %s | %s | %s | %d | %.4f ± %.4f | %.0f ± %.0f | %.1f | %s | %d |\n", r.Dataset, r.Optimizee, r.Method, r.Accuracy.N,
-			r.Accuracy.Mean, r.Accuracy.Std, r.Steps.Mean, r.Steps.Std, 1000*r.SecondsPerStep, num(r.VsNone.P), r.Diverged)
+		los := ""
+		if r.MetaSeeds > 0 {
+			los = fmt.Sprintf("%d: %.4f (%s)", r.MetaSeeds, r.LOMeans.Std, joinInts(r.LOStages))
+		}
+		over := ""
+		if r.VsNoneOver != "" {
+			over = " (" + r.VsNoneOver + ")"
+		}
+		fmt.Fprintf(&csv, "%s,%s,%s,%d,%.6f,%.6f,%.1f,%.1f,%.3f,%s,%s,,%d,%.6f,%s,%s\n", r.Dataset, r.Optimizee, r.Method, r.Accuracy.N,
+			r.Accuracy.Mean, r.Accuracy.Std, r.Steps.Mean, r.Steps.Std, 1000*r.SecondsPerStep, num(r.VsNone.T), num(r.VsNone.P),
+			r.MetaSeeds, r.LOMeans.Std, joinInts(r.LOStages), r.VsNoneOver)
+		fmt.Fprintf(&md, "| %s | %s | %s | %d | %.4f ± %.4f | %s | %.0f ± %.0f | %.1f | %s%s | %d |\n", r.Dataset, r.Optimizee, r.Method, r.Accuracy.N,
+			r.Accuracy.Mean, r.Accuracy.Std, los, r.Steps.Mean, r.Steps.Std, 1000*r.SecondsPerStep, num(r.VsNone.P), over, r.Diverged)
 	}
 	if err := store.WriteAtomic(filepath.Join(runDir, "table1.csv"), []byte(csv.String())); err != nil {
 		return err
@@ -417,6 +559,15 @@ func accuracies(rs []metatest.Result) []float64 {
 		out = append(out, r.TestAccuracy)
 	}
 	return out
+}
+
+// joinInts writes 3 4 3 as "3 4 3" (no commas: a CSV field).
+func joinInts(v []int) string {
+	var parts []string
+	for _, x := range v {
+		parts = append(parts, strconv.Itoa(x))
+	}
+	return strings.Join(parts, " ")
 }
 
 func prefixed(los []string) []string {

@@ -2,12 +2,17 @@ package experiment
 
 import (
 	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/internal/testenv"
@@ -36,15 +41,20 @@ func TestTable1ResumesAndReportsMissingData(t *testing.T) {
 	testenv.WriteMNIST(t, dir, 200)
 	opts := data.Options{Dir: dir, FashionMNISTDirs: []string{}, NPMRoots: []string{}}
 	cfg := tinyTable1()
+	cfg.MetaSeeds = 2 // lo-none, lo-none.seed1, lo-sam, lo-sam.seed1
 	b := testenv.GoBackend(t)
 	log := &strings.Builder{}
 	first := Table1{Cfg: cfg, Backend: b, Info: "go", Profile: "test", RunDir: runDir, Data: opts, Log: log, MaxCells: 4}
 	if _, err := first.Run(); !errors.Is(err, ErrCellLimit) {
 		t.Fatalf("first run: want the cell limit, got %v", err)
 	}
-	for _, lo := range cfg.LOs {
-		if _, err := os.Stat(meta.LOFile(runDir, lo)); err != nil {
+	for _, lo := range cfg.LONames() {
+		m, _, err := meta.LoadLO(meta.LOFile(runDir, lo))
+		if err != nil {
 			t.Fatalf("LO %s not meta-trained: %v", lo, err)
+		}
+		if _, k := splitMetaSeed(lo); m.Config.Seed != cfg.Meta.Seed+uint64(k) || m.Stages != 1 {
+			t.Errorf("LO %s: meta-seed %d, %d stages; want %d and 1", lo, m.Config.Seed, m.Stages, cfg.Meta.Seed+uint64(k))
 		}
 	}
 	second := Table1{Cfg: cfg, Backend: b, Info: "go", Profile: "test", RunDir: runDir, Data: opts, Log: log}
@@ -52,7 +62,7 @@ func TestTable1ResumesAndReportsMissingData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	total := len(cfg.LOs) + len(cfg.Baselines)
+	total := len(cfg.LONames()) + len(cfg.Baselines)
 	total *= cfg.Runs
 	t.Logf("first run computed %d cells, second %d, of %d", first.CellsRun(), second.CellsRun(), total)
 	if first.CellsRun() != 4 || second.CellsRun() != total-4 {
@@ -68,11 +78,15 @@ func TestTable1ResumesAndReportsMissingData(t *testing.T) {
 			continue
 		}
 		methods = append(methods, r.Method)
-		if r.Accuracy.N != cfg.Runs {
-			t.Errorf("%s: %d runs in the table, want %d", r.Method, r.Accuracy.N, cfg.Runs)
+		want := cfg.Runs
+		if r.Method != "sgd" {
+			want *= cfg.MetaSeeds
 		}
-		if r.Method == "lo-sam" && r.VsNone.DF <= 0 {
-			t.Errorf("lo-sam has no Welch test against lo-none: %+v", r.VsNone)
+		if r.Accuracy.N != want {
+			t.Errorf("%s: %d runs in the table, want %d", r.Method, r.Accuracy.N, want)
+		}
+		if r.Method == "lo-sam" && (r.VsNone.DF <= 0 || r.VsNoneOver != "2 LOs vs 2 LOs") {
+			t.Errorf("lo-sam has no Welch test over LOs against lo-none: %+v over %q", r.VsNone, r.VsNoneOver)
 		}
 	}
 	if strings.Join(methods, ",") != "lo-none,lo-sam,sgd" || strings.Join(missing, ",") != "fashion-mnist,cifar10" {
@@ -189,4 +203,77 @@ func (l *syncLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Three LOs per name, meta-trained from three seeds: the rows pool their runs, report the spread of their
+// means and the stages each entered, and test lo-sam against lo-none over the LOs' means. Within an LO the
+// runs agree, so a test over the 12 runs would call lo-sam better (p < 0.05); its LOs' means spread as much as
+// the two differ, and the verdict over meta-seeds is not significant.
+func TestTable1VerdictOverMetaSeeds(t *testing.T) {
+	runDir := t.TempDir()
+	cfg := tinyTable1()
+	cfg.Datasets, cfg.Runs, cfg.MetaSeeds = []string{"mnist"}, 4, 3
+	tc := cfg.Test
+	tc.Dataset, tc.Optimizee = "mnist", "mlp-sigmoid"
+	lo := cfg.Meta.LO
+	write := func(method string, accs []float64) {
+		for i, seed := range Seeds(cfg.Runs) {
+			r := metatest.Result{Method: method, Dataset: "mnist", DataSource: "test", Optimizee: "mlp-sigmoid", Seed: seed, Config: tc, TestAccuracy: accs[i]}
+			if err := r.Save(metatest.RecordPath(runDir, method, tc, seed)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	accs := map[string][][]float64{
+		"sam":  {{0.90, 0.91, 0.90, 0.91}, {0.95, 0.96, 0.95, 0.96}, {0.93, 0.94, 0.93, 0.94}},
+		"none": {{0.89, 0.90, 0.89, 0.90}, {0.92, 0.93, 0.92, 0.93}, {0.91, 0.92, 0.91, 0.92}},
+	}
+	for name, byLO := range accs {
+		for k, a := range byLO {
+			loName := MetaSeedName(name, k)
+			write("lo-"+loName, a)
+			w := lo.InitWeights(rand.New(rand.NewPCG(1, 2)), dtypes.Float32)
+			m := meta.LOMeta{Name: loName, LO: lo, Stages: 2 + k}
+			if err := store.SaveTensors(meta.LOFile(runDir, loName), m, store.Tensors{Names: lo.WeightNames(), Tensors: w}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write("sgd", []float64{0.80, 0.82, 0.81, 0.83})
+	rows := Table1Rows(cfg, runDir, data.Options{}, cfg.Methods())
+	byMethod := map[string]Row{}
+	for _, r := range rows {
+		byMethod[r.Method] = r
+	}
+	sam, none, sgd := byMethod["lo-sam"], byMethod["lo-none"], byMethod["sgd"]
+	var runsSam, runsNone []float64
+	for k := range 3 {
+		runsSam, runsNone = append(runsSam, accs["sam"][k]...), append(runsNone, accs["none"][k]...)
+	}
+	byRuns := stats.WelchTest(runsSam, runsNone)
+	t.Logf("lo-sam vs lo-none: over LO means t %.2f p %.3f (%s); over runs p %.4f; LO means std %.4f, stages %v",
+		sam.VsNone.T, sam.VsNone.P, sam.VsNoneOver, byRuns.P, sam.LOMeans.Std, sam.LOStages)
+	if sam.Accuracy.N != 12 || sam.MetaSeeds != 3 || none.MetaSeeds != 3 || sgd.MetaSeeds != 0 {
+		t.Errorf("runs %d, LOs %d (lo-none %d, sgd %d); want 12 runs of 3 LOs (sgd: none)", sam.Accuracy.N, sam.MetaSeeds, none.MetaSeeds, sgd.MetaSeeds)
+	}
+	wantStd := stats.Summarize([]float64{0.905, 0.955, 0.935}).Std
+	if math.Abs(sam.LOMeans.Std-wantStd) > 1e-12 || math.Abs(sam.LOMeans.Mean-sam.Accuracy.Mean) > 1e-12 {
+		t.Errorf("LO means %+v, want std %.6f and the pooled mean %.6f", sam.LOMeans, wantStd, sam.Accuracy.Mean)
+	}
+	if fmt.Sprint(sam.LOStages) != "[2 3 4]" {
+		t.Errorf("stages %v, want [2 3 4]", sam.LOStages)
+	}
+	if !(byRuns.P < 0.05) || !(sam.VsNone.P > 0.2) || sam.VsNoneOver != "3 LOs vs 3 LOs" {
+		t.Errorf("verdict p %.4f over %q (want > 0.2 over 3 LOs vs 3 LOs); the runs alone give %.4f (< 0.05)", sam.VsNone.P, sam.VsNoneOver, byRuns.P)
+	}
+	if want := stats.WelchOf(stats.OfValues([]float64{0.80, 0.82, 0.81, 0.83}), stats.OfGroups(accs["none"])); sgd.VsNone != want || sgd.VsNoneOver != "4 runs vs 3 LOs" {
+		t.Errorf("sgd vs lo-none: %+v over %q, want %+v over 4 runs vs 3 LOs", sgd.VsNone, sgd.VsNoneOver, want)
+	}
+	if err := WriteTable1(runDir, cfg, rows); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(runDir, "table1.md"))
+	if !strings.Contains(string(md), "3: 0.0252 (2 3 4)") {
+		t.Errorf("table1.md lacks lo-sam's LO spread:\n%s", md)
+	}
 }

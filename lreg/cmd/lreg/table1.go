@@ -26,6 +26,7 @@ func cmdTable1(args []string) error {
 	datasets := fs.String("datasets", "", "comma list of data sets (mnist, fashion-mnist, cifar10)")
 	optimizees := fs.String("optimizees", "", "comma list of optimizees (mlp-sigmoid, mlp-relu, cnn)")
 	runs := fs.Int("runs", 0, "seeds per cell (profile: paper 10, smoke 2)")
+	metaSeeds := fs.Int("meta-seeds", 0, "LOs per LO name, meta-trained from seeds 0..N-1; the tests against lo-none are over their means (profile: paper 3, smoke 1)")
 	batchRuns := fs.Int("batch-runs", 0, "seeds of a cell trained together in one graph (speed only; 0: 10, 1: one at a time)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -41,6 +42,7 @@ func cmdTable1(args []string) error {
 	overrideList(set, "datasets", &cfg.Datasets, *datasets)
 	overrideList(set, "optimizees", &cfg.Optimizees, *optimizees)
 	override(set, "runs", &cfg.Runs, *runs)
+	override(set, "meta-seeds", &cfg.MetaSeeds, *metaSeeds)
 	if err := sf.apply(set, &cfg.Meta, &cfg.Test); err != nil {
 		return err
 	}
