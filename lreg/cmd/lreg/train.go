@@ -166,8 +166,8 @@ func cmdMetaTrain(args []string) error {
 	if err := tr.Train(); err != nil {
 		return err
 	}
-	fmt.Printf("meta-trained LO %q: %d meta-steps (%d skipped for NaN), %s, %.1f s\n", tr.Cfg.LOName(), tr.P.MetaStep,
-		len(tr.P.NaNSteps), tr.P.StopReason, tr.P.WallSeconds)
+	fmt.Printf("meta-trained LO %q: %d meta-steps (%d skipped for NaN), %d of %d curriculum stages entered, kept the LO of stage %d; %s, %.1f s\n",
+		tr.Cfg.LOName(), tr.P.MetaStep, len(tr.P.NaNSteps), tr.P.Stage+1, len(tr.Cfg.Curriculum), tr.P.BestStage+1, tr.P.StopReason, tr.P.WallSeconds)
 	fmt.Printf("stored %s (untrained baseline: %s)\n", meta.LOFile(c.runDir, tr.Cfg.LOName()), filepath.Join(c.runDir, meta.InitLOFile))
 	return nil
 }
