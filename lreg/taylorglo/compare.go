@@ -31,8 +31,8 @@ const (
 
 // CompareConfig is the comparison of the evolved loss with cross-entropy: every data set x optimizee, Runs
 // seeds each, the same SGD for both losses, trained by the meta-test's protocol (metatest.Config: until the
-// minibatch training loss has not improved for Patience steps, or MaxSteps) on the meta-test-train half, and
-// measured with cross-entropy and accuracy.
+// training loss, smoothed over Window steps, has not improved for Patience steps, or MaxSteps) on the
+// meta-test-train half, and measured with cross-entropy and accuracy.
 type CompareConfig struct {
 	Datasets    []string        `json:"datasets"`      // mnist, fashion-mnist
 	Optimizees  []string        `json:"optimizees"`    // mlp-sigmoid, cnn
