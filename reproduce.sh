@@ -40,6 +40,48 @@ go build -o bin/lreg ./lreg/cmd/lreg
 go build -o bin/gonb github.com/janpfeifer/gonb
 go build -o bin/goimports golang.org/x/tools/cmd/goimports
 
+# The XLA CPU engine: OpenXLA's PJRT plugin from PyPI (requirements.txt, hash-checked) in the project's .venv,
+# which `--backend auto` finds. Where it cannot be had (not Linux, no Python 3.9+, pip failed) lreg runs on
+# the pure-Go backend, several times slower; LREG_REQUIRE_XLA=1 makes that an error.
+setup_xla() {
+  local why="" py
+  case "$(uname -s)/$(uname -m)" in
+    Linux/x86_64|Linux/aarch64) ;;
+    *) why="PyPI's xla-cpu-pjrt wheel is for Linux x86_64 and aarch64 only, not $(uname -s)/$(uname -m)" ;;
+  esac
+  py=$(command -v python3 || true)
+  if [ -z "$why" ] && { [ -z "$py" ] || ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 9))'; }; then
+    why="Python 3.9+ (python3) is needed to install it: install python3 and python3-venv, then run this again"
+  fi
+  if [ -z "$why" ] && [ ! -x .venv/bin/pip ]; then
+    echo "making the project's virtual environment .venv ($("$py" --version))"
+    if ! err=$("$py" -m venv .venv 2>&1); then
+      rm -rf .venv
+      why="'python3 -m venv .venv' failed (Debian/Ubuntu: apt-get install python3-venv): $err"
+    fi
+  fi
+  # .venv/requirements.sha256 records which requirements.txt was installed: a changed file is installed again.
+  if [ -z "$why" ] && ! sha256sum -c --status .venv/requirements.sha256 2>/dev/null; then
+    echo "installing requirements.txt into .venv (pip, hash-checked): the XLA CPU plugin (63 MB)"
+    if err=$(.venv/bin/pip install --disable-pip-version-check -q --require-hashes -r requirements.txt 2>&1); then
+      sha256sum requirements.txt >.venv/requirements.sha256
+    else
+      why="pip could not install requirements.txt (is PyPI reachable? a proxy needs PIP_INDEX_URL or PIP_CERT): $err"
+    fi
+  fi
+  if [ -z "$why" ] && ! err=$(bin/lreg backend 2>&1); then
+    why="the plugin did not load: $err"
+  fi
+  if [ -n "$why" ]; then
+    echo "WARNING: no XLA CPU engine: $why" >&2
+    [ "${LREG_REQUIRE_XLA:-}" = 1 ] && { echo "reproduce.sh: LREG_REQUIRE_XLA=1 and the XLA CPU plugin is not installed" >&2; exit 1; }
+    echo "WARNING: lreg runs on the pure-Go backend (see README, Backends)" >&2
+  fi
+  bin/lreg backend | sed 's/^/  /'
+}
+echo "== the engine: XLA's CPU plugin (PyPI) in .venv"
+setup_xla
+
 have() { bin/lreg data 2>/dev/null | awk -v n="$1" '$1 == n && $2 == "yes" {found=1} END {exit !found}'; }
 
 echo "== data"

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -233,6 +234,16 @@ func TestResolve(t *testing.T) {
 	t.Setenv("GOMLX_BACKEND", "")
 	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
+	for _, v := range []string{"VIRTUAL_ENV", "LREG_ROOT", "GONB_DIR"} {
+		t.Setenv(v, "")
+	}
+	project := t.TempDir()
+	saved, savedGPU := venvSearchStarts, HasGPU
+	t.Cleanup(func() { venvSearchStarts, HasGPU = saved, savedGPU })
+	venvSearchStarts = func() []string { return []string{filepath.Join(project, "notebooks")} }
+	gpu := false
+	HasGPU = func() bool { return gpu }
+
 	if info, err := Resolve("go"); err != nil || info.Config != GoDefault {
 		t.Errorf("go: %+v %v", info, err)
 	}
@@ -242,17 +253,43 @@ func TestResolve(t *testing.T) {
 	if _, err := Resolve("xla:/no/such/plugin.so"); err == nil {
 		t.Error("a missing plugin path must be an error")
 	}
-	// A plugin in PJRT_PLUGIN_LIBRARY_PATH is found by auto, CUDA before CPU.
-	dir := t.TempDir()
-	for _, f := range []string{"pjrt_c_api_cpu_plugin.so", "pjrt_c_api_cuda_plugin.so"} {
-		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+	if info, err := Resolve("auto"); err != nil || info.Name != "go" || !strings.Contains(info.Reason, "reproduce.sh") {
+		t.Errorf("auto without plugins: %+v %v (want pure Go, and how to install the plugin)", info, err)
+	}
+	touch := func(path string) string {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
 	}
+	// GoMLX's CPU plugin in PJRT_PLUGIN_LIBRARY_PATH; a CUDA plugin beside it is ignored without a GPU.
+	dir := t.TempDir()
+	gomlxCPU := touch(filepath.Join(dir, "pjrt_c_api_cpu_plugin.so"))
+	cuda := touch(filepath.Join(dir, "pjrt_c_api_cuda_plugin.so"))
 	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", dir)
+	if info, err := Resolve("auto"); err != nil || info.Config != "xla:"+gomlxCPU+",shared_buffers" {
+		t.Errorf("auto with GoMLX's CPU plugin, no GPU: %+v %v", info, err)
+	}
+	// The project's .venv (found above the working directory) comes before GoMLX's CPU plugin.
+	venvCPU := touch(filepath.Join(project, ".venv", "lib/python3.11/site-packages/xla_plugins/xla_cpu_pjrt/xla_cpu_pjrt.so"))
 	info, err := Resolve("auto")
-	if err != nil || info.Config != "xla:"+filepath.Join(dir, "pjrt_c_api_cuda_plugin.so") {
-		t.Errorf("auto with plugins: %+v %v", info, err)
+	if err != nil || info.Config != "xla:"+venvCPU+",shared_buffers" || !strings.Contains(info.Reason, filepath.Join(project, ".venv")) {
+		t.Errorf("auto with the project's venv: %+v %v", info, err)
+	}
+	// With a GPU, its plugin comes first.
+	gpu = true
+	if info, err := Resolve("auto"); err != nil || info.Config != "xla:"+cuda {
+		t.Errorf("auto with a GPU: %+v %v", info, err)
+	}
+	// An explicit CPU plugin path gets shared buffers; explicit options are kept as given.
+	if info, _ := Resolve("xla:" + venvCPU); info.Config != "xla:"+venvCPU+",shared_buffers" {
+		t.Errorf("explicit CPU plugin: %+v", info)
+	}
+	if info, _ := Resolve("xla:" + venvCPU + ",noshared_buffers"); info.Config != "xla:"+venvCPU+",noshared_buffers" {
+		t.Errorf("explicit options: %+v", info)
 	}
 	// GOMLX_BACKEND is used when no flag is given.
 	t.Setenv("GOMLX_BACKEND", "go")

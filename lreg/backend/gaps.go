@@ -28,7 +28,11 @@ func init() {
 	VJPRegistration[NodeTypeDot] = func(node *Node, v []*Node, _ shapes.Shape) []*Node {
 		return dotVJP(node, v[0])
 	}
-	VJPRegistration[NodeTypeSlice] = func(node *Node, v []*Node, _ shapes.Shape) []*Node {
+	defaultSliceVJP := VJPRegistration[NodeTypeSlice]
+	VJPRegistration[NodeTypeSlice] = func(node *Node, v []*Node, out shapes.Shape) []*Node {
+		if Fuses(node.Graph()) { // XLA has Pad
+			return defaultSliceVJP(node, v, out)
+		}
 		return []*Node{sliceVJP(node, v[0])}
 	}
 	// d sigma = v sigma (1 - sigma) = v sigma - (v sigma) sigma

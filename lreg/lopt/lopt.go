@@ -22,6 +22,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
+	"github.com/lreg/lreg/lreg/backend"
 	"github.com/lreg/lreg/lreg/optim"
 	"github.com/lreg/lreg/lreg/task"
 )
@@ -120,6 +121,7 @@ func (c Config) InitWeights(rng *rand.Rand, dtype dtypes.DType) []*tensors.Tenso
 type Net struct {
 	cfg        Config
 	gate       [][]*Node // [layer][gate]: W, U and b stacked, [in+H+1, H] (see Forward)
+	joint      []*Node   // [layer]: the four gates side by side, [in+H+1, 4H] (XLA, see Forward)
 	outW, outB *Node
 }
 
@@ -138,6 +140,7 @@ func (c Config) Bind(weights []*Node) *Net {
 			k += 3
 		}
 		n.gate = append(n.gate, stacked)
+		n.joint = append(n.joint, Concatenate(stacked, 1))
 	}
 	n.outW, n.outB = weights[k], weights[k+1]
 	return n
@@ -172,21 +175,36 @@ func (n *Net) ZeroState(g *Graph, dtype dtypes.DType, coords int) State {
 
 // Forward runs the LSTM on inputs x [n, features] from state st and returns m(x; h) [n] and the new state.
 //
-// Each gate's pre-activation in.W + h.U + b is one matmul [in, h, 1] . [W; U; b]: on the pure-Go backend,
-// which fuses nothing, every op is a pass over [n, H] memory, and this form has the fewest (one matmul and
-// no adds per gate, in the forward pass and in the backward pass).
+// The gates' pre-activations in.W + h.U + b are matmuls of [in, h, 1] with [W; U; b]. Each backend gets the
+// form it runs fastest:
+//   - pure Go, which fuses nothing and has no Pad (so a Slice's gradient is a Concatenate): one matmul per
+//     gate, so there is no add and no slice per gate in the forward or the backward pass;
+//   - XLA: one matmul for the four gates, [n, in+H+1] . [in+H+1, 4H], sliced per gate (slices fuse into the
+//     activations), so the backward pass is two matmuls per layer instead of eight. The cell state passes a
+//     fusion barrier (backend.FusionBarrier) so that XLA's kernels stay within one step.
+//
+// Both give the same values (TestForwardMatchesEquations runs each).
 func (n *Net) Forward(x *Node, st State) (*Node, State) {
 	var next State
 	in := x
 	ones := Ones(x.Graph(), shapeOf(x.DType(), x.Shape().Dimensions[0], 1))
+	fused := backend.Fuses(x.Graph())
+	H := n.cfg.Hidden
 	for l := range n.cfg.Layers {
 		joint := Concatenate([]*Node{in, st.H[l], ones}, 1) // [n, in+H+1]
 		pre := make([]*Node, len(gates))
-		for gi := range gates {
-			pre[gi] = Dot(joint, n.gate[l][gi]) // [n, H]
+		if fused {
+			all := Dot(joint, n.joint[l]) // [n, 4H]
+			for gi := range gates {
+				pre[gi] = Slice(all, AxisRange(), AxisRange(gi*H, (gi+1)*H))
+			}
+		} else {
+			for gi := range gates {
+				pre[gi] = Dot(joint, n.gate[l][gi]) // [n, H]
+			}
 		}
 		i, f, g, o := Sigmoid(pre[0]), Sigmoid(pre[1]), Tanh(pre[2]), Sigmoid(pre[3])
-		c := Add(Mul(f, st.C[l]), Mul(i, g))
+		c := backend.FusionBarrier(Add(Mul(f, st.C[l]), Mul(i, g)))
 		h := Mul(o, Tanh(c))
 		next.H, next.C = append(next.H, h), append(next.C, c)
 		in = h

@@ -1,6 +1,7 @@
 package lopt
 
 import (
+	"github.com/gomlx/gomlx/backends"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -16,115 +17,118 @@ import (
 var _ optim.Rule = netRule{}
 
 func TestPreprocessByHand(t *testing.T) {
-	b := testenv.GoBackend(t)
-	cfg := Config{}.Defaults()
-	weights := cfg.InitWeights(rand.New(rand.NewPCG(1, 1)), dtypes.Float64)
-	grads := []float64{1, -0.001, 1e-5, 0}
-	want := [][2]float64{
-		{math.Log(1+1e-8) / 10, 1},
-		{math.Log(0.001+1e-8) / 10, -1},
-		{-1, math.Exp(10) * 1e-5}, // |g| < exp(-10)
-		{-1, 0},
-	}
-	out := MustNewExec(b, func(in []*Node) *Node {
-		net := cfg.Bind(in[:len(in)-1])
-		g := in[len(in)-1]
-		return net.Preprocess(g, g)
-	})
-	args := []any{}
-	for _, w := range weights {
-		args = append(args, w)
-	}
-	got := tensors.MustCopyFlatData[float64](out.MustExec(append(args, tensors.FromValue(grads))...)[0])
-	for i, w := range want {
-		for j := range 2 {
-			if math.Abs(got[2*i+j]-w[j]) > 1e-12 {
-				t.Errorf("preprocess(%g)[%d] = %g, want %g", grads[i], j, got[2*i+j], w[j])
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		cfg := Config{}.Defaults()
+		weights := cfg.InitWeights(rand.New(rand.NewPCG(1, 1)), dtypes.Float64)
+		grads := []float64{1, -0.001, 1e-5, 0}
+		want := [][2]float64{
+			{math.Log(1+1e-8) / 10, 1},
+			{math.Log(0.001+1e-8) / 10, -1},
+			{-1, math.Exp(10) * 1e-5}, // |g| < exp(-10)
+			{-1, 0},
+		}
+		out := MustNewExec(b, func(in []*Node) *Node {
+			net := cfg.Bind(in[:len(in)-1])
+			g := in[len(in)-1]
+			return net.Preprocess(g, g)
+		})
+		args := []any{}
+		for _, w := range weights {
+			args = append(args, w)
+		}
+		got := tensors.MustCopyFlatData[float64](out.MustExec(append(args, tensors.FromValue(grads))...)[0])
+		for i, w := range want {
+			for j := range 2 {
+				if math.Abs(got[2*i+j]-w[j]) > 1e-12 {
+					t.Errorf("preprocess(%g)[%d] = %g, want %g", grads[i], j, got[2*i+j], w[j])
+				}
 			}
 		}
-	}
+	})
 }
 
 // One LSTM step with hidden size 1 and hand-chosen weights, computed by hand.
 func TestLSTMStepByHand(t *testing.T) {
-	b := testenv.GoBackend(t)
-	cfg := Config{Hidden: 1, Layers: 1, OutScale: 0.1, P: 10}
-	// Per gate i, f, g, o: W [2,1], U [1,1], b [1]; then out/W [1,1], out/b [1].
-	wx := map[string][2]float64{"i": {0.5, -0.2}, "f": {0.1, 0.3}, "g": {-0.4, 0.6}, "o": {0.2, 0.2}}
-	u := map[string]float64{"i": 0.7, "f": -0.5, "g": 0.3, "o": 0.9}
-	bias := map[string]float64{"i": 0.1, "f": 1.0, "g": -0.1, "o": 0}
-	var weights []*tensors.Tensor
-	for _, g := range gates {
-		weights = append(weights,
-			tensors.FromFlatDataAndDimensions([]float64{wx[g][0], wx[g][1]}, 2, 1),
-			tensors.FromFlatDataAndDimensions([]float64{u[g]}, 1, 1),
-			tensors.FromFlatDataAndDimensions([]float64{bias[g]}, 1))
-	}
-	weights = append(weights, tensors.FromFlatDataAndDimensions([]float64{2}, 1, 1), tensors.FromFlatDataAndDimensions([]float64{-0.3}, 1))
-	theta, grad, h0, c0 := 0.25, 0.01, 0.2, -0.1
-
-	sig := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
-	x := [2]float64{math.Log(grad+1e-8) / 10, 1}
-	pre := func(g string) float64 { return x[0]*wx[g][0] + x[1]*wx[g][1] + h0*u[g] + bias[g] }
-	c1 := sig(pre("f"))*c0 + sig(pre("i"))*math.Tanh(pre("g"))
-	h1 := sig(pre("o")) * math.Tanh(c1)
-	wantTheta := theta + 0.1*(2*h1-0.3)
-
-	exec := MustNewExec(b, func(in []*Node) []*Node {
-		net := cfg.Bind(in[:len(weights)])
-		p, g, h, c := in[len(weights)], in[len(weights)+1], in[len(weights)+2], in[len(weights)+3]
-		newP, st := net.Update(p, g, State{H: []*Node{h}, C: []*Node{c}})
-		return []*Node{newP, st.H[0], st.C[0]}
-	})
-	args := []any{}
-	for _, w := range weights {
-		args = append(args, w)
-	}
-	out := exec.MustExec(append(args, tensors.FromValue([]float64{theta}), tensors.FromValue([]float64{grad}),
-		tensors.FromValue([][]float64{{h0}}), tensors.FromValue([][]float64{{c0}}))...)
-	got := []float64{tensors.MustCopyFlatData[float64](out[0])[0], tensors.MustCopyFlatData[float64](out[1])[0], tensors.MustCopyFlatData[float64](out[2])[0]}
-	for i, want := range []float64{wantTheta, h1, c1} {
-		if math.Abs(got[i]-want) > 1e-12 {
-			t.Errorf("output %d = %.15g, want %.15g", i, got[i], want)
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		cfg := Config{Hidden: 1, Layers: 1, OutScale: 0.1, P: 10}
+		// Per gate i, f, g, o: W [2,1], U [1,1], b [1]; then out/W [1,1], out/b [1].
+		wx := map[string][2]float64{"i": {0.5, -0.2}, "f": {0.1, 0.3}, "g": {-0.4, 0.6}, "o": {0.2, 0.2}}
+		u := map[string]float64{"i": 0.7, "f": -0.5, "g": 0.3, "o": 0.9}
+		bias := map[string]float64{"i": 0.1, "f": 1.0, "g": -0.1, "o": 0}
+		var weights []*tensors.Tensor
+		for _, g := range gates {
+			weights = append(weights,
+				tensors.FromFlatDataAndDimensions([]float64{wx[g][0], wx[g][1]}, 2, 1),
+				tensors.FromFlatDataAndDimensions([]float64{u[g]}, 1, 1),
+				tensors.FromFlatDataAndDimensions([]float64{bias[g]}, 1))
 		}
-	}
+		weights = append(weights, tensors.FromFlatDataAndDimensions([]float64{2}, 1, 1), tensors.FromFlatDataAndDimensions([]float64{-0.3}, 1))
+		theta, grad, h0, c0 := 0.25, 0.01, 0.2, -0.1
+
+		sig := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+		x := [2]float64{math.Log(grad+1e-8) / 10, 1}
+		pre := func(g string) float64 { return x[0]*wx[g][0] + x[1]*wx[g][1] + h0*u[g] + bias[g] }
+		c1 := sig(pre("f"))*c0 + sig(pre("i"))*math.Tanh(pre("g"))
+		h1 := sig(pre("o")) * math.Tanh(c1)
+		wantTheta := theta + 0.1*(2*h1-0.3)
+
+		exec := MustNewExec(b, func(in []*Node) []*Node {
+			net := cfg.Bind(in[:len(weights)])
+			p, g, h, c := in[len(weights)], in[len(weights)+1], in[len(weights)+2], in[len(weights)+3]
+			newP, st := net.Update(p, g, State{H: []*Node{h}, C: []*Node{c}})
+			return []*Node{newP, st.H[0], st.C[0]}
+		})
+		args := []any{}
+		for _, w := range weights {
+			args = append(args, w)
+		}
+		out := exec.MustExec(append(args, tensors.FromValue([]float64{theta}), tensors.FromValue([]float64{grad}),
+			tensors.FromValue([][]float64{{h0}}), tensors.FromValue([][]float64{{c0}}))...)
+		got := []float64{tensors.MustCopyFlatData[float64](out[0])[0], tensors.MustCopyFlatData[float64](out[1])[0], tensors.MustCopyFlatData[float64](out[2])[0]}
+		for i, want := range []float64{wantTheta, h1, c1} {
+			if math.Abs(got[i]-want) > 1e-12 {
+				t.Errorf("output %d = %.15g, want %.15g", i, got[i], want)
+			}
+		}
+	})
 }
 
 // The state keeps its structure, shapes and dtype over two updates, and parameters move.
 func TestRuleKeepsStateShapes(t *testing.T) {
-	b := testenv.GoBackend(t)
-	cfg := Config{}.Defaults()
-	weights := cfg.InitWeights(rand.New(rand.NewPCG(2, 2)), dtypes.Float32)
-	params := []*tensors.Tensor{tensors.FromValue([][]float32{{1, 2, 3}, {4, 5, 6}}), tensors.FromValue([]float32{0.5, -0.5})}
-	m := Method("lo", cfg, weights)
-	nW := len(weights)
-	exec := MustNewExec(b, func(in []*Node) []*Node {
-		rule := m.Bind(in[:nW])
-		p := in[nW:]
-		st := rule.InitState(p)
-		for range 2 {
-			grads := []*Node{Mul(p[0], ConstAs(p[0], 0.1)), Mul(p[1], ConstAs(p[1], -0.1))}
-			p, st = rule.Step(p, grads, st)
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		cfg := Config{}.Defaults()
+		weights := cfg.InitWeights(rand.New(rand.NewPCG(2, 2)), dtypes.Float32)
+		params := []*tensors.Tensor{tensors.FromValue([][]float32{{1, 2, 3}, {4, 5, 6}}), tensors.FromValue([]float32{0.5, -0.5})}
+		m := Method("lo", cfg, weights)
+		nW := len(weights)
+		exec := MustNewExec(b, func(in []*Node) []*Node {
+			rule := m.Bind(in[:nW])
+			p := in[nW:]
+			st := rule.InitState(p)
+			for range 2 {
+				grads := []*Node{Mul(p[0], ConstAs(p[0], 0.1)), Mul(p[1], ConstAs(p[1], -0.1))}
+				p, st = rule.Step(p, grads, st)
+			}
+			return append(p, st...)
+		})
+		args := []any{}
+		for _, w := range weights {
+			args = append(args, w)
 		}
-		return append(p, st...)
+		out := exec.MustExec(append(args, params[0], params[1])...)
+		if len(out) != 2+2*2*cfg.Layers {
+			t.Fatalf("got %d outputs, want params + H,C per layer per tensor", len(out))
+		}
+		wantDims := [][]int{{2, 3}, {2}, {6, 20}, {6, 20}, {6, 20}, {6, 20}, {2, 20}, {2, 20}, {2, 20}, {2, 20}}
+		for i, o := range out {
+			if o.DType() != dtypes.Float32 || !equalInts(o.Shape().Dimensions, wantDims[i]) {
+				t.Errorf("output %d: %s, want float32 %v", i, o.Shape(), wantDims[i])
+			}
+		}
+		if tensors.MustCopyFlatData[float32](out[0])[0] == 1 {
+			t.Error("the LO did not move the parameters")
+		}
 	})
-	args := []any{}
-	for _, w := range weights {
-		args = append(args, w)
-	}
-	out := exec.MustExec(append(args, params[0], params[1])...)
-	if len(out) != 2+2*2*cfg.Layers {
-		t.Fatalf("got %d outputs, want params + H,C per layer per tensor", len(out))
-	}
-	wantDims := [][]int{{2, 3}, {2}, {6, 20}, {6, 20}, {6, 20}, {6, 20}, {2, 20}, {2, 20}, {2, 20}, {2, 20}}
-	for i, o := range out {
-		if o.DType() != dtypes.Float32 || !equalInts(o.Shape().Dimensions, wantDims[i]) {
-			t.Errorf("output %d: %s, want float32 %v", i, o.Shape(), wantDims[i])
-		}
-	}
-	if tensors.MustCopyFlatData[float32](out[0])[0] == 1 {
-		t.Error("the LO did not move the parameters")
-	}
 }
 
 func equalInts(a, b []int) bool {
@@ -142,98 +146,99 @@ func equalInts(a, b []int) bool {
 // Forward (one stacked matmul per gate) against the LSTM's equations evaluated in plain Go, per gate
 // sigma(x W + h U + b), on random weights, inputs and state: 2 layers, several coordinates.
 func TestForwardMatchesLSTMEquations(t *testing.T) {
-	b := testenv.GoBackend(t)
-	cfg := Config{Hidden: 3, Layers: 2, OutScale: 0.1, P: 10}
-	rng := rand.New(rand.NewPCG(5, 6))
-	weights := cfg.InitWeights(rng, dtypes.Float64)
-	const n, H = 5, 3
-	randM := func(rows, cols int) [][]float64 {
-		m := make([][]float64, rows)
-		for i := range m {
-			m[i] = make([]float64, cols)
-			for j := range m[i] {
-				m[i][j] = rng.NormFloat64()
-			}
-		}
-		return m
-	}
-	x := randM(n, 2)
-	h0, c0 := [][][]float64{randM(n, H), randM(n, H)}, [][][]float64{randM(n, H), randM(n, H)}
-
-	// The reference, from the weights in WeightNames order.
-	w := make([][]float64, len(weights))
-	for i, t := range weights {
-		w[i] = tensors.MustCopyFlatData[float64](t)
-	}
-	sig := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
-	in := x
-	var wantH, wantC [][][]float64
-	for l := range 2 {
-		k := len(in[0])
-		h, c := randM(n, H), randM(n, H)
-		for r := range n {
-			var pre [4][H]float64
-			for gi := range 4 {
-				W, U, bias := w[12*l+3*gi], w[12*l+3*gi+1], w[12*l+3*gi+2] // [k, H], [H, H], [H]
-				for j := range H {
-					s := bias[j]
-					for q := range k {
-						s += in[r][q] * W[q*H+j]
-					}
-					for q := range H {
-						s += h0[l][r][q] * U[q*H+j]
-					}
-					pre[gi][j] = s
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		cfg := Config{Hidden: 3, Layers: 2, OutScale: 0.1, P: 10}
+		rng := rand.New(rand.NewPCG(5, 6))
+		weights := cfg.InitWeights(rng, dtypes.Float64)
+		const n, H = 5, 3
+		randM := func(rows, cols int) [][]float64 {
+			m := make([][]float64, rows)
+			for i := range m {
+				m[i] = make([]float64, cols)
+				for j := range m[i] {
+					m[i][j] = rng.NormFloat64()
 				}
 			}
-			for j := range H {
-				c[r][j] = sig(pre[1][j])*c0[l][r][j] + sig(pre[0][j])*math.Tanh(pre[2][j])
-				h[r][j] = sig(pre[3][j]) * math.Tanh(c[r][j])
-			}
+			return m
 		}
-		wantH, wantC = append(wantH, h), append(wantC, c)
-		in = h
-	}
-	outW, outB := w[len(w)-2], w[len(w)-1]
-	wantM := make([]float64, n)
-	for r := range n {
-		wantM[r] = outB[0]
-		for j := range H {
-			wantM[r] += in[r][j] * outW[j]
-		}
-	}
+		x := randM(n, 2)
+		h0, c0 := [][][]float64{randM(n, H), randM(n, H)}, [][][]float64{randM(n, H), randM(n, H)}
 
-	nW := len(weights)
-	exec := MustNewExec(b, func(ins []*Node) []*Node {
-		net := cfg.Bind(ins[:nW])
-		st := State{H: ins[nW+1 : nW+3], C: ins[nW+3 : nW+5]}
-		m, next := net.Forward(ins[nW], st)
-		return append([]*Node{m}, next.Flat()...)
-	})
-	args := []any{}
-	for _, t := range weights {
-		args = append(args, t)
-	}
-	args = append(args, x, h0[0], h0[1], c0[0], c0[1])
-	out := exec.MustExec(args...)
-	check := func(name string, got *tensors.Tensor, want []float64) {
-		g := tensors.MustCopyFlatData[float64](got)
-		for i := range want {
-			if math.Abs(g[i]-want[i]) > 1e-12 {
-				t.Errorf("%s[%d] = %.15g, want %.15g", name, i, g[i], want[i])
+		// The reference, from the weights in WeightNames order.
+		w := make([][]float64, len(weights))
+		for i, t := range weights {
+			w[i] = tensors.MustCopyFlatData[float64](t)
+		}
+		sig := func(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
+		in := x
+		var wantH, wantC [][][]float64
+		for l := range 2 {
+			k := len(in[0])
+			h, c := randM(n, H), randM(n, H)
+			for r := range n {
+				var pre [4][H]float64
+				for gi := range 4 {
+					W, U, bias := w[12*l+3*gi], w[12*l+3*gi+1], w[12*l+3*gi+2] // [k, H], [H, H], [H]
+					for j := range H {
+						s := bias[j]
+						for q := range k {
+							s += in[r][q] * W[q*H+j]
+						}
+						for q := range H {
+							s += h0[l][r][q] * U[q*H+j]
+						}
+						pre[gi][j] = s
+					}
+				}
+				for j := range H {
+					c[r][j] = sig(pre[1][j])*c0[l][r][j] + sig(pre[0][j])*math.Tanh(pre[2][j])
+					h[r][j] = sig(pre[3][j]) * math.Tanh(c[r][j])
+				}
+			}
+			wantH, wantC = append(wantH, h), append(wantC, c)
+			in = h
+		}
+		outW, outB := w[len(w)-2], w[len(w)-1]
+		wantM := make([]float64, n)
+		for r := range n {
+			wantM[r] = outB[0]
+			for j := range H {
+				wantM[r] += in[r][j] * outW[j]
 			}
 		}
-	}
-	flat := func(m [][]float64) []float64 {
-		var f []float64
-		for _, r := range m {
-			f = append(f, r...)
+
+		nW := len(weights)
+		exec := MustNewExec(b, func(ins []*Node) []*Node {
+			net := cfg.Bind(ins[:nW])
+			st := State{H: ins[nW+1 : nW+3], C: ins[nW+3 : nW+5]}
+			m, next := net.Forward(ins[nW], st)
+			return append([]*Node{m}, next.Flat()...)
+		})
+		args := []any{}
+		for _, t := range weights {
+			args = append(args, t)
 		}
-		return f
-	}
-	check("m", out[0], wantM)
-	for l := range 2 {
-		check("h", out[1+2*l], flat(wantH[l]))
-		check("c", out[2+2*l], flat(wantC[l]))
-	}
+		args = append(args, x, h0[0], h0[1], c0[0], c0[1])
+		out := exec.MustExec(args...)
+		check := func(name string, got *tensors.Tensor, want []float64) {
+			g := tensors.MustCopyFlatData[float64](got)
+			for i := range want {
+				if math.Abs(g[i]-want[i]) > 1e-12 {
+					t.Errorf("%s[%d] = %.15g, want %.15g", name, i, g[i], want[i])
+				}
+			}
+		}
+		flat := func(m [][]float64) []float64 {
+			var f []float64
+			for _, r := range m {
+				f = append(f, r...)
+			}
+			return f
+		}
+		check("m", out[0], wantM)
+		for l := range 2 {
+			check("h", out[1+2*l], flat(wantH[l]))
+			check("c", out[2+2*l], flat(wantC[l]))
+		}
+	})
 }

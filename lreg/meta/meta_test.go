@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"github.com/gomlx/gomlx/backends"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -53,39 +54,40 @@ func blobsDataset() *data.Dataset {
 // Second order is the exact derivative for any T; first order is exact for T = 1, where the
 // optimizee's gradient does not depend on the LO.
 func TestMetaGradientFiniteDifferences(t *testing.T) {
-	b := testenv.GoBackend(t)
-	opt := &task.MLP{In: 5, Hidden: 3, Classes: 3, Activation: "sigmoid"}
-	lo := lopt.Config{Hidden: 4, Layers: 2, OutScale: 0.1, P: 10}
-	rng := rand.New(rand.NewPCG(11, 12))
-	weights := lo.InitWeights(rng, dtypes.Float64)
-	params := opt.Init(rng, dtypes.Float64)
-	sub := blobs(50, 5, 3)
-	for _, tc := range []struct {
-		name   string
-		T      int
-		second bool
-		loss   string
-	}{
-		{"second-order T=3 final", 3, true, "final"},
-		{"second-order T=3 mean", 3, true, "mean"},
-		{"first-order T=1", 1, false, "final"},
-	} {
-		cfg := Config{LO: lo, SecondOrder: tc.second, MetaLoss: tc.loss, Reg: metareg.Config{}.Defaults()}
-		x, y := inner.Sampler{Data: sub, Batch: 6, Seed: 5, DType: dtypes.Float64}.Batches(0, 0, tc.T)
-		nP := len(params)
-		f := func(w, c []*Node) *Node {
-			net := lo.Bind(w)
-			p := c[:nP]
-			st := net.Rule().InitState(p)
-			return Unroll(cfg, opt, net, p, st, c[nP], c[nP+1], nil).MetaLoss
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		opt := &task.MLP{In: 5, Hidden: 3, Classes: 3, Activation: "sigmoid"}
+		lo := lopt.Config{Hidden: 4, Layers: 2, OutScale: 0.1, P: 10}
+		rng := rand.New(rand.NewPCG(11, 12))
+		weights := lo.InitWeights(rng, dtypes.Float64)
+		params := opt.Init(rng, dtypes.Float64)
+		sub := blobs(50, 5, 3)
+		for _, tc := range []struct {
+			name   string
+			T      int
+			second bool
+			loss   string
+		}{
+			{"second-order T=3 final", 3, true, "final"},
+			{"second-order T=3 mean", 3, true, "mean"},
+			{"first-order T=1", 1, false, "final"},
+		} {
+			cfg := Config{LO: lo, SecondOrder: tc.second, MetaLoss: tc.loss, Reg: metareg.Config{}.Defaults()}
+			x, y := inner.Sampler{Data: sub, Batch: 6, Seed: 5, DType: dtypes.Float64}.Batches(0, 0, tc.T)
+			nP := len(params)
+			f := func(w, c []*Node) *Node {
+				net := lo.Bind(w)
+				p := c[:nP]
+				st := net.Rule().InitState(p)
+				return Unroll(cfg, opt, net, p, st, c[nP], c[nP+1], nil).MetaLoss
+			}
+			consts := append(append([]*tensors.Tensor{}, params...), x, y)
+			res := gradcheck.Check(b, f, weights, consts, 4, 1e-6)
+			t.Logf("%s: max relative error %.2e over %d LO weights", tc.name, res.MaxRelErr, res.Checked)
+			if res.MaxRelErr > 1e-5 {
+				t.Errorf("%s: meta-gradient relative error %.2e", tc.name, res.MaxRelErr)
+			}
 		}
-		consts := append(append([]*tensors.Tensor{}, params...), x, y)
-		res := gradcheck.Check(b, f, weights, consts, 4, 1e-6)
-		t.Logf("%s: max relative error %.2e over %d LO weights", tc.name, res.MaxRelErr, res.Checked)
-		if res.MaxRelErr > 1e-5 {
-			t.Errorf("%s: meta-gradient relative error %.2e", tc.name, res.MaxRelErr)
-		}
-	}
+	})
 }
 
 func smokeBlobsConfig() Config {
@@ -102,68 +104,69 @@ func smokeBlobsConfig() Config {
 // A run stopped part-way (the process gone, only its files left) and resumed ends with exactly the LO of an
 // uninterrupted run.
 func TestResumeMatchesUninterrupted(t *testing.T) {
-	b := testenv.GoBackend(t)
-	ds := blobsDataset()
-	cfg := smokeBlobsConfig()
-	prov := record.New("test", "go")
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		ds := blobsDataset()
+		cfg := smokeBlobsConfig()
+		prov := record.New("test", "go")
 
-	full := t.TempDir()
-	tr, err := NewTrainer(b, cfg, ImageTask(ds), full, false, prov)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Train(); err != nil {
-		t.Fatal(err)
-	}
-	_, want, err := LoadLO(LOFile(full, cfg.LOName()))
-	if err != nil {
-		t.Fatal(err)
-	}
+		full := t.TempDir()
+		tr, err := NewTrainer(b, cfg, ImageTask(ds), full, false, prov)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Train(); err != nil {
+			t.Fatal(err)
+		}
+		_, want, err := LoadLO(LOFile(full, cfg.LOName()))
+		if err != nil {
+			t.Fatal(err)
+		}
 
-	split := t.TempDir()
-	stopAt := tr.P.MetaStep / 2
-	cut := cfg
-	cut.MaxMetaSteps = stopAt
-	tr1, err := NewTrainer(b, cut, ImageTask(ds), split, false, prov)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tr1.Train(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := NewTrainer(b, cfg, ImageTask(ds), split, false, prov); err == nil {
-		t.Fatal("starting over a checkpoint without --resume must be refused")
-	}
-	// Resume with the full config: the checkpoint's config (with the cap) is used, so lift the cap by hand as
-	// `lreg meta-train --resume --max-meta-steps 0` does.
-	tr2, err := NewTrainer(b, cfg, ImageTask(ds), split, true, prov)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tr2.P.MetaStep != stopAt {
-		t.Fatalf("resumed at meta-step %d, want %d", tr2.P.MetaStep, stopAt)
-	}
-	tr2.Cfg.MaxMetaSteps = 0
-	tr2.P.Done = false
-	if err := tr2.Train(); err != nil {
-		t.Fatal(err)
-	}
-	_, got, err := LoadLO(LOFile(split, cfg.LOName()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("uninterrupted: %d meta-steps; interrupted at %d and resumed: %d", tr.P.MetaStep, stopAt, tr2.P.MetaStep)
-	if tr2.P.MetaStep != tr.P.MetaStep {
-		t.Errorf("meta-steps differ: %d vs %d", tr2.P.MetaStep, tr.P.MetaStep)
-	}
-	for i := range want {
-		a, c := tensors.MustCopyFlatData[float32](want[i]), tensors.MustCopyFlatData[float32](got[i])
-		for j := range a {
-			if a[j] != c[j] {
-				t.Fatalf("weight %d[%d]: %g after resume, %g uninterrupted", i, j, c[j], a[j])
+		split := t.TempDir()
+		stopAt := tr.P.MetaStep / 2
+		cut := cfg
+		cut.MaxMetaSteps = stopAt
+		tr1, err := NewTrainer(b, cut, ImageTask(ds), split, false, prov)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr1.Train(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewTrainer(b, cfg, ImageTask(ds), split, false, prov); err == nil {
+			t.Fatal("starting over a checkpoint without --resume must be refused")
+		}
+		// Resume with the full config: the checkpoint's config (with the cap) is used, so lift the cap by hand as
+		// `lreg meta-train --resume --max-meta-steps 0` does.
+		tr2, err := NewTrainer(b, cfg, ImageTask(ds), split, true, prov)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr2.P.MetaStep != stopAt {
+			t.Fatalf("resumed at meta-step %d, want %d", tr2.P.MetaStep, stopAt)
+		}
+		tr2.Cfg.MaxMetaSteps = 0
+		tr2.P.Done = false
+		if err := tr2.Train(); err != nil {
+			t.Fatal(err)
+		}
+		_, got, err := LoadLO(LOFile(split, cfg.LOName()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("uninterrupted: %d meta-steps; interrupted at %d and resumed: %d", tr.P.MetaStep, stopAt, tr2.P.MetaStep)
+		if tr2.P.MetaStep != tr.P.MetaStep {
+			t.Errorf("meta-steps differ: %d vs %d", tr2.P.MetaStep, tr.P.MetaStep)
+		}
+		for i := range want {
+			a, c := tensors.MustCopyFlatData[float32](want[i]), tensors.MustCopyFlatData[float32](got[i])
+			for j := range a {
+				if a[j] != c[j] {
+					t.Fatalf("weight %d[%d]: %g after resume, %g uninterrupted", i, j, c[j], a[j])
+				}
 			}
 		}
-	}
+	})
 }
 
 // A corrupt checkpoint gives a clear error instead of a silent restart.
@@ -231,64 +234,65 @@ func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 // The meta-level SAM, GSAM and GAM gradients on a quadratic "unroll" L(w) = 1/2 sum a w^2, by hand.
 func TestMetaLevelSharpnessByHand(t *testing.T) {
-	b := testenv.GoBackend(t)
-	a := []float64{1, 3, 0.2}
-	w0 := []float64{0.5, -1, 2}
-	const rho, alpha, lambda = 0.05, 0.4, 0.7
-	norm := func(v []float64) float64 {
-		s := 0.0
-		for _, x := range v {
-			s += x * x
-		}
-		return math.Sqrt(s)
-	}
-	axpy := func(s float64, x, y []float64) []float64 {
-		out := make([]float64, len(x))
-		for i := range x {
-			out[i] = s*x[i] + y[i]
-		}
-		return out
-	}
-	mulA := func(v []float64) []float64 {
-		out := make([]float64, len(v))
-		for i := range v {
-			out[i] = a[i] * v[i]
-		}
-		return out
-	}
-	dot := func(x, y []float64) float64 {
-		s := 0.0
-		for i := range x {
-			s += x[i] * y[i]
-		}
-		return s
-	}
-	g0 := mulA(w0)
-	gp := mulA(axpy(rho/norm(g0), g0, w0))
-	perp := axpy(-dot(g0, gp)/dot(gp, gp), gp, g0)
-	a2w := mulA(g0)
-	wd := axpy(rho/norm(a2w), a2w, w0)
-	agd := mulA(wd)
-	want := map[string][]float64{
-		"sam":  gp,
-		"gsam": axpy(-alpha, perp, gp),
-		"gam":  axpy(lambda*rho/norm(agd), mulA(agd), g0),
-	}
-	for kind, w := range want {
-		cfg := Config{Reg: metareg.Config{Kind: kind, On: "meta", Alpha: alpha, LambdaR: lambda, Rho: rho}.Defaults()}
-		exec := MustNewExec(b, func(wn, r *Node) *Node {
-			run := func(ws []*Node) UnrollResult {
-				l := Mul(ReduceAllSum(Mul(ConstAs(ws[0], a), Square(ws[0]))), ConstAs(ws[0], 0.5))
-				return UnrollResult{MetaLoss: l}
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		a := []float64{1, 3, 0.2}
+		w0 := []float64{0.5, -1, 2}
+		const rho, alpha, lambda = 0.05, 0.4, 0.7
+		norm := func(v []float64) float64 {
+			s := 0.0
+			for _, x := range v {
+				s += x * x
 			}
-			g, _ := MetaGradient(cfg, run, []*Node{wn}, r)
-			return g[0]
-		})
-		got := tensors.MustCopyFlatData[float64](exec.MustExec(tensors.FromValue(w0), tensors.FromScalar(rho))[0])
-		for i := range w {
-			if math.Abs(got[i]-w[i]) > 1e-9 {
-				t.Errorf("%s-meta gradient[%d] = %.12g, want %.12g", kind, i, got[i], w[i])
+			return math.Sqrt(s)
+		}
+		axpy := func(s float64, x, y []float64) []float64 {
+			out := make([]float64, len(x))
+			for i := range x {
+				out[i] = s*x[i] + y[i]
+			}
+			return out
+		}
+		mulA := func(v []float64) []float64 {
+			out := make([]float64, len(v))
+			for i := range v {
+				out[i] = a[i] * v[i]
+			}
+			return out
+		}
+		dot := func(x, y []float64) float64 {
+			s := 0.0
+			for i := range x {
+				s += x[i] * y[i]
+			}
+			return s
+		}
+		g0 := mulA(w0)
+		gp := mulA(axpy(rho/norm(g0), g0, w0))
+		perp := axpy(-dot(g0, gp)/dot(gp, gp), gp, g0)
+		a2w := mulA(g0)
+		wd := axpy(rho/norm(a2w), a2w, w0)
+		agd := mulA(wd)
+		want := map[string][]float64{
+			"sam":  gp,
+			"gsam": axpy(-alpha, perp, gp),
+			"gam":  axpy(lambda*rho/norm(agd), mulA(agd), g0),
+		}
+		for kind, w := range want {
+			cfg := Config{Reg: metareg.Config{Kind: kind, On: "meta", Alpha: alpha, LambdaR: lambda, Rho: rho}.Defaults()}
+			exec := MustNewExec(b, func(wn, r *Node) *Node {
+				run := func(ws []*Node) UnrollResult {
+					l := Mul(ReduceAllSum(Mul(ConstAs(ws[0], a), Square(ws[0]))), ConstAs(ws[0], 0.5))
+					return UnrollResult{MetaLoss: l}
+				}
+				g, _ := MetaGradient(cfg, run, []*Node{wn}, r)
+				return g[0]
+			})
+			got := tensors.MustCopyFlatData[float64](exec.MustExec(tensors.FromValue(w0), tensors.FromScalar(rho))[0])
+			for i := range w {
+				if math.Abs(got[i]-w[i]) > 1e-9 {
+					t.Errorf("%s-meta gradient[%d] = %.12g, want %.12g", kind, i, got[i], w[i])
+				}
 			}
 		}
-	}
+	})
 }

@@ -116,29 +116,30 @@ func runQuad(t *testing.T, b backends.Backend, f func(params, grads []*Node) [][
 }
 
 func TestSAMQuadraticClosedForm(t *testing.T) {
-	b := sharpBackend(t)
-	const lr, rho = 0.1, 0.05
-	got := runQuad(t, b, func(params, grads []*Node) [][]*Node {
-		np, st := SAM{LR: lr, Rho: rho}.StepWithLoss(quadLoss, params, grads, nil)
-		if st != nil {
-			t.Errorf("SAM state = %v, want none", st)
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		const lr, rho = 0.1, 0.05
+		got := runQuad(t, b, func(params, grads []*Node) [][]*Node {
+			np, st := SAM{LR: lr, Rho: rho}.StepWithLoss(quadLoss, params, grads, nil)
+			if st != nil {
+				t.Errorf("SAM state = %v, want none", st)
+			}
+			return [][]*Node{np}
+		})[0]
+		// p - LR A (p + Rho A p / ||A p||)
+		p := vec(quadP)
+		ap := p.mulA(quadA)
+		want := p.axpy(-lr, p.axpy(rho/ap.norm(), ap).mulA(quadA))
+		worst := 0.0
+		for i := range want {
+			for j := range want[i] {
+				worst = math.Max(worst, math.Abs(got[i][j]-want[i][j]))
+			}
 		}
-		return [][]*Node{np}
-	})[0]
-	// p - LR A (p + Rho A p / ||A p||)
-	p := vec(quadP)
-	ap := p.mulA(quadA)
-	want := p.axpy(-lr, p.axpy(rho/ap.norm(), ap).mulA(quadA))
-	worst := 0.0
-	for i := range want {
-		for j := range want[i] {
-			worst = math.Max(worst, math.Abs(got[i][j]-want[i][j]))
+		t.Logf("SAM one step vs closed form: max |error| = %.3g", worst)
+		if worst > 1e-12 {
+			t.Errorf("SAM step %v, want %v", got, want)
 		}
-	}
-	t.Logf("SAM one step vs closed form: max |error| = %.3g", worst)
-	if worst > 1e-12 {
-		t.Errorf("SAM step %v, want %v", got, want)
-	}
+	})
 }
 
 func TestSharpRulesStepPanics(t *testing.T) {
@@ -163,153 +164,156 @@ func TestSharpRulesStepPanics(t *testing.T) {
 }
 
 func TestGSAMDecompositionAndStep(t *testing.T) {
-	b := sharpBackend(t)
-	// A large radius so that g_p turns visibly away from g and g_perp is far from zero.
-	const lr, rho, alpha = 0.1, 1.0, 0.4
-	o := GSAM{LR: lr, Rho: rho, Alpha: alpha}
-	out := runQuad(t, b, func(params, grads []*Node) [][]*Node {
-		gp := SAM{Rho: rho}.Direction(quadLoss, params, grads)
-		par, perp := VecDecompose(grads, gp, PerturbEps)
-		np, _ := o.StepWithLoss(quadLoss, params, grads, nil)
-		return [][]*Node{grads, gp, par, perp, o.Direction(quadLoss, params, grads), np}
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		// A large radius so that g_p turns visibly away from g and g_perp is far from zero.
+		const lr, rho, alpha = 0.1, 1.0, 0.4
+		o := GSAM{LR: lr, Rho: rho, Alpha: alpha}
+		out := runQuad(t, b, func(params, grads []*Node) [][]*Node {
+			gp := SAM{Rho: rho}.Direction(quadLoss, params, grads)
+			par, perp := VecDecompose(grads, gp, PerturbEps)
+			np, _ := o.StepWithLoss(quadLoss, params, grads, nil)
+			return [][]*Node{grads, gp, par, perp, o.Direction(quadLoss, params, grads), np}
+		})
+		g, gp, par, perp, dir, np := out[0], out[1], out[2], out[3], out[4], out[5]
+
+		// g_perp is orthogonal to g_p, the parts sum back to g, and the direction is g_p - alpha g_perp.
+		if ip := perp.dot(gp) / (perp.norm() * gp.norm()); math.Abs(ip) > 1e-10 {
+			t.Errorf("cos(g_perp, g_p) = %g, want 0", ip)
+		}
+		if perp.norm() < 0.01*g.norm() {
+			t.Fatalf("degenerate test: g_perp = %v is ~0 (g parallel to g_p)", perp)
+		}
+		worst := 0.0
+		sum, dmg := par.axpy(1, perp), dir.axpy(-1, gp)
+		for i := range g {
+			for j := range g[i] {
+				worst = math.Max(worst, math.Abs(sum[i][j]-g[i][j]))
+				worst = math.Max(worst, math.Abs(dmg[i][j]+alpha*perp[i][j]))
+			}
+		}
+		if worst > 1e-12 {
+			t.Errorf("par+perp-g or dir-g_p+alpha*perp off by %g", worst)
+		}
+
+		// By hand: g = A p, g_p = A (p + rho g/||g||), g_perp = g - (<g,g_p>/||g_p||^2) g_p,
+		// p' = p - lr (g_p - alpha g_perp).
+		p := vec(quadP)
+		hg := p.mulA(quadA)
+		hgp := p.axpy(rho/hg.norm(), hg).mulA(quadA)
+		hperp := hg.axpy(-hg.dot(hgp)/hgp.dot(hgp), hgp)
+		want := p.axpy(-lr, hgp.axpy(-alpha, hperp))
+		worst = 0
+		for i := range want {
+			for j := range want[i] {
+				worst = math.Max(worst, math.Abs(np[i][j]-want[i][j]))
+			}
+		}
+		t.Logf("GSAM: cos(g_perp, g_p) = %.2g, |g_perp|/|g| = %.3f, step vs hand max |error| = %.3g",
+			perp.dot(gp)/(perp.norm()*gp.norm()), perp.norm()/g.norm(), worst)
+		if worst > 1e-12 {
+			t.Errorf("GSAM step %v, want %v", np, want)
+		}
 	})
-	g, gp, par, perp, dir, np := out[0], out[1], out[2], out[3], out[4], out[5]
-
-	// g_perp is orthogonal to g_p, the parts sum back to g, and the direction is g_p - alpha g_perp.
-	if ip := perp.dot(gp) / (perp.norm() * gp.norm()); math.Abs(ip) > 1e-10 {
-		t.Errorf("cos(g_perp, g_p) = %g, want 0", ip)
-	}
-	if perp.norm() < 0.01*g.norm() {
-		t.Fatalf("degenerate test: g_perp = %v is ~0 (g parallel to g_p)", perp)
-	}
-	worst := 0.0
-	sum, dmg := par.axpy(1, perp), dir.axpy(-1, gp)
-	for i := range g {
-		for j := range g[i] {
-			worst = math.Max(worst, math.Abs(sum[i][j]-g[i][j]))
-			worst = math.Max(worst, math.Abs(dmg[i][j]+alpha*perp[i][j]))
-		}
-	}
-	if worst > 1e-12 {
-		t.Errorf("par+perp-g or dir-g_p+alpha*perp off by %g", worst)
-	}
-
-	// By hand: g = A p, g_p = A (p + rho g/||g||), g_perp = g - (<g,g_p>/||g_p||^2) g_p,
-	// p' = p - lr (g_p - alpha g_perp).
-	p := vec(quadP)
-	hg := p.mulA(quadA)
-	hgp := p.axpy(rho/hg.norm(), hg).mulA(quadA)
-	hperp := hg.axpy(-hg.dot(hgp)/hgp.dot(hgp), hgp)
-	want := p.axpy(-lr, hgp.axpy(-alpha, hperp))
-	worst = 0
-	for i := range want {
-		for j := range want[i] {
-			worst = math.Max(worst, math.Abs(np[i][j]-want[i][j]))
-		}
-	}
-	t.Logf("GSAM: cos(g_perp, g_p) = %.2g, |g_perp|/|g| = %.3f, step vs hand max |error| = %.3g",
-		perp.dot(gp)/(perp.norm()*gp.norm()), perp.norm()/g.norm(), worst)
-	if worst > 1e-12 {
-		t.Errorf("GSAM step %v, want %v", np, want)
-	}
 }
 
 // GAM on the quadratic: grad L = A p, grad ||grad L|| = A^2 p / ||A p||, by hand.
 func TestGAMQuadraticByHand(t *testing.T) {
-	b := sharpBackend(t)
-	const lr, rho, alpha, samRho = 0.1, 0.05, 0.7, 0.03
-	out := runQuad(t, b, func(params, grads []*Node) [][]*Node {
-		np, _ := GAM{LR: lr, Rho: rho, Alpha: alpha}.StepWithLoss(quadLoss, params, grads, nil)
-		np2, _ := GAM{LR: lr, Rho: rho, Alpha: alpha, SAMRho: samRho}.StepWithLoss(quadLoss, params, grads, nil)
-		return [][]*Node{np, np2}
-	})
-	const xi = PerturbEps
-	p := vec(quadP)
-	g := p.mulA(quadA)
-	f := g.mulA(quadA).scale(1 / (g.norm() + xi))           // H g/(||g|| + xi)
-	adv := p.axpy(rho/(f.norm()+xi), f)                     // theta + rho f/(||f|| + xi)
-	gAdv := adv.mulA(quadA)                                 // grad L(theta_adv)
-	hNorm := gAdv.mulA(quadA).scale(1 / (gAdv.norm() + xi)) // H g_adv/(||g_adv|| + xi)
-	want := p.axpy(-lr, g.axpy(alpha*rho, hNorm))
-	gSAM := p.axpy(samRho/(g.norm()+xi), g).mulA(quadA)
-	want2 := p.axpy(-lr, gSAM.axpy(alpha*rho, hNorm))
-	sgd := p.axpy(-lr, g)
-	if d := want.axpy(-1, sgd).norm(); d < 1e-3 {
-		t.Fatalf("degenerate test: GAM's flatness term moves the step by only %g", d)
-	}
-	for k, w := range []vec{want, want2} {
-		worst := 0.0
-		for i := range w {
-			for j := range w[i] {
-				worst = math.Max(worst, math.Abs(out[k][i][j]-w[i][j]))
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		const lr, rho, alpha, samRho = 0.1, 0.05, 0.7, 0.03
+		out := runQuad(t, b, func(params, grads []*Node) [][]*Node {
+			np, _ := GAM{LR: lr, Rho: rho, Alpha: alpha}.StepWithLoss(quadLoss, params, grads, nil)
+			np2, _ := GAM{LR: lr, Rho: rho, Alpha: alpha, SAMRho: samRho}.StepWithLoss(quadLoss, params, grads, nil)
+			return [][]*Node{np, np2}
+		})
+		const xi = PerturbEps
+		p := vec(quadP)
+		g := p.mulA(quadA)
+		f := g.mulA(quadA).scale(1 / (g.norm() + xi))           // H g/(||g|| + xi)
+		adv := p.axpy(rho/(f.norm()+xi), f)                     // theta + rho f/(||f|| + xi)
+		gAdv := adv.mulA(quadA)                                 // grad L(theta_adv)
+		hNorm := gAdv.mulA(quadA).scale(1 / (gAdv.norm() + xi)) // H g_adv/(||g_adv|| + xi)
+		want := p.axpy(-lr, g.axpy(alpha*rho, hNorm))
+		gSAM := p.axpy(samRho/(g.norm()+xi), g).mulA(quadA)
+		want2 := p.axpy(-lr, gSAM.axpy(alpha*rho, hNorm))
+		sgd := p.axpy(-lr, g)
+		if d := want.axpy(-1, sgd).norm(); d < 1e-3 {
+			t.Fatalf("degenerate test: GAM's flatness term moves the step by only %g", d)
+		}
+		for k, w := range []vec{want, want2} {
+			worst := 0.0
+			for i := range w {
+				for j := range w[i] {
+					worst = math.Max(worst, math.Abs(out[k][i][j]-w[i][j]))
+				}
+			}
+			t.Logf("GAM (SAMRho=%v) one step vs hand: max |error| = %.3g", []float64{0, samRho}[k], worst)
+			if worst > 1e-10 {
+				t.Errorf("GAM step (case %d) %v, want %v", k, out[k], w)
 			}
 		}
-		t.Logf("GAM (SAMRho=%v) one step vs hand: max |error| = %.3g", []float64{0, samRho}[k], worst)
-		if worst > 1e-10 {
-			t.Errorf("GAM step (case %d) %v, want %v", k, out[k], w)
-		}
-	}
+	})
 }
 
 // GAM on a non-quadratic, coupled loss, against Hessian-vector products by central differences of the
 // hand-written gradient: checks the gradient-of-gradient path through nonlinear ops.
 func TestGAMNonQuadraticFiniteDifferences(t *testing.T) {
-	b := sharpBackend(t)
-	const lr, rho, alpha, c = 0.05, 0.05, 0.5, 0.7
-	p0 := vec{{0.8, -0.5, 1.2}, {0.3, -1.1}}
-	// L = 1/4 sum p1^4 + sum exp(c p2) + (sum p1) (sum p2^2)
-	loss := func(ps []*Node) *Node {
-		s1 := ReduceAllSum(ps[0])
-		s2 := ReduceAllSum(Square(ps[1]))
-		return Add(Add(MulScalar(ReduceAllSum(Square(Square(ps[0]))), 0.25),
-			ReduceAllSum(Exp(MulScalar(ps[1], c)))), Mul(s1, s2))
-	}
-	grad := func(p vec) vec {
-		s1, s2 := 0.0, 0.0
-		for _, v := range p[0] {
-			s1 += v
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		const lr, rho, alpha, c = 0.05, 0.05, 0.5, 0.7
+		p0 := vec{{0.8, -0.5, 1.2}, {0.3, -1.1}}
+		// L = 1/4 sum p1^4 + sum exp(c p2) + (sum p1) (sum p2^2)
+		loss := func(ps []*Node) *Node {
+			s1 := ReduceAllSum(ps[0])
+			s2 := ReduceAllSum(Square(ps[1]))
+			return Add(Add(MulScalar(ReduceAllSum(Square(Square(ps[0]))), 0.25),
+				ReduceAllSum(Exp(MulScalar(ps[1], c)))), Mul(s1, s2))
 		}
-		for _, v := range p[1] {
-			s2 += v * v
+		grad := func(p vec) vec {
+			s1, s2 := 0.0, 0.0
+			for _, v := range p[0] {
+				s1 += v
+			}
+			for _, v := range p[1] {
+				s2 += v * v
+			}
+			g := vec{make([]float64, len(p[0])), make([]float64, len(p[1]))}
+			for i, v := range p[0] {
+				g[0][i] = v*v*v + s2
+			}
+			for j, v := range p[1] {
+				g[1][j] = c*math.Exp(c*v) + 2*s1*v
+			}
+			return g
 		}
-		g := vec{make([]float64, len(p[0])), make([]float64, len(p[1]))}
-		for i, v := range p[0] {
-			g[0][i] = v*v*v + s2
+		hvp := func(p, v vec) vec { // (grad(p + h v) - grad(p - h v)) / 2h
+			const h = 1e-5
+			return grad(p.axpy(h, v)).axpy(-1, grad(p.axpy(-h, v))).scale(1 / (2 * h))
 		}
-		for j, v := range p[1] {
-			g[1][j] = c*math.Exp(c*v) + 2*s1*v
-		}
-		return g
-	}
-	hvp := func(p, v vec) vec { // (grad(p + h v) - grad(p - h v)) / 2h
-		const h = 1e-5
-		return grad(p.axpy(h, v)).axpy(-1, grad(p.axpy(-h, v))).scale(1 / (2 * h))
-	}
-	const xi = PerturbEps
-	g := grad(p0)
-	f := hvp(p0, g.scale(1/(g.norm()+xi)))
-	adv := p0.axpy(rho/(f.norm()+xi), f)
-	gAdv := grad(adv)
-	hNorm := hvp(adv, gAdv.scale(1/(gAdv.norm()+xi)))
-	want := p0.axpy(-lr, g.axpy(alpha*rho, hNorm))
+		const xi = PerturbEps
+		g := grad(p0)
+		f := hvp(p0, g.scale(1/(g.norm()+xi)))
+		adv := p0.axpy(rho/(f.norm()+xi), f)
+		gAdv := grad(adv)
+		hNorm := hvp(adv, gAdv.scale(1/(gAdv.norm()+xi)))
+		want := p0.axpy(-lr, g.axpy(alpha*rho, hNorm))
 
-	exec := MustNewExec(b, func(p1, p2 *Node) []*Node {
-		params := []*Node{p1, p2}
-		np, _ := GAM{LR: lr, Rho: rho, Alpha: alpha}.StepWithLoss(loss, params, Gradient(loss(params), params...), nil)
-		return np
-	})
-	got := asVec(exec.MustExec(tensors.FromValue(p0[0]), tensors.FromValue(p0[1])))
-	worst := 0.0
-	for i := range want {
-		for j := range want[i] {
-			worst = math.Max(worst, math.Abs(got[i][j]-want[i][j]))
+		exec := MustNewExec(b, func(p1, p2 *Node) []*Node {
+			params := []*Node{p1, p2}
+			np, _ := GAM{LR: lr, Rho: rho, Alpha: alpha}.StepWithLoss(loss, params, Gradient(loss(params), params...), nil)
+			return np
+		})
+		got := asVec(exec.MustExec(tensors.FromValue(p0[0]), tensors.FromValue(p0[1])))
+		worst := 0.0
+		for i := range want {
+			for j := range want[i] {
+				worst = math.Max(worst, math.Abs(got[i][j]-want[i][j]))
+			}
 		}
-	}
-	t.Logf("GAM on a non-quadratic loss vs finite-difference HVPs: max |error| = %.3g (step size %.3g)",
-		worst, p0.axpy(-1, want).norm())
-	if worst > 1e-7 {
-		t.Errorf("GAM step %v, want %v", got, want)
-	}
+		t.Logf("GAM on a non-quadratic loss vs finite-difference HVPs: max |error| = %.3g (step size %.3g)",
+			worst, p0.axpy(-1, want).norm())
+		if worst > 1e-7 {
+			t.Errorf("GAM step %v, want %v", got, want)
+		}
+	})
 }
 
 // WithBase{SAM, SGD} is SAM; ScheduledMethod feeds lr and rho as graph inputs.

@@ -1,6 +1,7 @@
 package task
 
 import (
+	"github.com/gomlx/gomlx/backends"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -27,27 +28,28 @@ func batch(rng *rand.Rand, n, dim, classes int) (*tensors.Tensor, *tensors.Tenso
 
 // The optimizee losses' gradients against central differences in float64.
 func TestOptimizeeGradients(t *testing.T) {
-	b := testenv.GoBackend(t)
-	rng := rand.New(rand.NewPCG(5, 6))
-	cases := []struct {
-		opt Optimizee
-		dim int
-	}{
-		{&MLP{In: 12, Hidden: 5, Classes: 3, Activation: "sigmoid"}, 12},
-		{&MLP{In: 12, Hidden: 5, Classes: 3, Activation: "relu"}, 12},
-		{&CNN{In: Input{Height: 14, Width: 14, Channels: 1}, Classes: 3}, 14 * 14},
-		{&CNN{In: Input{Height: 14, Width: 14, Channels: 3}, Classes: 3}, 14 * 14 * 3},
-	}
-	for _, tc := range cases {
-		x, y := batch(rng, 4, tc.dim, 3)
-		params := tc.opt.Init(rng, dtypes.Float64)
-		f := func(p, c []*Node) *Node { return tc.opt.Loss(p, c[0], c[1]) }
-		res := gradcheck.Check(b, f, params, []*tensors.Tensor{x, y}, 15, 1e-6)
-		t.Logf("%s: max relative error %.2e over %d coordinates", tc.opt.Name(), res.MaxRelErr, res.Checked)
-		if res.MaxRelErr > 1e-5 {
-			t.Errorf("%s: gradient relative error %.2e", tc.opt.Name(), res.MaxRelErr)
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		cases := []struct {
+			opt Optimizee
+			dim int
+		}{
+			{&MLP{In: 12, Hidden: 5, Classes: 3, Activation: "sigmoid"}, 12},
+			{&MLP{In: 12, Hidden: 5, Classes: 3, Activation: "relu"}, 12},
+			{&CNN{In: Input{Height: 14, Width: 14, Channels: 1}, Classes: 3}, 14 * 14},
+			{&CNN{In: Input{Height: 14, Width: 14, Channels: 3}, Classes: 3}, 14 * 14 * 3},
 		}
-	}
+		for _, tc := range cases {
+			x, y := batch(rng, 4, tc.dim, 3)
+			params := tc.opt.Init(rng, dtypes.Float64)
+			f := func(p, c []*Node) *Node { return tc.opt.Loss(p, c[0], c[1]) }
+			res := gradcheck.Check(b, f, params, []*tensors.Tensor{x, y}, 15, 1e-6)
+			t.Logf("%s: max relative error %.2e over %d coordinates", tc.opt.Name(), res.MaxRelErr, res.Checked)
+			if res.MaxRelErr > 1e-5 {
+				t.Errorf("%s: gradient relative error %.2e", tc.opt.Name(), res.MaxRelErr)
+			}
+		}
+	})
 }
 
 func TestShapesAndInit(t *testing.T) {
@@ -82,27 +84,28 @@ func TestShapesAndInit(t *testing.T) {
 
 // Cross-entropy and accuracy against hand-computed values, and polynomial regression against its formula.
 func TestLossValues(t *testing.T) {
-	b := testenv.GoBackend(t)
-	logits := tensors.FromValue([][]float64{{0, math.Log(3)}, {2, 0}})
-	labels := tensors.FromValue([]int32{1, 1})
-	ce := tensors.ToScalar[float64](MustExecOnce(b, CrossEntropy, logits, labels))
-	// row 1: p(1) = 3/4; row 2: p(1) = 1/(1+e^2)
-	want := (-math.Log(0.75) + math.Log(1+math.Exp(2))) / 2
-	if math.Abs(ce-want) > 1e-12 {
-		t.Errorf("cross-entropy %g, want %g", ce, want)
-	}
-	acc := tensors.ToScalar[float64](MustExecOnce(b, Accuracy, logits, labels))
-	if acc != 0.5 {
-		t.Errorf("accuracy %g, want 0.5", acc)
-	}
-	poly := &PolyRegression{Degree: 3}
-	w := tensors.FromValue([]float64{1, -2, 0.5, 3})
-	x := tensors.FromValue([]float64{0.5, -1})
-	y := tensors.FromValue([]float64{0, 1})
-	mse := tensors.ToScalar[float64](MustExecOnce(b, func(w, x, y *Node) *Node { return poly.Loss([]*Node{w}, x, y) }, w, x, y))
-	p := func(x float64) float64 { return 1 - 2*x + 0.5*x*x + 3*x*x*x }
-	wantMSE := (math.Pow(p(0.5)-0, 2) + math.Pow(p(-1)-1, 2)) / 2
-	if math.Abs(mse-wantMSE) > 1e-12 {
-		t.Errorf("poly MSE %g, want %g", mse, wantMSE)
-	}
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		logits := tensors.FromValue([][]float64{{0, math.Log(3)}, {2, 0}})
+		labels := tensors.FromValue([]int32{1, 1})
+		ce := tensors.ToScalar[float64](MustExecOnce(b, CrossEntropy, logits, labels))
+		// row 1: p(1) = 3/4; row 2: p(1) = 1/(1+e^2)
+		want := (-math.Log(0.75) + math.Log(1+math.Exp(2))) / 2
+		if math.Abs(ce-want) > 1e-12 {
+			t.Errorf("cross-entropy %g, want %g", ce, want)
+		}
+		acc := tensors.ToScalar[float64](MustExecOnce(b, Accuracy, logits, labels))
+		if acc != 0.5 {
+			t.Errorf("accuracy %g, want 0.5", acc)
+		}
+		poly := &PolyRegression{Degree: 3}
+		w := tensors.FromValue([]float64{1, -2, 0.5, 3})
+		x := tensors.FromValue([]float64{0.5, -1})
+		y := tensors.FromValue([]float64{0, 1})
+		mse := tensors.ToScalar[float64](MustExecOnce(b, func(w, x, y *Node) *Node { return poly.Loss([]*Node{w}, x, y) }, w, x, y))
+		p := func(x float64) float64 { return 1 - 2*x + 0.5*x*x + 3*x*x*x }
+		wantMSE := (math.Pow(p(0.5)-0, 2) + math.Pow(p(-1)-1, 2)) / 2
+		if math.Abs(mse-wantMSE) > 1e-12 {
+			t.Errorf("poly MSE %g, want %g", mse, wantMSE)
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package taylorglo
 
 import (
+	"github.com/gomlx/gomlx/backends"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -141,71 +142,73 @@ func TestLossSimpleNumbers(t *testing.T) {
 // and the one-hot label) less 1, reached through t5 or through t7 (x^2 = x for one-hot labels), and the
 // quadratic sum_c (y_c - 1)^2 from t = (0, 1, 0, -1, 0, ...). Value and gradient equal those of the form.
 func TestLossReducesToKnownForms(t *testing.T) {
-	b := testenv.GoBackend(t)
-	rng := rand.New(rand.NewPCG(3, 4))
-	n, c := 5, 4
-	z := make([]float64, n*c)
-	for i := range z {
-		z[i] = 2 * rng.NormFloat64()
-	}
-	labels := []int32{0, 3, 1, 1, 2}
-	cases := []struct {
-		name string
-		t    Params
-		form func(x, y *Node) *Node // [batch, classes] -> scalar
-	}{
-		{"brier via t5", MSEParams, func(x, y *Node) *Node {
-			return AddScalar(ReduceAllMean(ReduceSum(Square(Sub(y, x)), -1)), -1)
-		}},
-		{"brier via t7", Params{0, 0, 0, -1, 0, 0, 0, 2}, func(x, y *Node) *Node {
-			return AddScalar(ReduceAllMean(ReduceSum(Square(Sub(y, x)), -1)), -1)
-		}},
-		{"(y-1)^2", Params{0, 1, 0, -1}, func(x, y *Node) *Node {
-			return ReduceAllMean(ReduceSum(Square(AddScalar(y, -1)), -1))
-		}},
-	}
-	for _, tc := range cases {
-		exec := MustNewExec(b, func(zn, yn *Node) []*Node {
-			l := Loss(ConstParams(zn.Graph(), tc.t), zn, yn)
-			ref := tc.form(OneHot(yn, c, zn.DType()), Softmax(zn, -1))
-			return []*Node{l, ref, Gradient(l, zn)[0], Gradient(ref, zn)[0]}
-		})
-		out := exec.MustExec(tensors.FromFlatDataAndDimensions(z, n, c), tensors.FromFlatDataAndDimensions(labels, n))
-		l, ref := tensors.ToScalar[float64](out[0]), tensors.ToScalar[float64](out[1])
-		gl, gr := tensors.MustCopyFlatData[float64](out[2]), tensors.MustCopyFlatData[float64](out[3])
-		maxDiff := 0.0
-		for i := range gl {
-			maxDiff = math.Max(maxDiff, math.Abs(gl[i]-gr[i]))
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		n, c := 5, 4
+		z := make([]float64, n*c)
+		for i := range z {
+			z[i] = 2 * rng.NormFloat64()
 		}
-		t.Logf("%s: loss %.15f, form %.15f; max |grad difference| %.2g", tc.name, l, ref, maxDiff)
-		if math.Abs(l-ref) > 1e-14 || maxDiff > 1e-14 {
-			t.Errorf("%s: loss %v vs form %v, gradients differ by %v", tc.name, l, ref, maxDiff)
+		labels := []int32{0, 3, 1, 1, 2}
+		cases := []struct {
+			name string
+			t    Params
+			form func(x, y *Node) *Node // [batch, classes] -> scalar
+		}{
+			{"brier via t5", MSEParams, func(x, y *Node) *Node {
+				return AddScalar(ReduceAllMean(ReduceSum(Square(Sub(y, x)), -1)), -1)
+			}},
+			{"brier via t7", Params{0, 0, 0, -1, 0, 0, 0, 2}, func(x, y *Node) *Node {
+				return AddScalar(ReduceAllMean(ReduceSum(Square(Sub(y, x)), -1)), -1)
+			}},
+			{"(y-1)^2", Params{0, 1, 0, -1}, func(x, y *Node) *Node {
+				return ReduceAllMean(ReduceSum(Square(AddScalar(y, -1)), -1))
+			}},
 		}
-	}
+		for _, tc := range cases {
+			exec := MustNewExec(b, func(zn, yn *Node) []*Node {
+				l := Loss(ConstParams(zn.Graph(), tc.t), zn, yn)
+				ref := tc.form(OneHot(yn, c, zn.DType()), Softmax(zn, -1))
+				return []*Node{l, ref, Gradient(l, zn)[0], Gradient(ref, zn)[0]}
+			})
+			out := exec.MustExec(tensors.FromFlatDataAndDimensions(z, n, c), tensors.FromFlatDataAndDimensions(labels, n))
+			l, ref := tensors.ToScalar[float64](out[0]), tensors.ToScalar[float64](out[1])
+			gl, gr := tensors.MustCopyFlatData[float64](out[2]), tensors.MustCopyFlatData[float64](out[3])
+			maxDiff := 0.0
+			for i := range gl {
+				maxDiff = math.Max(maxDiff, math.Abs(gl[i]-gr[i]))
+			}
+			t.Logf("%s: loss %.15f, form %.15f; max |grad difference| %.2g", tc.name, l, ref, maxDiff)
+			if math.Abs(l-ref) > 1e-14 || maxDiff > 1e-14 {
+				t.Errorf("%s: loss %v vs form %v, gradients differ by %v", tc.name, l, ref, maxDiff)
+			}
+		}
+	})
 }
 
 // The gradient w.r.t. the logits against central finite differences, for random parameters and logits.
 func TestLossGradientFiniteDifferences(t *testing.T) {
-	b := testenv.GoBackend(t)
-	rng := rand.New(rand.NewPCG(5, 6))
-	for trial := range 3 {
-		var tt Params
-		for i := range tt {
-			tt[i] = 1.2 * rng.NormFloat64() // CMA-ES's first generation
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		for trial := range 3 {
+			var tt Params
+			for i := range tt {
+				tt[i] = 1.2 * rng.NormFloat64() // CMA-ES's first generation
+			}
+			z := make([]float64, 6*5)
+			for i := range z {
+				z[i] = rng.NormFloat64()
+			}
+			labels := []int32{4, 0, 2, 2, 1, 3}
+			res := gradcheck.Check(b, func(vars, consts []*Node) *Node {
+				return Loss(ConstParams(vars[0].Graph(), tt), vars[0], consts[0])
+			}, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(z, 6, 5)}, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(labels, 6)}, 0, 1e-6)
+			t.Logf("trial %d, t = %v: max relative error %.2g over %d coordinates", trial, tt, res.MaxRelErr, res.Checked)
+			if res.MaxRelErr > 1e-6 {
+				t.Errorf("trial %d: gradient differs from finite differences by %.2g", trial, res.MaxRelErr)
+			}
 		}
-		z := make([]float64, 6*5)
-		for i := range z {
-			z[i] = rng.NormFloat64()
-		}
-		labels := []int32{4, 0, 2, 2, 1, 3}
-		res := gradcheck.Check(b, func(vars, consts []*Node) *Node {
-			return Loss(ConstParams(vars[0].Graph(), tt), vars[0], consts[0])
-		}, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(z, 6, 5)}, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(labels, 6)}, 0, 1e-6)
-		t.Logf("trial %d, t = %v: max relative error %.2g over %d coordinates", trial, tt, res.MaxRelErr, res.Checked)
-		if res.MaxRelErr > 1e-6 {
-			t.Errorf("trial %d: gradient differs from finite differences by %.2g", trial, res.MaxRelErr)
-		}
-	}
+	})
 }
 
 // The wrapper keeps the classifier's logits and replaces its loss.

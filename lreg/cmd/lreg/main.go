@@ -25,6 +25,7 @@ Usage:
   lreg data fetch NAME [--data DIR]        download NAME (mnist, fashion-mnist, cifar10) with checksums
   lreg meta-train [flags]                  meta-train an LO (lreg meta-train -h for flags)
   lreg meta-test [flags]                   meta-test stored LOs and baselines (lreg meta-test -h)
+  lreg backend [--backend B]               which backend runs (XLA CPU, GPU or pure Go) and why; checks it
   lreg bench [flags]                       seconds per meta-step and peak memory (lreg bench -h)
   lreg run EXPERIMENT [flags]              run an experiment headless (lreg run -h lists them)
   lreg check-html FILE.html...             check in headless Chromium that every chart of each file drew
@@ -44,6 +45,8 @@ func main() {
 		err = cmdMetaTrain(args)
 	case "meta-test":
 		err = cmdMetaTest(args)
+	case "backend":
+		err = cmdBackend(args)
 	case "bench":
 		err = cmdBench(args)
 	case "run":

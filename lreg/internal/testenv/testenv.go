@@ -1,4 +1,5 @@
-// Package testenv gives tests the pure-Go backend, offline, and small data sets written to disk.
+// Package testenv gives tests their backends, offline (the pure-Go backend, and XLA's CPU plugin where it
+// is installed), and small data sets written to disk.
 package testenv
 
 import (
@@ -7,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
@@ -22,6 +24,52 @@ func GoBackend(t testing.TB) backends.Backend {
 		t.Fatal(err)
 	}
 	return b
+}
+
+var xlaOnce struct {
+	sync.Once
+	b    backends.Backend
+	info backend.Info
+	err  error
+}
+
+// XLABackend returns the XLA CPU backend (OpenXLA's plugin in the project's .venv, or GoMLX's CPU plugin:
+// see backend.FindPlugin), one per test binary. Where no plugin is installed the test is skipped, saying how
+// to install it, and fails where $LREG_REQUIRE_XLA=1 (as in CI).
+func XLABackend(t testing.TB) backends.Backend {
+	t.Helper()
+	t.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
+	xlaOnce.Do(func() {
+		saved := backend.HasGPU
+		backend.HasGPU = func() bool { return false } // the CPU plugin, even on a GPU machine
+		defer func() { backend.HasGPU = saved }()
+		plugin, where := backend.FindPlugin()
+		if plugin == "" {
+			xlaOnce.err = errNoPlugin
+			return
+		}
+		xlaOnce.b, xlaOnce.info, xlaOnce.err = backend.New("xla:" + plugin)
+		xlaOnce.info.Reason = where
+	})
+	if xlaOnce.err == errNoPlugin {
+		if os.Getenv("LREG_REQUIRE_XLA") == "1" {
+			t.Fatal("LREG_REQUIRE_XLA=1 but no XLA CPU plugin is installed: run ./reproduce.sh --setup-only (it installs requirements.txt into .venv)")
+		}
+		t.Skip("no XLA CPU plugin installed (./reproduce.sh --setup-only installs it into .venv): the test runs on XLA only")
+	}
+	if xlaOnce.err != nil {
+		t.Fatalf("the XLA CPU plugin did not load: %v", xlaOnce.err)
+	}
+	return xlaOnce.b
+}
+
+var errNoPlugin = os.ErrNotExist
+
+// Backends runs f as a subtest on each backend: "go" (pure Go) always, and "xla" (XLA's CPU plugin) where
+// it is installed (skipped with a message otherwise; failed where $LREG_REQUIRE_XLA=1).
+func Backends(t *testing.T, f func(t *testing.T, b backends.Backend)) {
+	t.Run("go", func(t *testing.T) { f(t, GoBackend(t)) })
+	t.Run("xla", func(t *testing.T) { f(t, XLABackend(t)) })
 }
 
 // WriteMNIST writes a small MNIST in IDX format under dir/mnist: n training and n/4 test images whose
