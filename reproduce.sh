@@ -72,6 +72,14 @@ setup_xla() {
   if [ -z "$why" ] && ! err=$(bin/lreg backend 2>&1); then
     why="the plugin did not load: $err"
   fi
+  # tcmalloc keeps the memory XLA frees for its next call (lreg preloads it itself: 1.4x faster meta-steps).
+  if [ -z "$why" ] && ! ls /usr/lib/*/libtcmalloc_minimal.so.4 /usr/lib*/libtcmalloc_minimal.so.4 >/dev/null 2>&1; then
+    if is_root && apt_install libtcmalloc-minimal4; then
+      echo "installed Debian's libtcmalloc-minimal4 (tcmalloc: XLA's meta-steps 1.4x faster)"
+    else
+      echo "note: tcmalloc is not installed: XLA's CPU meta-steps are 1.4x slower without it (sudo apt-get install libtcmalloc-minimal4)"
+    fi
+  fi
   if [ -n "$why" ]; then
     echo "WARNING: no XLA CPU engine: $why" >&2
     [ "${LREG_REQUIRE_XLA:-}" = 1 ] && { echo "reproduce.sh: LREG_REQUIRE_XLA=1 and the XLA CPU plugin is not installed" >&2; exit 1; }

@@ -290,8 +290,30 @@ func TestSmoothing(t *testing.T) {
 				s.C = append(s.C, Gather(traces[1].States[0].C[l], nz[4]))
 			}
 			adv := PGA(net, xs, s, nz[5], cfg.EpsS, cfg.K)
-			return []*Node{term, ReduceAllMax(Abs(Sub(adv, xs))), ReduceAllMax(Abs(Sub(adv, Add(xs, nz[5]))))}
+			// The definition, one PGA per step and tensor: mean over steps of sum_i (n_i/n) mean_S (m~ - m)^2.
+			var ref *Node
+			for k, tr := range traces {
+				for i, x := range tr.Inputs {
+					idx := nz[2*(k*2+i)]
+					xi := Gather(x, idx)
+					var si lopt.State
+					for l := range tr.States[i].H {
+						si.H = append(si.H, Gather(tr.States[i].H[l], idx))
+						si.C = append(si.C, Gather(tr.States[i].C[l], idx))
+					}
+					m0, _ := net.Forward(xi, si)
+					m1, _ := net.Forward(PGA(net, xi, si, nz[2*(k*2+i)+1], cfg.EpsS, cfg.K), si)
+					r := MulScalar(ReduceAllMean(Square(Sub(m1, m0))), float64(x.Shape().Dimensions[0])/15/2*cfg.LambdaS)
+					if ref == nil {
+						ref = r
+					} else {
+						ref = Add(ref, r)
+					}
+				}
+			}
+			return []*Node{term, ReduceAllMax(Abs(Sub(adv, xs))), ReduceAllMax(Abs(Sub(adv, Add(xs, nz[5])))), ref}
 		})
+		var ref float64
 		run := func(w []*tensors.Tensor) (float64, float64, float64) {
 			args := []any{}
 			for _, x := range w {
@@ -302,6 +324,7 @@ func TestSmoothing(t *testing.T) {
 				args = append(args, n)
 			}
 			out := exec.MustExec(args...)
+			ref = tensors.ToScalar[float64](out[3])
 			return tensors.ToScalar[float64](out[0]), tensors.ToScalar[float64](out[1]), tensors.ToScalar[float64](out[2])
 		}
 		blindTerm, _, _ := run(blind)
@@ -312,6 +335,11 @@ func TestSmoothing(t *testing.T) {
 		}
 		if !(term > 0) {
 			t.Errorf("smoothing term of a random LO = %g, want > 0", term)
+		}
+		// One PGA over every sampled coordinate gives the term of one PGA per step and tensor (the LO is
+		// coordinate-wise, so the ascent is separable).
+		if math.Abs(term-ref) > 1e-12*math.Abs(ref) {
+			t.Errorf("smoothing term %.15g, want %.15g (one PGA per step and tensor)", term, ref)
 		}
 		if dist > cfg.EpsS+1e-12 {
 			t.Errorf("PGA left the eps ball: %g > %g", dist, cfg.EpsS)

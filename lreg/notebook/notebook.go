@@ -37,6 +37,10 @@ type Env struct {
 	Info       backend.Info
 }
 
+// A notebook cell is a program of its own: on XLA's CPU backend it runs with tcmalloc where that is installed
+// (see backend.RelaunchWithTCMalloc). An init runs before the cell prints or computes anything.
+func init() { backend.RelaunchWithTCMalloc() }
+
 // Open reads the environment: $LREG_PROFILE, $LREG_RUN_DIR, $LREG_FIGURES, $LREG_DATA and the backend
 // ($LREG_BACKEND, else $GOMLX_BACKEND, else auto: a PJRT plugin if installed, else pure Go).
 func Open() (*Env, error) {

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lreg/lreg/lreg/backend"
 	"github.com/lreg/lreg/lreg/shard"
 )
 
@@ -32,6 +33,7 @@ Usage:
 `
 
 func main() {
+	backend.RelaunchWithTCMalloc() // on XLA's CPU backend, where tcmalloc is installed: 1.4x faster meta-steps
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)

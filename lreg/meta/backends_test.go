@@ -1,0 +1,81 @@
+package meta
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+
+	"github.com/lreg/lreg/lreg/inner"
+	"github.com/lreg/lreg/lreg/internal/testenv"
+	"github.com/lreg/lreg/lreg/task"
+)
+
+// metaSteps runs n meta-steps of cfg on b from a fixed start (blobs, an MLP of two layers, so four parameter
+// tensors) and returns the meta-loss of each and the LO's weights at the end, flat.
+func metaSteps(t *testing.T, b backends.Backend, cfg Config, n int) (losses, weights []float64) {
+	t.Helper()
+	opt := &task.MLP{In: 8, Hidden: 6, Classes: 3, Activation: "sigmoid"}
+	dt := cfg.DTypeOf()
+	exec, err := stepExec(b, cfg, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	init, err := initExec(b, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	w := cfg.LO.InitWeights(rng, dt)
+	params := opt.Init(rng, dt)
+	out, err := init.Exec(inner.Args(w, params)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adam, state := out[:1+2*len(w)], out[1+2*len(w):]
+	sampler := inner.Sampler{Data: blobsDataset().Train, Batch: cfg.Batch, Seed: 3, DType: dt}
+	for i := range n {
+		x, y := sampler.Batches(0, i*cfg.Unroll, cfg.Unroll)
+		args := append(inner.Args(w, adam, params, state), x, y)
+		out, err := exec.Exec(append(args, stepExtras(cfg, opt, i)...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nW, nA, nP := len(w), len(adam), len(params)
+		w, adam = out[:nW], out[nW:nW+nA]
+		params, state = out[nW+nA:nW+nA+nP], out[nW+nA+nP:len(out)-3]
+		losses = append(losses, inner.Floats(out[len(out)-3])[0])
+	}
+	for _, t := range w {
+		weights = append(weights, inner.Floats(t)...)
+	}
+	return losses, weights
+}
+
+// XLA (one matmul for the four gates, fusion barriers, its own kernels) and pure Go (a matmul per gate, op by
+// op) run the same meta-steps to the same numbers within float32 rounding: the plain meta-loss, and the
+// smoothing regularizer, which perturbs the LO's inputs through its traces.
+func TestBackendsAgreeOnMetaSteps(t *testing.T) {
+	xla := testenv.XLABackend(t)
+	goB := testenv.GoBackend(t)
+	for _, smooth := range []bool{false, true} {
+		cfg := smokeBlobsConfig()
+		cfg.Reg.Smooth = smooth
+		goLoss, goW := metaSteps(t, goB, cfg, 3)
+		xlaLoss, xlaW := metaSteps(t, xla, cfg, 3)
+		for i := range goLoss {
+			if d := math.Abs(goLoss[i]-xlaLoss[i]) / math.Abs(goLoss[i]); d > 1e-4 {
+				t.Errorf("smooth=%v meta-step %d: meta-loss %.7g on pure Go, %.7g on XLA (relative difference %.1e)", smooth, i, goLoss[i], xlaLoss[i], d)
+			}
+		}
+		worst := 0.0
+		for i := range goW {
+			worst = math.Max(worst, math.Abs(goW[i]-xlaW[i]))
+		}
+		t.Logf("smooth=%v: meta-losses %.6g (go) %.6g (xla); largest weight difference after 3 meta-steps %.1e", smooth, goLoss, xlaLoss, worst)
+		if worst > 1e-4 {
+			t.Errorf("smooth=%v: the LO's weights differ by up to %.1e after 3 meta-steps (want <= 1e-4)", smooth, worst)
+		}
+	}
+}
