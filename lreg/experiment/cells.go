@@ -4,11 +4,15 @@
 package experiment
 
 import (
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 
@@ -18,6 +22,7 @@ import (
 	"github.com/lreg/lreg/lreg/metatest"
 	"github.com/lreg/lreg/lreg/optim"
 	"github.com/lreg/lreg/lreg/record"
+	"github.com/lreg/lreg/lreg/shard"
 	"github.com/lreg/lreg/lreg/store"
 )
 
@@ -46,8 +51,9 @@ func (b Baselines) Rules() map[string]optim.Rule {
 
 // Methods turns names into optimizers: a baseline's name; "lo-NAME", or NAME where no baseline has it, for the
 // LO stored in runDir (lo-NAME.lreg; "init" is the untrained LO); or a path to an .lreg file. "auto" means
-// every LO stored in runDir, then every baseline.
-func Methods(names []string, runDir string, b Baselines) ([]optim.Method, error) {
+// every LO stored in runDir, then every baseline. Each method carries its identity (metatest.Method): a
+// baseline's settings, an LO file's SHA-256.
+func Methods(names []string, runDir string, b Baselines) ([]metatest.Method, error) {
 	if len(names) == 1 && names[0] == "auto" {
 		files, _ := filepath.Glob(filepath.Join(runDir, "lo-*.lreg"))
 		sort.Strings(files)
@@ -61,25 +67,54 @@ func Methods(names []string, runDir string, b Baselines) ([]optim.Method, error)
 		names = append(names, BaselineNames...)
 	}
 	rules := b.Rules()
-	var ms []optim.Method
+	var ms []metatest.Method
 	for _, n := range names {
 		n = strings.TrimSpace(n)
 		if rule, ok := rules[n]; ok {
-			ms = append(ms, optim.Static(n, rule))
+			ms = append(ms, metatest.Static(n, rule))
 			continue
 		}
-		path, name := n, strings.TrimSuffix(filepath.Base(n), ".lreg")
-		if !strings.HasSuffix(n, ".lreg") {
-			name = strings.TrimPrefix(n, "lo-")
-			path = meta.LOFile(runDir, name)
-		}
+		path, name := loPath(n, runDir)
 		m, w, err := meta.LoadLO(path)
 		if err != nil {
 			return nil, fmt.Errorf("method %q: %w (known: %s, or an LO name stored in %s)", n, err, strings.Join(BaselineNames, ", "), runDir)
 		}
-		ms = append(ms, lopt.Method("lo-"+strings.TrimPrefix(name, "lo-"), m.LO, w))
+		id, err := fileID(path)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, metatest.Method{Method: lopt.Method(name, m.LO, w), ID: id})
 	}
 	return ms, nil
+}
+
+// loPath is the file of an LO method and its method name: "lo-NAME" or NAME in runDir, or an .lreg path.
+func loPath(n, runDir string) (path, method string) {
+	if strings.HasSuffix(n, ".lreg") {
+		return n, "lo-" + strings.TrimPrefix(strings.TrimSuffix(filepath.Base(n), ".lreg"), "lo-")
+	}
+	name := strings.TrimPrefix(n, "lo-")
+	return meta.LOFile(runDir, name), "lo-" + name
+}
+
+// fileID is a file's identity for record keys: its SHA-256.
+func fileID(path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("sha256:%x", sha256.Sum256(raw)), nil
+}
+
+// MethodID is the identity of the named method as Methods gives it, without building it: for tables built
+// from records alone. An LO without a file has no identity ("").
+func MethodID(name, runDir string, b Baselines) string {
+	if rule, ok := b.Rules()[name]; ok {
+		return metatest.Static(name, rule).ID
+	}
+	path, _ := loPath(name, runDir)
+	id, _ := fileID(path)
+	return id
 }
 
 // Seeds are the meta-test seeds of n runs: 100, 101, ... (never used by meta-training's streams).
@@ -95,16 +130,16 @@ func Seeds(n int) []uint64 {
 type methodCache struct {
 	runDir string
 	rates  Baselines
-	byName map[string]optim.Method
+	byName map[string]metatest.Method
 }
 
-func (c methodCache) get(name string) (optim.Method, error) {
+func (c methodCache) get(name string) (metatest.Method, error) {
 	if m, ok := c.byName[name]; ok {
 		return m, nil
 	}
 	ms, err := Methods([]string{name}, c.runDir, c.rates)
 	if err != nil {
-		return optim.Method{}, err
+		return metatest.Method{}, err
 	}
 	c.byName[name] = ms[0]
 	return ms[0], nil
@@ -123,63 +158,115 @@ type Sweep struct {
 	// BatchRuns is how many seeds train together in one graph (metatest.Runner.BatchRuns: 0 = its default,
 	// 1 = one at a time). Speed only: a seed's result is the same.
 	BatchRuns int
+	// ClaimPoll is how often a claim held by another process is checked (0: every 2 s).
+	ClaimPoll time.Duration
 }
 
 // Run trains every (method, seed) on one data set and optimizee, reusing stored records, and returns the
-// results per method in order. The missing seeds of a method train as batched runs. A run that diverges is
-// recorded as such (accuracy 0), so one bad seed does not stop a sweep.
-func (s *Sweep) Run(cfg metatest.Config, ds *data.Dataset, methods []optim.Method, seeds []uint64) ([][]metatest.Result, error) {
+// results per method in order. A record is reused only when its key (metatest.Key: protocol, method and its
+// identity, data, backend kind) is this cell's; any other record is recomputed, and the log says why. The
+// missing seeds of a method train as batched runs. A run that diverges is recorded as such (accuracy 0), so
+// one bad seed does not stop a sweep. A method's cells on the task are claimed (shard.TryClaim) while they
+// are computed: a second process on the run directory waits for them and then reuses their records.
+func (s *Sweep) Run(cfg metatest.Config, ds *data.Dataset, methods []metatest.Method, seeds []uint64) ([][]metatest.Result, error) {
+	if s.Log == nil {
+		s.Log = io.Discard
+	}
 	out := make([][]metatest.Result, len(methods))
 	for i, m := range methods {
-		got := make(map[uint64]metatest.Result, len(seeds))
-		var missing []uint64
-		for _, seed := range seeds {
-			var res metatest.Result
-			if !s.Force && store.ReadJSON(metatest.RecordPath(s.RunDir, m.Name, cfg, seed), &res) == nil && res.Config == cfg {
-				fmt.Fprintf(s.Log, "%s %s/%s seed %d: stored result reused\n", m.Name, cfg.Dataset, cfg.Optimizee, seed)
-				got[seed] = res
-				continue
-			}
-			missing = append(missing, seed)
+		key := metatest.Key{Config: cfg, Method: m.Name, MethodID: m.ID, Data: data.Fingerprint(ds), Backend: metatest.BackendKind(s.Info)}
+		what := fmt.Sprintf("the cells of %s on %s/%s", m.Name, cfg.Dataset, cfg.Optimizee)
+		claim, err := shard.WaitClaim(metatest.ClaimPath(s.RunDir, key), what, s.Log, s.ClaimPoll, 0, nil)
+		if err != nil {
+			return nil, err
 		}
-		limited := false
-		if s.Limit > 0 && len(missing) > s.Limit-s.CellsRun {
-			missing, limited = missing[:max(s.Limit-s.CellsRun, 0)], true
+		res, err := s.runMethod(key, ds, m, seeds)
+		claim.Release()
+		if err != nil {
+			return nil, err
 		}
-		if len(missing) > 0 {
-			runner, err := metatest.NewRunner(s.Backend, cfg, m, ds)
-			if err != nil {
-				return nil, err
-			}
-			runner.BatchRuns = s.BatchRuns
-			outs, err := runner.TrainSeeds(missing, func(seed uint64) record.Provenance { return record.New(s.Profile, s.Info, seed) })
-			if err != nil {
-				return nil, err
-			}
-			for k, o := range outs {
-				res := o.Result
-				if o.Err != nil { // diverged: TrainSeeds returns every other failure as its error
-					res.MarkDiverged()
-					res.Provenance = record.New(s.Profile, s.Info, missing[k])
-					fmt.Fprintf(s.Log, "%s %s/%s seed %d: %v\n", m.Name, cfg.Dataset, cfg.Optimizee, missing[k], o.Err)
-				} else {
-					fmt.Fprintf(s.Log, "%s %s/%s seed %d: %d steps, train loss %.4f, test accuracy %.4f\n", m.Name, cfg.Dataset, cfg.Optimizee, missing[k], res.Steps, res.TrainLoss, res.TestAccuracy)
-				}
-				if err := res.Save(metatest.RecordPath(s.RunDir, m.Name, cfg, missing[k])); err != nil {
-					return nil, err
-				}
-				s.CellsRun++
-				got[missing[k]] = res
-			}
-		}
-		if limited {
-			return nil, ErrCellLimit
-		}
-		for _, seed := range seeds {
-			out[i] = append(out[i], got[seed])
-		}
+		out[i] = res
 	}
 	return out, nil
+}
+
+// runMethod is Run for one method, under its claim.
+func (s *Sweep) runMethod(key metatest.Key, ds *data.Dataset, m metatest.Method, seeds []uint64) ([]metatest.Result, error) {
+	cfg := key.Config
+	got := make(map[uint64]metatest.Result, len(seeds))
+	var missing []uint64
+	for _, seed := range seeds {
+		if res, ok := s.stored(key, seed); ok {
+			got[seed] = res
+			continue
+		}
+		missing = append(missing, seed)
+	}
+	limited := false
+	if s.Limit > 0 && len(missing) > s.Limit-s.CellsRun {
+		missing, limited = missing[:max(s.Limit-s.CellsRun, 0)], true
+	}
+	if len(missing) > 0 {
+		runner, err := metatest.NewRunner(s.Backend, cfg, m.Method, ds)
+		if err != nil {
+			return nil, err
+		}
+		runner.BatchRuns = s.BatchRuns
+		outs, err := runner.TrainSeeds(missing, func(seed uint64) record.Provenance { return record.New(s.Profile, s.Info, seed) })
+		if err != nil {
+			return nil, err
+		}
+		for k, o := range outs {
+			res := o.Result
+			if o.Err != nil { // diverged: TrainSeeds returns every other failure as its error
+				res.MarkDiverged()
+				res.Provenance = record.New(s.Profile, s.Info, missing[k])
+				fmt.Fprintf(s.Log, "%s %s/%s seed %d: %v\n", m.Name, cfg.Dataset, cfg.Optimizee, missing[k], o.Err)
+			} else {
+				fmt.Fprintf(s.Log, "%s %s/%s seed %d: %d steps, train loss %.4f, test accuracy %.4f\n", m.Name, cfg.Dataset, cfg.Optimizee, missing[k], res.Steps, res.TrainLoss, res.TestAccuracy)
+			}
+			res.Key = key
+			if err := res.Save(metatest.RecordPath(s.RunDir, key, missing[k])); err != nil {
+				return nil, err
+			}
+			s.CellsRun++
+			got[missing[k]] = res
+		}
+	}
+	if limited {
+		return nil, ErrCellLimit
+	}
+	var out []metatest.Result
+	for _, seed := range seeds {
+		out = append(out, got[seed])
+	}
+	return out, nil
+}
+
+// stored returns the record of a cell when it can be reused, and says in the log why one that exists cannot.
+func (s *Sweep) stored(key metatest.Key, seed uint64) (metatest.Result, bool) {
+	cfg := key.Config
+	path := metatest.RecordPath(s.RunDir, key, seed)
+	var res metatest.Result
+	err := store.ReadJSON(path, &res)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if legacy := metatest.LegacyRecordPath(s.RunDir, key.Method, cfg, seed); exists(legacy) && !s.Force {
+			fmt.Fprintf(s.Log, "%s %s/%s seed %d: record %s was stored by an older lreg without the method's identity (settings, LO contents): not reused, recomputed\n",
+				key.Method, cfg.Dataset, cfg.Optimizee, seed, legacy)
+		}
+		return res, false
+	case s.Force:
+		return res, false
+	case err != nil:
+		fmt.Fprintf(s.Log, "%s %s/%s seed %d: record %s unreadable (%v): recomputed\n", key.Method, cfg.Dataset, cfg.Optimizee, seed, path, err)
+		return res, false
+	case res.Key != key:
+		fmt.Fprintf(s.Log, "%s %s/%s seed %d: record %s was made with other %s: recomputed\n", key.Method, cfg.Dataset, cfg.Optimizee, seed, path, key.Differs(res.Key))
+		return res, false
+	}
+	fmt.Fprintf(s.Log, "%s %s/%s seed %d: stored result reused\n", key.Method, cfg.Dataset, cfg.Optimizee, seed)
+	return res, true
 }
 
 // byProfile returns the config of the named profile: "smoke" (minutes on 2 CPU cores, every code path) or

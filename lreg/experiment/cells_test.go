@@ -22,7 +22,7 @@ func TestSweepBatchedEqualsAloneAndRecordsDivergence(t *testing.T) {
 	}
 	cfg := metatest.Smoke()
 	cfg.Dataset, cfg.Optimizee, cfg.Batch, cfg.MaxSteps, cfg.EvalTrain, cfg.DType = "mnist", "mlp-sigmoid", 8, 6, 40, "float64"
-	methods := []optim.Method{optim.Static("sgd", optim.SGD{LR: 0.1}), optim.Static("sgd-inf", optim.SGD{LR: math.Inf(1)})}
+	methods := []metatest.Method{metatest.Static("sgd", optim.SGD{LR: 0.1}), metatest.Static("sgd-inf", optim.SGD{LR: math.Inf(1)})}
 	seeds := []uint64{1, 2, 3}
 	b := testenv.GoBackend(t)
 	sweep := func(batch int) [][]metatest.Result {

@@ -82,9 +82,11 @@ type Probes struct {
 	CellsRun int           // points trained and probed (not reused)
 	Scale    shard.Options // this process's share of the sweep (docs/scale-out.md); the zero value is all of it
 	Merged   MergeReport   // what a Scale.Merge run found
+	ids      map[string]string
 }
 
-// probePath is where a point's probe record is stored; the name carries a hash of everything that made it.
+// probePath is where a point's probe record is stored; the name carries a hash of everything that made it,
+// the LO's contents included (MethodID), so a retrained LO's points are probed again.
 func (p *Probes) probePath(lo string, tc metatest.Config, moment, kind string, seed uint64) string {
 	js, _ := json.Marshal(struct {
 		T      metatest.Config
@@ -92,9 +94,25 @@ func (p *Probes) probePath(lo string, tc metatest.Config, moment, kind string, s
 		F      int
 		V      int
 		ValSet string
-	}{tc, p.Cfg.Probe, p.Cfg.FixedSteps, p.Cfg.ValN, valSet})
+		LO     string
+	}{tc, p.Cfg.Probe, p.Cfg.FixedSteps, p.Cfg.ValN, valSet, p.loID(lo)})
 	sum := sha256.Sum256(js)
 	return filepath.Join(p.RunDir, "probes", lo, fmt.Sprintf("%s-%s-%s-%s-%x-seed%d.json", tc.Dataset, tc.Optimizee, moment, kind, sum[:4], seed))
+}
+
+// loID is the identity of an LO method (its file's SHA-256), read once per run; "" while it has no file.
+func (p *Probes) loID(lo string) string {
+	if id, ok := p.ids[lo]; ok {
+		return id
+	}
+	id := MethodID(lo, p.RunDir, DefaultBaselines())
+	if id != "" {
+		if p.ids == nil {
+			p.ids = map[string]string{}
+		}
+		p.ids[lo] = id
+	}
+	return id
 }
 
 // valSet names where the probes' validation set comes from (probe.Validation), so that records probed on
@@ -157,7 +175,7 @@ func (p *Probes) jobs() []job {
 	seeds := Seeds(p.Cfg.Runs)
 	groups := len(p.Cfg.Datasets) * len(p.Cfg.Optimizees) * len(names) * len(Moments)
 	sets := datasetCache{opts: p.Data, log: p.Log}
-	methods := methodCache{runDir: p.RunDir, rates: DefaultBaselines(), byName: map[string]optim.Method{}}
+	methods := methodCache{runDir: p.RunDir, rates: DefaultBaselines(), byName: map[string]metatest.Method{}}
 	var jobs []job
 	g := 0
 	for _, dsName := range p.Cfg.Datasets {
@@ -175,7 +193,7 @@ func (p *Probes) jobs() []job {
 						if ds == nil || err != nil {
 							return err
 						}
-						return p.probeSeeds(ds, tc, m, moment, kindsFor[name], mine)
+						return p.probeSeeds(ds, tc, m.Method, moment, kindsFor[name], mine)
 					}})
 				}
 			}

@@ -16,7 +16,6 @@ import (
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/metareg"
 	"github.com/lreg/lreg/lreg/metatest"
-	"github.com/lreg/lreg/lreg/optim"
 	"github.com/lreg/lreg/lreg/record"
 	"github.com/lreg/lreg/lreg/shard"
 	"github.com/lreg/lreg/lreg/stats"
@@ -174,7 +173,7 @@ func (t *Table1) jobs(names []string) []job {
 	seeds := Seeds(t.Cfg.Runs)
 	groups := len(t.Cfg.Datasets) * len(t.Cfg.Optimizees) * len(names)
 	sets := datasetCache{opts: t.Data, log: t.Log}
-	methods := methodCache{runDir: t.RunDir, rates: t.Cfg.Rates, byName: map[string]optim.Method{}}
+	methods := methodCache{runDir: t.RunDir, rates: t.Cfg.Rates, byName: map[string]metatest.Method{}}
 	var jobs []job
 	g := 0
 	for _, dsName := range t.Cfg.Datasets {
@@ -192,7 +191,7 @@ func (t *Table1) jobs(names []string) []job {
 					if ds == nil || err != nil {
 						return err
 					}
-					_, err = t.sweep.Run(cfg, ds, []optim.Method{m}, mine)
+					_, err = t.sweep.Run(cfg, ds, []metatest.Method{m}, mine)
 					return err
 				}})
 			}
@@ -213,8 +212,9 @@ func (t *Table1) merge(rows []Row, names []string) MergeReport {
 			tc := t.Cfg.Test
 			tc.Dataset, tc.Optimizee = dsName, opt
 			for _, m := range names {
+				key := metatest.Key{Config: tc, Method: m, MethodID: MethodID(m, t.RunDir, t.Cfg.Rates)}
 				for _, seed := range Seeds(t.Cfg.Runs) {
-					rep.add(metatest.RecordPath(t.RunDir, m, tc, seed))
+					rep.add(metatest.RecordPath(t.RunDir, key, seed))
 				}
 			}
 		}
@@ -284,10 +284,10 @@ func (c *datasetCache) get(name string) *data.Dataset {
 }
 
 // cellInputs are a job's data set and method; a nil data set (it cannot be loaded: logged once) skips the job.
-func cellInputs(sets *datasetCache, methods methodCache, dsName, method string) (*data.Dataset, optim.Method, error) {
+func cellInputs(sets *datasetCache, methods methodCache, dsName, method string) (*data.Dataset, metatest.Method, error) {
 	ds := sets.get(dsName)
 	if ds == nil {
-		return nil, optim.Method{}, nil
+		return nil, metatest.Method{}, nil
 	}
 	m, err := methods.get(method)
 	return ds, m, err
@@ -384,9 +384,10 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 			for _, m := range methods {
 				for _, cell := range cellsOf(m, cfg.MetaSeeds) {
 					var rs []metatest.Result
+					key := metatest.Key{Config: tc, Method: cell, MethodID: MethodID(cell, runDir, cfg.Rates)}
 					for _, seed := range Seeds(cfg.Runs) {
 						var r metatest.Result
-						if store.ReadJSON(metatest.RecordPath(runDir, cell, tc, seed), &r) == nil {
+						if store.ReadJSON(metatest.RecordPath(runDir, key, seed), &r) == nil {
 							rs = append(rs, r)
 						}
 					}

@@ -219,7 +219,8 @@ func TestTable1VerdictOverMetaSeeds(t *testing.T) {
 	write := func(method string, accs []float64) {
 		for i, seed := range Seeds(cfg.Runs) {
 			r := metatest.Result{Method: method, Dataset: "mnist", DataSource: "test", Optimizee: "mlp-sigmoid", Seed: seed, Config: tc, TestAccuracy: accs[i]}
-			if err := r.Save(metatest.RecordPath(runDir, method, tc, seed)); err != nil {
+			key := metatest.Key{Config: tc, Method: method, MethodID: MethodID(method, runDir, cfg.Rates)} // an LO's file is written first
+			if err := r.Save(metatest.RecordPath(runDir, key, seed)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -231,12 +232,12 @@ func TestTable1VerdictOverMetaSeeds(t *testing.T) {
 	for name, byLO := range accs {
 		for k, a := range byLO {
 			loName := MetaSeedName(name, k)
-			write("lo-"+loName, a)
 			w := lo.InitWeights(rand.New(rand.NewPCG(1, 2)), dtypes.Float32)
 			m := meta.LOMeta{Name: loName, LO: lo, Stages: 2 + k}
 			if err := store.SaveTensors(meta.LOFile(runDir, loName), m, store.Tensors{Names: lo.WeightNames(), Tensors: w}); err != nil {
 				t.Fatal(err)
 			}
+			write("lo-"+loName, a)
 		}
 	}
 	write("sgd", []float64{0.80, 0.82, 0.81, 0.83})

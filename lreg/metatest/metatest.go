@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
@@ -55,8 +56,16 @@ func Smoke() Config {
 
 // Validate reports settings that cannot work.
 func (c Config) Validate() error {
-	if c.Batch < 1 || c.Patience < 1 || c.Window < 1 || c.MaxSteps < 1 || c.EvalTrain < 1 {
-		return fmt.Errorf("meta-test config %+v: batch, patience, window, max_steps and eval_train must be >= 1", c)
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"batch", c.Batch}, {"patience", c.Patience}, {"window", c.Window}, {"max_steps", c.MaxSteps}, {"eval_train", c.EvalTrain}} {
+		if f.v < 1 {
+			return fmt.Errorf("meta-test: %s must be >= 1, got %d", f.name, f.v)
+		}
+	}
+	if c.TestN < 0 {
+		return fmt.Errorf("meta-test: test_n must be >= 0 (0: the whole test split), got %d", c.TestN)
 	}
 	if c.DType != "float32" && c.DType != "float64" {
 		return fmt.Errorf("dtype %q: use float32 or float64", c.DType)
@@ -75,6 +84,7 @@ type Result struct {
 	Optimizee      string            `json:"optimizee"`
 	Seed           uint64            `json:"seed"`
 	Config         Config            `json:"config"`
+	Key            Key               `json:"key"` // what the result depends on; empty in records of older lreg versions
 	Steps          int               `json:"steps"`     // optimizer steps taken
 	Converged      bool              `json:"converged"` // stopped by patience rather than the cap
 	TrainLoss      float64           `json:"train_loss"`
@@ -390,12 +400,85 @@ func (r *Runner) Measure(params []*tensors.Tensor, s data.Subset) (loss, acc flo
 	return loss / float64(s.N), acc / float64(s.N), nil
 }
 
-// RecordPath is where a cell's result is stored in a run directory. The file name carries a short hash of
-// the config, so results of different settings (a step cap, a batch size) sit side by side.
-func RecordPath(runDir, method string, cfg Config, seed uint64) string {
+// Method is an optimizer with its identity: what a result depends on besides its name (a hand-made rule's
+// hyperparameters, an LO file's SHA-256). Methods of one name and different IDs have separate records.
+type Method struct {
+	optim.Method
+	ID string
+}
+
+// Static is a hand-made rule as a Method; its ID is the rule's type and settings ("optim.SGD{LR:0.1}").
+func Static(name string, rule optim.Rule) Method {
+	return Method{Method: optim.Static(name, rule), ID: fmt.Sprintf("%T%+v", rule, rule)}
+}
+
+// Key is everything a cell's result depends on besides its seed: the protocol, the method and its identity,
+// the data (a fingerprint of its content, data.Fingerprint) and the kind of backend ("go" or "xla": their
+// float32 roundings differ). A stored result is reused only under an equal key.
+type Key struct {
+	Config   Config `json:"config"`
+	Method   string `json:"method"`
+	MethodID string `json:"method_id"`
+	Data     string `json:"data"`
+	Backend  string `json:"backend"`
+}
+
+// BackendKind is the kind of a backend configuration: "go" for "go:ops_parallel", "xla" for "xla:/x.so".
+func BackendKind(config string) string {
+	kind, _, _ := strings.Cut(config, ":")
+	return kind
+}
+
+// Differs names the parts in which a stored key differs from k, for the log ("the data, the backend").
+func (k Key) Differs(stored Key) string {
+	var parts []string
+	if stored.Config != k.Config {
+		parts = append(parts, "the protocol")
+	}
+	if stored.Method != k.Method || stored.MethodID != k.MethodID {
+		parts = append(parts, fmt.Sprintf("the method (%s %s, now %s %s)", stored.Method, orNone(stored.MethodID), k.Method, k.MethodID))
+	}
+	if stored.Data != k.Data {
+		parts = append(parts, "the data")
+	}
+	if stored.Backend != k.Backend {
+		parts = append(parts, fmt.Sprintf("the backend (%s, now %s)", orNone(stored.Backend), k.Backend))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unrecorded"
+	}
+	return s
+}
+
+// RecordPath is where a cell's result is stored in a run directory: metatest/<method>/, a file whose name
+// carries a hash of the protocol and the method's identity, so that results of other settings (a step cap, a
+// learning rate, another LO of the same name) sit side by side. The data and the backend are checked from the
+// record (Key): they are not known where tables are built from records alone.
+func RecordPath(runDir string, k Key, seed uint64) string {
+	js, _ := json.Marshal(struct {
+		C  Config
+		ID string
+	}{k.Config, k.MethodID})
+	sum := sha256.Sum256(js)
+	return filepath.Join(runDir, "metatest", k.Method, fmt.Sprintf("%s-%s-%x-seed%d.json", k.Config.Dataset, k.Config.Optimizee, sum[:8], seed))
+}
+
+// LegacyRecordPath is where lreg stored a cell's result before records were keyed by the method's identity
+// (a hash of the protocol alone); such a record is not reused.
+func LegacyRecordPath(runDir, method string, cfg Config, seed uint64) string {
 	js, _ := json.Marshal(cfg)
 	sum := sha256.Sum256(js)
 	return filepath.Join(runDir, "metatest", method, fmt.Sprintf("%s-%s-%x-seed%d.json", cfg.Dataset, cfg.Optimizee, sum[:4], seed))
+}
+
+// ClaimPath is the lock file of a method's cells on a task (shard.TryClaim).
+func ClaimPath(runDir string, k Key) string {
+	p := RecordPath(runDir, k, 0)
+	return filepath.Join(filepath.Dir(p), "."+strings.TrimSuffix(filepath.Base(p), "-seed0.json")+".lock")
 }
 
 // Save writes the result atomically.
