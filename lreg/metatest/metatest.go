@@ -84,7 +84,7 @@ type Result struct {
 	Optimizee      string            `json:"optimizee"`
 	Seed           uint64            `json:"seed"`
 	Config         Config            `json:"config"`
-	Key            Key               `json:"key"` // what the result depends on; empty in records of older lreg versions
+	Key            Key               `json:"key"`       // what the result depends on; empty in records of older lreg versions
 	Steps          int               `json:"steps"`     // optimizer steps taken
 	Converged      bool              `json:"converged"` // stopped by patience rather than the cap
 	TrainLoss      float64           `json:"train_loss"`
