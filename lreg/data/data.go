@@ -300,8 +300,8 @@ func Available(opts Options) []Availability {
 			switch {
 			case errors.As(err, &nf):
 				a.Hint = nf.Fix
-			case errors.As(err, &fe):
-				a.Hint = fe.Fix
+			case errors.As(err, &fe): // name the broken file and what is wrong with it, then the fix
+				a.Hint = fe.Error()
 			default:
 				a.Hint = refetchFix(name, opts.dir())
 			}

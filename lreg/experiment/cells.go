@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -37,6 +38,19 @@ type Baselines struct {
 // DefaultBaselines are the decisions where the paper gives no values.
 func DefaultBaselines() Baselines {
 	return Baselines{SGDLR: 0.1, AdamLR: 1e-3, SharpLR: 0.1, Rho: 0.05}
+}
+
+// Validate reports rates that cannot work, naming the setting and its flag.
+func (b Baselines) Validate() error {
+	for _, f := range []struct {
+		name, flag string
+		v          float64
+	}{{"sgd_lr", "--sgd-lr", b.SGDLR}, {"adam_lr", "--adam-lr", b.AdamLR}, {"sharp_lr", "--sharp-lr", b.SharpLR}, {"rho", "--rho", b.Rho}} {
+		if !(f.v > 0) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("baselines: %s (%s) is %v: it must be a finite number > 0", f.name, f.flag, f.v)
+		}
+	}
+	return nil
 }
 
 // BaselineNames lists the baselines in table order.

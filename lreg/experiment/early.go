@@ -75,8 +75,9 @@ func (c ProblemConfig) Name() string {
 
 // Validate reports a family that cannot be drawn.
 func (c ProblemConfig) Validate() error {
-	if c.TrueDegree < 0 || c.Train < 1 || c.Test < 2 || c.Noise < 0 {
-		return fmt.Errorf("problem family %+v: true_degree >= 0, train >= 1, test >= 2 and noise >= 0 needed", c)
+	if c.TrueDegree < 0 || c.Train < 1 || c.Test < 2 || !(c.Noise >= 0) || math.IsInf(c.Noise, 0) {
+		return fmt.Errorf("problem family: true_degree >= 0, train >= 1, test >= 2 and a finite noise >= 0 needed (true_degree %d, train %d, test %d, noise %g)",
+			c.TrueDegree, c.Train, c.Test, c.Noise)
 	}
 	return nil
 }
@@ -275,11 +276,20 @@ func (c EarlyConfig) Validate() error {
 	if err := c.Problems.Validate(); err != nil {
 		return err
 	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"sgd_lr", c.SGDLR}, {"weight_decay", c.WeightDecay}, {"lambda_r", c.LambdaR}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("early evidence: %s is %v: it must be a finite number", f.name, f.v)
+		}
+	}
 	switch {
 	case c.Degree < 0 || c.Runs < 1 || c.Epochs < 1 || c.Patience < 1 || c.Chunk < 1 || c.CurveEvery < 1:
-		return fmt.Errorf("early evidence: degree >= 0 and runs, epochs, patience, chunk, curve_every >= 1 needed (%+v)", c)
+		return fmt.Errorf("early evidence: degree >= 0 and runs, epochs, patience, chunk, curve_every >= 1 needed (degree %d, runs %d, epochs %d, patience %d, chunk %d, curve_every %d)",
+			c.Degree, c.Runs, c.Epochs, c.Patience, c.Chunk, c.CurveEvery)
 	case c.SGDLR <= 0 || c.WeightDecay < 0 || c.LambdaR < 0:
-		return fmt.Errorf("early evidence: sgd_lr > 0, weight_decay >= 0 and lambda_r >= 0 needed")
+		return fmt.Errorf("early evidence: sgd_lr > 0, weight_decay >= 0 and lambda_r >= 0 needed (sgd_lr %g, weight_decay %g, lambda_r %g)", c.SGDLR, c.WeightDecay, c.LambdaR)
 	case c.CurveRun < 0 || c.CurveRun >= c.Runs || c.GridPoints < 2:
 		return fmt.Errorf("early evidence: curve_run must be one of the %d problems and grid_points >= 2", c.Runs)
 	case len(c.Cases) == 0:
@@ -288,6 +298,13 @@ func (c EarlyConfig) Validate() error {
 	for _, cs := range c.Cases {
 		if !contains(EarlyCases, cs) {
 			return fmt.Errorf("early evidence: unknown case %q: use %s", cs, strings.Join(EarlyCases, ", "))
+		}
+	}
+	for _, cs := range c.Cases {
+		if cs == CaseLONone || cs == CaseLOL2 {
+			if err := c.MetaConfig(cs).Validate(); err != nil {
+				return fmt.Errorf("early evidence, meta-training of %s: %w", cs, err)
+			}
 		}
 	}
 	test := c.TestSeed ^ testStream
@@ -639,16 +656,30 @@ func (e *Early) runCase(cs string, runs []int) error {
 		cell.LO, metaSteps = id, m.MetaSteps
 		method = lopt.Method(cs, m.LO, w)
 	}
+	// The case's cells are claimed while they are computed: another process on the run directory waits.
+	claim, err := shard.WaitClaim(filepath.Join(e.Dir(), ".case-"+cs+".lock"), "the cells of case "+cs, e.Log, 0, 0, nil)
+	if err != nil {
+		return err
+	}
+	defer claim.Release()
 	var runner *polyRunner // compiled only if a cell needs it
 	for _, run := range runs {
 		cell := cell
 		cell.Run = run
 		path := EarlyRecordPath(e.Dir(), cs, run)
 		var rec EarlyRecord
-		if !e.Force && store.ReadJSON(path, &rec) == nil && rec.Cell == cell {
+		err := store.ReadJSON(path, &rec)
+		if !e.Force && err == nil && rec.Cell == cell {
 			e.done++
 			e.bar.Update(e.done, fmt.Sprintf("%s problem %d reused", cs, run))
 			continue
+		}
+		switch {
+		case e.Force || errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			fmt.Fprintf(e.Log, "%s problem %d: record %s unreadable (%v): recomputed\n", cs, run, path, err)
+		default:
+			fmt.Fprintf(e.Log, "%s problem %d: record %s was made with other settings or another LO: recomputed\n", cs, run, path)
 		}
 		if e.MaxCells > 0 && e.cellsRun >= e.MaxCells {
 			return ErrCellLimit
@@ -662,7 +693,7 @@ func (e *Early) runCase(cs string, runs []int) error {
 		}
 		runner.cell = cell
 		prov := record.New(e.Profile, e.Info, cfg.TestSeed)
-		rec, err := runner.fit(run)
+		rec, err = runner.fit(run)
 		if err != nil {
 			return fmt.Errorf("early evidence, %s on problem %d: %w", cs, run, err)
 		}
@@ -687,7 +718,11 @@ func (e *Early) trainLO(cs string, resume bool) error {
 		return err
 	}
 	tr.Log = e.Log
-	return tr.Train()
+	if err := tr.Train(); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.Log, tr.Stored)
+	return nil
 }
 
 // loadLO returns the case's stored LO and an identity for the records: file name and SHA-256 prefix.

@@ -53,15 +53,34 @@ func (s loSet) trainMine(train func(name string, resume bool) error) error {
 		if !s.scale.Shard.OwnsItem(i) || s.stored(name) {
 			continue
 		}
+		if err := s.trainOne(name, train); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// trainOne meta-trains one LO unless another process is meta-training it (meta.NewTrainer's claim): then it
+// waits for that process, and takes over from its checkpoint if it stopped without storing the LO.
+func (s loSet) trainOne(name string, train func(name string, resume bool) error) error {
+	for !s.stored(name) {
 		resume := exists(meta.CheckpointFile(s.dir, name))
 		if !resume {
 			if err := s.awaitInit(); err != nil {
 				return err
 			}
 		}
-		if err := train(name, resume); err != nil {
+		err := train(name, resume)
+		if !errors.Is(err, shard.ErrBusy) {
 			return err
 		}
+		fmt.Fprintf(s.log, "LO %q is being meta-trained by %s: waiting for it instead of meta-training it again\n", name, shard.Holder(meta.ClaimFile(s.dir, name)))
+		claim, err := shard.WaitClaim(meta.ClaimFile(s.dir, name), fmt.Sprintf("the meta-training of LO %q", name), s.log, 0, 0,
+			func() string { return s.progress(name) })
+		if err != nil {
+			return err
+		}
+		claim.Release() // meta.NewTrainer claims it again if it is still to be done
 	}
 	return nil
 }

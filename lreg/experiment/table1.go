@@ -360,7 +360,11 @@ func ImageLOTrainer(b backends.Backend, info, profile, runDir string, opts data.
 			return err
 		}
 		tr.Log = log
-		return tr.Train()
+		if err := tr.Train(); err != nil {
+			return err
+		}
+		fmt.Fprintln(log, tr.Stored)
+		return nil
 	}
 }
 

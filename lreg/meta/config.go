@@ -3,6 +3,7 @@ package meta
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 
@@ -87,6 +88,9 @@ func Profile(name string) (Config, error) {
 
 // Validate reports settings that cannot work, naming the field and the fix.
 func (c Config) Validate() error {
+	if err := c.finite(); err != nil {
+		return err
+	}
 	if err := c.LO.Validate(); err != nil {
 		return err
 	}
@@ -99,6 +103,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("meta-loss %q: use final or mean", c.MetaLoss)
 	case c.MetaLR <= 0:
 		return fmt.Errorf("meta learning rate must be > 0, got %g", c.MetaLR)
+	case c.ClipNorm < 0:
+		return fmt.Errorf("clip_norm must be >= 0 (0: off), got %g", c.ClipNorm)
+	case c.CheckpointSeconds < 0:
+		return fmt.Errorf("checkpoint_seconds must be >= 0, got %g", c.CheckpointSeconds)
+	case c.MaxMetaSteps < 0:
+		return fmt.Errorf("max_meta_steps must be >= 0 (0: no limit), got %d", c.MaxMetaSteps)
 	case c.DType != "float32" && c.DType != "float64":
 		return fmt.Errorf("dtype %q: use float32 or float64", c.DType)
 	case len(c.Curriculum) == 0:
@@ -118,6 +128,23 @@ func (c Config) Validate() error {
 	for _, l := range c.Curriculum {
 		if l < c.Unroll || l%c.Unroll != 0 {
 			return fmt.Errorf("curriculum length %d must be a positive multiple of the unroll %d", l, c.Unroll)
+		}
+	}
+	return nil
+}
+
+// finite reports the first real-valued setting that is NaN or infinite (every comparison with NaN is false,
+// so a range check alone lets it through). The names are the config's JSON fields.
+func (c Config) finite() error {
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"meta_lr", c.MetaLR}, {"clip_norm", c.ClipNorm}, {"checkpoint_seconds", c.CheckpointSeconds},
+		{"lo.out_scale", c.LO.OutScale}, {"lo.p", c.LO.P},
+		{"reg.lambda_s", c.Reg.LambdaS}, {"reg.lambda_r", c.Reg.LambdaR}, {"reg.rho", c.Reg.Rho}, {"reg.alpha", c.Reg.Alpha},
+		{"reg.eps_s", c.Reg.EpsS}, {"reg.sigma", c.Reg.Sigma}} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%s is %v: it must be a finite number", f.name, f.v)
 		}
 	}
 	return nil

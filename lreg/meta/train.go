@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/lreg/lreg/lreg/lopt"
 	"github.com/lreg/lreg/lreg/progress"
 	"github.com/lreg/lreg/lreg/record"
+	"github.com/lreg/lreg/lreg/shard"
 	"github.com/lreg/lreg/lreg/store"
 	"github.com/lreg/lreg/lreg/task"
 )
@@ -44,6 +46,10 @@ func LOFile(runDir, name string) string { return filepath.Join(runDir, "lo-"+nam
 func CheckpointFile(runDir, name string) string {
 	return filepath.Join(runDir, "checkpoint-"+name+".lreg")
 }
+
+// ClaimFile is the lock file held while the LO called name is meta-trained (shard.TryClaim), so that a second
+// process on the run directory does not meta-train it too.
+func ClaimFile(runDir, name string) string { return filepath.Join(runDir, ".meta-train-"+name+".lock") }
 
 // ProgressFile holds its meta-loss curve and evaluations, for plots.
 func ProgressFile(runDir, name string) string { return filepath.Join(runDir, "progress-"+name+".json") }
@@ -96,6 +102,10 @@ type LOMeta struct {
 	Provenance record.Provenance `json:"provenance"`
 	MetaSteps  int               `json:"meta_steps"`
 	EvalLoss   float64           `json:"eval_loss"` // the kept LO's last evaluation
+	// FromMetaStep is the meta-step after which the stored weights were taken (0: the untrained LO), EvalLength
+	// the run length of their evaluation EvalLoss.
+	FromMetaStep int `json:"from_meta_step"`
+	EvalLength   int `json:"eval_length,omitempty"`
 	// Stages is how many curriculum stages the meta-training entered; BestStage (1-based) is the one whose
 	// evaluation chose the kept LO (Stages or Stages-1).
 	Stages     int    `json:"stages"`
@@ -125,6 +135,9 @@ type Trainer struct {
 	best       []*tensors.Tensor
 	P          Progress
 	lastSaveAt time.Time
+	claim      *shard.Claim
+	// Stored says which LO Train stored: after which meta-step, with which evaluation.
+	Stored StoredLO
 	// evaluate scores weights at a run length; nil is Evaluate (tests script the scores).
 	evaluate func(weights []*tensors.Tensor, steps int) (float64, error)
 }
@@ -155,9 +168,52 @@ func ImageTask(ds *data.Dataset) TaskFn {
 	}
 }
 
+// StoredLO describes the LO that Train stored.
+type StoredLO struct {
+	Path     string
+	MetaStep int     // the meta-step after which its weights were taken; 0: the untrained LO
+	Loss     float64 // its evaluation loss (NaN: none)
+	Length   int     // the run length of that evaluation
+	Note     string  // why it is the untrained LO, when it is
+}
+
+// String is one line for a log.
+func (s StoredLO) String() string {
+	line := fmt.Sprintf("stored %s: the LO after meta-step %d", s.Path, s.MetaStep)
+	if !math.IsNaN(s.Loss) {
+		line += fmt.Sprintf(", evaluation loss %.4f on runs of %d steps", s.Loss, s.Length)
+	}
+	if s.Note != "" {
+		line += " (" + s.Note + ")"
+	}
+	return line
+}
+
 // NewTrainer prepares a run in runDir. With resume, it continues from the checkpoint there (and uses the
-// checkpoint's config); without it, an existing checkpoint is an error, so nothing is lost.
+// checkpoint's config); without it, an existing checkpoint is an error, so nothing is lost. The trainer claims
+// the LO's meta-training (ClaimFile) until Train returns or Close: while another process holds the claim, the
+// error wraps shard.ErrBusy.
 func NewTrainer(b backends.Backend, cfg Config, taskFn TaskFn, runDir string, resume bool, prov record.Provenance) (*Trainer, error) {
+	claim, err := shard.TryClaim(ClaimFile(runDir, cfg.LOName()), fmt.Sprintf("the meta-training of LO %q in %s", cfg.LOName(), runDir))
+	if err != nil {
+		if errors.Is(err, shard.ErrBusy) {
+			return nil, fmt.Errorf("%w: wait for it to finish (its progress: %s), or choose another --run-dir or --name", err, ProgressFile(runDir, cfg.LOName()))
+		}
+		return nil, err
+	}
+	tr, err := newTrainer(b, cfg, taskFn, runDir, resume, prov)
+	if err != nil {
+		claim.Release()
+		return nil, err
+	}
+	tr.claim = claim
+	return tr, nil
+}
+
+// Close gives back the claim on the LO's meta-training; Train does it when it returns.
+func (tr *Trainer) Close() { tr.claim.Release() }
+
+func newTrainer(b backends.Backend, cfg Config, taskFn TaskFn, runDir string, resume bool, prov record.Provenance) (*Trainer, error) {
 	ckpt := CheckpointFile(runDir, cfg.LOName())
 	_, statErr := os.Stat(ckpt)
 	hasCkpt := statErr == nil
@@ -165,11 +221,14 @@ func NewTrainer(b backends.Backend, cfg Config, taskFn TaskFn, runDir string, re
 		return nil, fmt.Errorf("%s holds a checkpoint of LO %q: pass --resume to continue it, or choose another --run-dir or --name", runDir, cfg.LOName())
 	}
 	tr := &Trainer{Cfg: cfg, Backend: b, RunDir: runDir, Log: os.Stderr, Prov: prov}
-	var loaded store.Tensors
+	if resume && !hasCkpt {
+		fmt.Fprintf(tr.Log, "resume: no checkpoint of LO %q in %s (%s): meta-training starts from scratch\n", cfg.LOName(), runDir, ckpt)
+	}
+	var loaded map[string][]*tensors.Tensor
 	if hasCkpt {
 		var m checkpointMeta
 		var err error
-		loaded, err = store.LoadTensors(ckpt, &m)
+		m, loaded, err = readCheckpoint(ckpt)
 		if err != nil {
 			return nil, err
 		}
@@ -229,8 +288,10 @@ func (tr *Trainer) newRun() error {
 	return nil
 }
 
-// Train runs the curriculum to its end or until maxMetaSteps (0: no limit) meta-steps have been done.
+// Train runs the curriculum to its end or until maxMetaSteps (0: no limit) meta-steps have been done, and
+// stores the best evaluated LO (see storedLO; Stored says which).
 func (tr *Trainer) Train() error {
+	defer tr.Close()
 	cfg := tr.Cfg
 	start := time.Now()
 	wallBefore := tr.P.WallSeconds
@@ -275,7 +336,46 @@ func (tr *Trainer) Train() error {
 	if err := tr.maybeCheckpoint(true); err != nil {
 		return err
 	}
-	return tr.saveLO(LOFile(tr.RunDir, cfg.LOName()), cfg.LOName(), tr.best, tr.bestLoss())
+	weights, err := tr.storedLO()
+	if err != nil {
+		return err
+	}
+	return tr.saveLO(tr.Stored.Path, cfg.LOName(), weights, tr.Stored.Loss)
+}
+
+// storedLO chooses the LO to store and fills Stored: the best evaluated LO. When the run stopped before any
+// evaluation (a meta-step cap below an epoch), the best LO is still the untrained one: the trained weights
+// are evaluated now and stored, unless their loss is not finite. This evaluation is not part of the
+// curriculum (nor of the checkpoint), so a resumed run goes on exactly as an uninterrupted one.
+func (tr *Trainer) storedLO() ([]*tensors.Tensor, error) {
+	st := StoredLO{Path: LOFile(tr.RunDir, tr.Cfg.LOName()), Loss: math.NaN()}
+	weights := tr.best
+	for _, e := range tr.P.Evals {
+		if e.Improved {
+			st.MetaStep = e.MetaStep
+		}
+		if e.Improved || e.Baseline {
+			st.Loss, st.Length = e.Loss, e.Length
+		}
+	}
+	switch {
+	case len(tr.P.Evals) == 0 && tr.P.MetaStep > 0:
+		st.Length = tr.Cfg.EvalLength(tr.P.Stage)
+		loss, err := tr.score(tr.weights, st.Length)
+		if err != nil {
+			return nil, err
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			st.Loss, st.Note = math.NaN(), fmt.Sprintf("the untrained LO: no evaluation ran, and the LO after meta-step %d evaluates to %v", tr.P.MetaStep, loss)
+			break
+		}
+		weights, st.MetaStep, st.Loss = tr.weights, tr.P.MetaStep, loss
+		st.Note = "evaluated when the run stopped: no curriculum evaluation had run"
+	case math.IsNaN(st.Loss):
+		st.Note = "the untrained LO: no evaluation improved on it"
+	}
+	tr.Stored = st
+	return weights, nil
 }
 
 // metaStep runs one unroll and one meta-update; a non-finite step is skipped and the optimizee restarted.
@@ -453,17 +553,54 @@ func (tr *Trainer) maybeCheckpoint(force bool) error {
 	return store.WriteJSON(ProgressFile(tr.RunDir, tr.Cfg.LOName()), tr.P)
 }
 
-// restore splits a loaded checkpoint back into its parts.
-func (tr *Trainer) restore(ts store.Tensors) error {
+// readCheckpoint reads a checkpoint and checks that it can be resumed: a valid config, a position inside its
+// curriculum, and the tensors its LO config needs (weights and best LO of the config's shapes, Adam's state),
+// split by part ("weights/3" is part weights).
+func readCheckpoint(path string) (checkpointMeta, map[string][]*tensors.Tensor, error) {
+	var m checkpointMeta
+	ts, err := store.LoadTensors(path, &m)
+	if err != nil {
+		return m, nil, err
+	}
+	bad := func(format string, a ...any) (checkpointMeta, map[string][]*tensors.Tensor, error) {
+		return m, nil, fmt.Errorf("%w %s: %s; delete it (and its progress file) to start over", store.ErrCorrupt, path, fmt.Sprintf(format, a...))
+	}
+	if err := m.Config.Validate(); err != nil {
+		return bad("its config is invalid: %v", err)
+	}
+	p := m.Progress
+	if p.Stage < 0 || p.Stage >= len(m.Config.Curriculum) || p.BestStage < 0 || p.BestStage >= len(m.Config.Curriculum) ||
+		p.MetaStep < 0 || p.StageStart < 0 || p.StageStart > p.MetaStep || p.Epoch < 0 || p.RunInEpoch < 0 || p.StepInRun < 0 {
+		return bad("its position (meta-step %d, stage %d of %d, epoch %d) is outside its curriculum", p.MetaStep, p.Stage+1, len(m.Config.Curriculum), p.Epoch)
+	}
 	parts := map[string][]*tensors.Tensor{}
 	for i, name := range ts.Names {
-		prefix := name[:strings.LastIndex(name, "/")]
+		prefix, _, ok := strings.Cut(name, "/")
+		if !ok {
+			return bad("tensor %q is not named part/index", name)
+		}
 		parts[prefix] = append(parts[prefix], ts.Tensors[i])
 	}
-	tr.weights, tr.adam, tr.params, tr.state, tr.best = parts["weights"], parts["adam"], parts["params"], parts["state"], parts["best"]
-	if len(tr.weights) != len(tr.Cfg.LO.WeightNames()) || len(tr.adam) != 1+2*len(tr.weights) {
-		return errors.New("checkpoint does not match its own LO config; delete it to start over")
+	shapes := m.Config.LO.WeightShapes()
+	for _, part := range []string{"weights", "best"} {
+		if len(parts[part]) != len(shapes) {
+			return bad("%d %s tensors, its LO config needs %d", len(parts[part]), part, len(shapes))
+		}
+		for i, t := range parts[part] {
+			if !slices.Equal(t.Shape().Dimensions, shapes[i]) || t.DType() != m.Config.DTypeOf() {
+				return bad("%s %d is %s, its LO config needs %v of %s", part, i, t.Shape(), shapes[i], m.Config.DTypeOf())
+			}
+		}
 	}
+	if len(parts["adam"]) != 1+2*len(shapes) {
+		return bad("%d Adam tensors, its LO config needs %d", len(parts["adam"]), 1+2*len(shapes))
+	}
+	return m, parts, nil
+}
+
+// restore takes the parts of a checkpoint read by readCheckpoint.
+func (tr *Trainer) restore(parts map[string][]*tensors.Tensor) error {
+	tr.weights, tr.adam, tr.params, tr.state, tr.best = parts["weights"], parts["adam"], parts["params"], parts["state"], parts["best"]
 	return nil
 }
 
@@ -473,6 +610,9 @@ func (tr *Trainer) saveLO(path, name string, weights []*tensors.Tensor, evalLoss
 	prov.WallSeconds = tr.P.WallSeconds
 	m := LOMeta{Name: name, LO: tr.Cfg.LO, Config: tr.Cfg, Provenance: prov, MetaSteps: tr.P.MetaStep, EvalLoss: nanToZero(evalLoss),
 		Stages: tr.P.Stage + 1, BestStage: tr.P.BestStage + 1, StopReason: tr.P.StopReason}
+	if name != "init" {
+		m.FromMetaStep, m.EvalLength = tr.Stored.MetaStep, tr.Stored.Length
+	}
 	return store.SaveTensors(path, m, store.Tensors{Names: tr.Cfg.LO.WeightNames(), Tensors: weights})
 }
 

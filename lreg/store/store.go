@@ -222,3 +222,24 @@ func Finite(ts []*tensors.Tensor) bool {
 	}
 	return true
 }
+
+// CheckWritable makes sure files can be written in dir (creating it): it creates and removes a small file
+// there, so that a command fails at its start, not after hours of work, when an output folder is a file, is
+// read-only or is on a full disk.
+func CheckWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".lreg-write-check*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write([]byte("lreg\n"))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if rerr := os.Remove(f.Name()); err == nil {
+		err = rerr
+	}
+	return err
+}

@@ -46,7 +46,7 @@ func cmdData(args []string) error {
 		if a.Found {
 			fmt.Fprintf(w, "%s\tyes\t%d\t%d\t%s\n", a.Name, a.Train, a.Test, a.Source)
 		} else {
-			fmt.Fprintf(w, "%s\tno\t-\t-\t%s\n", a.Name, a.Hint)
+			fmt.Fprintf(w, "%s\tno\t-\t-\t%s\n", a.Name, strings.ReplaceAll(a.Hint, "\n", " "))
 		}
 	}
 	return w.Flush()

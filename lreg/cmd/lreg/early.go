@@ -77,6 +77,9 @@ func cmdEarly(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := c.checkRunDir(); err != nil {
+		return err
+	}
 	e := experiment.Early{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Log: os.Stderr, Force: *force, Scale: opts}
 	if e.Backend, e.Info, err = c.openUnlessMerging(opts.Merge); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -61,10 +62,11 @@ func main() {
 	default:
 		err = fmt.Errorf("unknown command %q\n\n%s", os.Args[1], usage)
 	}
+	if errors.Is(err, flag.ErrHelp) { // -h: the flags were printed as asked
+		return
+	}
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "lreg:", err)
-		}
+		fmt.Fprintln(os.Stderr, "lreg:", err)
 		os.Exit(1)
 	}
 }
@@ -78,8 +80,13 @@ func cmdRun(args []string) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		return fmt.Errorf("usage: lreg run EXPERIMENT [--profile smoke|paper] [flags]; experiments: %s", strings.Join(names, ", "))
+	runUsage := fmt.Sprintf("usage: lreg run EXPERIMENT [--profile smoke|paper] [flags] (lreg run EXPERIMENT -h lists them); experiments: %s", strings.Join(names, ", "))
+	if len(args) == 0 {
+		return errors.New(runUsage)
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		fmt.Println(runUsage)
+		return nil
 	}
 	run, ok := experiments[args[0]]
 	if !ok {
@@ -97,7 +104,23 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (flags are --name value)", strings.Join(fs.Args(), " "))
 	}
-	return nil
+	return finiteFlags(fs)
+}
+
+// finiteFlags rejects a real-valued flag given as NaN or an infinity (strconv reads "nan" and "inf"): no range
+// check catches NaN, and it would be found only after the backend and the data were loaded, or never.
+func finiteFlags(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		g, ok := f.Value.(flag.Getter)
+		if !ok || err != nil {
+			return
+		}
+		if v, ok := g.Get().(float64); ok && (math.IsNaN(v) || math.IsInf(v, 0)) {
+			err = fmt.Errorf("--%s %s: want a finite number (%s)", f.Name, f.Value, f.Usage)
+		}
+	})
+	return err
 }
 
 // setFlags lists the flags given on the command line, so they override a profile and nothing else does.

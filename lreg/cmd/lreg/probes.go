@@ -51,6 +51,9 @@ func cmdProbes(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := c.checkRunDir(); err != nil {
+		return err
+	}
 	p := experiment.Probes{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr, Scale: opts}
 	if p.Backend, p.Info, err = c.openUnlessMerging(opts.Merge); err != nil {
 		return err

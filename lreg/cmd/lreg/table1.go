@@ -50,6 +50,9 @@ func cmdTable1(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := c.checkRunDir(); err != nil {
+		return err
+	}
 	t := experiment.Table1{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr, Scale: opts, BatchRuns: *batchRuns}
 	if t.Backend, t.Info, err = c.openUnlessMerging(opts.Merge); err != nil {
 		return err

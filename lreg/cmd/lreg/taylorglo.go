@@ -93,6 +93,9 @@ func cmdTaylorGLO(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := c.checkRunDir(); err != nil {
+		return err
+	}
 	loaded := map[string]*data.Dataset{}
 	env := taylorglo.Env{Profile: c.profile, RunDir: c.runDir, Scale: opts,
 		Load: func(name string) (*data.Dataset, error) {

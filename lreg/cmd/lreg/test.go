@@ -60,6 +60,12 @@ func cmdMetaTest(args []string) error {
 	if nRuns < 1 {
 		return fmt.Errorf("--runs must be >= 1")
 	}
+	if err := base.Validate(); err != nil {
+		return err
+	}
+	if err := c.checkRunDir("metatest"); err != nil {
+		return err
+	}
 	ms, err := experiment.Methods(strings.Split(*methods, ","), c.runDir, base)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/record"
+	"github.com/lreg/lreg/lreg/store"
 )
 
 // common are the flags every experiment takes.
@@ -33,6 +34,17 @@ func (c *common) finish() {
 	if c.runDir == "" {
 		c.runDir = filepath.Join("runs", c.profile)
 	}
+}
+
+// checkRunDir makes sure results can be written to --run-dir and the given folders inside it, before any work
+// starts.
+func (c *common) checkRunDir(subdirs ...string) error {
+	for _, d := range append([]string{""}, subdirs...) {
+		if err := store.CheckWritable(filepath.Join(c.runDir, d)); err != nil {
+			return fmt.Errorf("--run-dir %s: results cannot be written there (%v): choose a writable folder with --run-dir", c.runDir, err)
+		}
+	}
+	return nil
 }
 
 func (c *common) open() (backends.Backend, backend.Info, error) {
@@ -140,6 +152,9 @@ func cmdMetaTrain(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if err := c.checkRunDir(); err != nil {
+		return err
+	}
 	b, info, err := c.open()
 	if err != nil {
 		return err
@@ -168,6 +183,6 @@ func cmdMetaTrain(args []string) error {
 	}
 	fmt.Printf("meta-trained LO %q: %d meta-steps (%d skipped for NaN), %d of %d curriculum stages entered, kept the LO of stage %d; %s, %.1f s\n",
 		tr.Cfg.LOName(), tr.P.MetaStep, len(tr.P.NaNSteps), tr.P.Stage+1, len(tr.Cfg.Curriculum), tr.P.BestStage+1, tr.P.StopReason, tr.P.WallSeconds)
-	fmt.Printf("stored %s (untrained baseline: %s)\n", meta.LOFile(c.runDir, tr.Cfg.LOName()), filepath.Join(c.runDir, meta.InitLOFile))
+	fmt.Printf("%s\n(untrained baseline: %s)\n", tr.Stored, filepath.Join(c.runDir, meta.InitLOFile))
 	return nil
 }
