@@ -51,6 +51,11 @@ func readCIFARBatch(path string, s *Subset, fix string) error {
 		}
 		return &FileError{Path: path, Problem: problem, Fix: fix, Err: err}
 	}
+	return decodeCIFARBatch(path, b, s, fix)
+}
+
+// decodeCIFARBatch is readCIFARBatch on the bytes of the file path.
+func decodeCIFARBatch(path string, b []byte, s *Subset, fix string) error {
 	if len(b) == 0 || len(b)%cifarRecord != 0 {
 		return &FileError{Path: path, Fix: fix, Problem: fmt.Sprintf(
 			"truncated or not a CIFAR-10 binary batch: %d bytes is not a whole number of %d-byte records (1 label + 3072 pixels)",

@@ -58,6 +58,11 @@ func readMaybeGzip(path, fix string) ([]byte, error) {
 	if err != nil {
 		return nil, &FileError{Path: path, Problem: "cannot read: " + err.Error(), Fix: fix, Err: err}
 	}
+	return maybeGunzip(path, raw, fix)
+}
+
+// maybeGunzip decompresses the bytes of the file path if they are gzip, else returns them.
+func maybeGunzip(path string, raw []byte, fix string) ([]byte, error) {
 	if !bytes.HasPrefix(raw, gzipMagic) {
 		return raw, nil
 	}

