@@ -1,7 +1,10 @@
 package store
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
@@ -28,6 +31,7 @@ func FuzzDecodeTensors(f *testing.F) {
 	f.Add(good[:len(good)-9])
 	f.Add(flipped)
 	f.Add([]byte(magic))
+	f.Add(craft(`{"meta":{},"tensors":[{"name":"w","dtype":"float32","shape":[1099511627776]}]}`, nil))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var meta json.RawMessage
 		got, err := DecodeTensors("f", data, &meta)
@@ -67,4 +71,29 @@ func FuzzReadJSON(f *testing.F) {
 		}
 		_ = ReadJSON(path, &rec)
 	})
+}
+
+// craft is a tensor file with a valid checksum around any header, as a damaged or hostile writer makes it.
+func craft(header string, body []byte) []byte {
+	var out []byte
+	out = append(out, magic...)
+	out = binary.LittleEndian.AppendUint64(out, uint64(len(header)))
+	out = append(out, header...)
+	out = append(out, body...)
+	return binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(out))
+}
+
+// A 100-byte file whose header announces a terabyte tensor, or a negative dimension, is refused without
+// allocating it (it was a huge allocation, or a makeslice panic).
+func TestDecodeTensorsRefusesShapesLargerThanTheFile(t *testing.T) {
+	for _, shape := range []string{"[1099511627776]", "[-1]", "[4611686018427387904, 4]", "[2, 3]"} {
+		data := craft(`{"meta":{},"tensors":[{"name":"w","dtype":"float32","shape":`+shape+`}]}`, make([]byte, 8))
+		if _, err := DecodeTensors("f", data, nil); err == nil || !errors.Is(err, ErrCorrupt) {
+			t.Errorf("shape %s from 8 bytes: %v, want ErrCorrupt", shape, err)
+		}
+	}
+	good := craft(`{"meta":{},"tensors":[{"name":"w","dtype":"float32","shape":[2]}]}`, make([]byte, 8))
+	if ts, err := DecodeTensors("f", good, nil); err != nil || ts.Tensors[0].Shape().Size() != 2 {
+		t.Fatalf("a well-formed file: %v", err)
+	}
 }
