@@ -85,7 +85,7 @@ setup_xla() {
     why="the plugin did not load: $err"
   fi
   # tcmalloc keeps the memory XLA frees for its next call (lreg preloads it itself: 1.4x faster meta-steps).
-  if [ -z "$why" ] && ! ls /usr/lib/*/libtcmalloc_minimal.so.4 /usr/lib*/libtcmalloc_minimal.so.4 >/dev/null 2>&1; then
+  if [ -z "$why" ] && ! compgen -G "/usr/lib*/libtcmalloc_minimal.so.4" >/dev/null && ! compgen -G "/usr/lib/*/libtcmalloc_minimal.so.4" >/dev/null; then
     if is_root && apt_install libtcmalloc-minimal4; then
       echo "installed Debian's libtcmalloc-minimal4 (tcmalloc: XLA's meta-steps 1.4x faster)"
     else

@@ -160,18 +160,18 @@ func TestNotebookReusesAndRecomputes(t *testing.T) {
 	if got := reuse(t, md); !strings.HasPrefix(got, "**Reused** all 32 ") {
 		t.Fatalf("second run: %q, want all 32 fits reused", got)
 	}
-	for _, cs := range []string{"sgd", "sgdw", "lo-none", "lo-l2"} {
+	for _, cs := range []string{"sgd", "sgd-l2", "lo-none", "lo-l2"} {
 		if a, b := tableRow(t, fig1, cs), tableRow(t, fig2, cs); a != b {
 			t.Fatalf("a re-run changed the %s row:\n%s\n%s", cs, a, b)
 		}
 	}
 
-	// Change SGDW's weight decay in the config cell: only SGDW's 8 fits are recomputed, and its row changes.
+	// Change SGD-L2's weight decay in the config cell: only SGD-L2's 8 fits are recomputed, and its row changes.
 	raw, err := os.ReadFile(orig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const line = `// cfg.WeightDecay = 0.1 // SGDW's weight decay`
+	const line = `// cfg.WeightDecay = 0.1 // SGD-L2's weight decay`
 	if !strings.Contains(string(raw), line) {
 		t.Fatalf("the config cell of %s no longer has the line %q", orig, line)
 	}
@@ -181,12 +181,12 @@ func TestNotebookReusesAndRecomputes(t *testing.T) {
 	if got := reuse(t, md); !strings.HasPrefix(got, "**Computed** 8 of 32 ") {
 		t.Fatalf("after the change: %q, want 8 of 32 fits computed", got)
 	}
-	if a, b := tableRow(t, fig2, "sgdw"), tableRow(t, fig3, "sgdw"); a == b {
-		t.Fatalf("a weight decay of 0.3 left SGDW's row unchanged: %s", a)
+	if a, b := tableRow(t, fig2, "sgd-l2"), tableRow(t, fig3, "sgd-l2"); a == b {
+		t.Fatalf("a weight decay of 0.3 left SGD-L2's row unchanged: %s", a)
 	}
 	for _, cs := range []string{"sgd", "lo-none", "lo-l2"} {
 		if a, b := tableRow(t, fig2, cs), tableRow(t, fig3, cs); a != b {
-			t.Fatalf("changing SGDW's weight decay changed the %s row:\n%s\n%s", cs, a, b)
+			t.Fatalf("changing SGD-L2's weight decay changed the %s row:\n%s\n%s", cs, a, b)
 		}
 	}
 }
