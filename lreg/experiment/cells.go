@@ -5,6 +5,8 @@ package experiment
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/lopt"
@@ -66,7 +69,7 @@ func (b Baselines) Rules() map[string]optim.Rule {
 // Methods turns names into optimizers: a baseline's name; "lo-NAME", or NAME where no baseline has it, for the
 // LO stored in runDir (lo-NAME.lreg; "init" is the untrained LO); or a path to an .lreg file. "auto" means
 // every LO stored in runDir, then every baseline. Each method carries its identity (metatest.Method): a
-// baseline's settings, an LO file's SHA-256.
+// baseline's settings, a SHA-256 of an LO's architecture and weights.
 func Methods(names []string, runDir string, b Baselines) ([]metatest.Method, error) {
 	if len(names) == 1 && names[0] == "auto" {
 		files, _ := filepath.Glob(filepath.Join(runDir, "lo-*.lreg"))
@@ -93,11 +96,7 @@ func Methods(names []string, runDir string, b Baselines) ([]metatest.Method, err
 		if err != nil {
 			return nil, fmt.Errorf("method %q: %w (known: %s, or an LO name stored in %s)", n, err, strings.Join(BaselineNames, ", "), runDir)
 		}
-		id, err := fileID(path)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, metatest.Method{Method: lopt.Method(name, m.LO, w), ID: id})
+		ms = append(ms, metatest.Method{Method: lopt.Method(name, m.LO, w), ID: loID(m.LO, w)})
 	}
 	return ms, nil
 }
@@ -111,13 +110,17 @@ func loPath(n, runDir string) (path, method string) {
 	return meta.LOFile(runDir, name), "lo-" + name
 }
 
-// fileID is a file's identity for record keys: its SHA-256.
-func fileID(path string) (string, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
+// loID is an LO's identity for record keys: a SHA-256 of its architecture and weights (not of its file, whose
+// provenance differs between two runs that meta-train the same LO).
+func loID(cfg lopt.Config, weights []*tensors.Tensor) string {
+	h := sha256.New()
+	js, _ := json.Marshal(cfg)
+	h.Write(js)
+	for _, w := range weights {
+		fmt.Fprintf(h, "\n%s %v\n", w.DType(), w.Shape().Dimensions)
+		w.MustConstFlatData(func(flat any) { _ = binary.Write(h, binary.LittleEndian, flat) })
 	}
-	return fmt.Sprintf("sha256:%x", sha256.Sum256(raw)), nil
+	return fmt.Sprintf("sha256:%x", h.Sum(nil))
 }
 
 // MethodID is the identity of the named method as Methods gives it, without building it: for tables built
@@ -127,8 +130,11 @@ func MethodID(name, runDir string, b Baselines) string {
 		return metatest.Static(name, rule).ID
 	}
 	path, _ := loPath(name, runDir)
-	id, _ := fileID(path)
-	return id
+	m, w, err := meta.LoadLO(path)
+	if err != nil {
+		return ""
+	}
+	return loID(m.LO, w)
 }
 
 // Seeds are the meta-test seeds of n runs: 100, 101, ... (never used by meta-training's streams).

@@ -657,7 +657,7 @@ func (e *Early) runCase(cs string, runs []int) error {
 		method = lopt.Method(cs, m.LO, w)
 	}
 	// The case's cells are claimed while they are computed: another process on the run directory waits.
-	claim, err := shard.WaitClaim(filepath.Join(e.Dir(), ".case-"+cs+".lock"), "the cells of case "+cs, e.Log, 0, 0, nil)
+	claim, err := shard.WaitClaim(filepath.Join(e.Dir(), ".claims", "case-"+cs+".lock"), "the cells of case "+cs, e.Log, 0, 0, nil)
 	if err != nil {
 		return err
 	}

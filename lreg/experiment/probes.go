@@ -100,7 +100,7 @@ func (p *Probes) probePath(lo string, tc metatest.Config, moment, kind string, s
 	return filepath.Join(p.RunDir, "probes", lo, fmt.Sprintf("%s-%s-%s-%s-%x-seed%d.json", tc.Dataset, tc.Optimizee, moment, kind, sum[:4], seed))
 }
 
-// loID is the identity of an LO method (its file's SHA-256), read once per run; "" while it has no file.
+// loID is the identity of an LO method (MethodID: a SHA-256 of its architecture and weights), read once per run; "" while it has no file.
 func (p *Probes) loID(lo string) string {
 	if id, ok := p.ids[lo]; ok {
 		return id

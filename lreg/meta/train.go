@@ -49,7 +49,9 @@ func CheckpointFile(runDir, name string) string {
 
 // ClaimFile is the lock file held while the LO called name is meta-trained (shard.TryClaim), so that a second
 // process on the run directory does not meta-train it too.
-func ClaimFile(runDir, name string) string { return filepath.Join(runDir, ".meta-train-"+name+".lock") }
+func ClaimFile(runDir, name string) string {
+	return filepath.Join(runDir, ".claims", "meta-train-"+name+".lock")
+}
 
 // ProgressFile holds its meta-loss curve and evaluations, for plots.
 func ProgressFile(runDir, name string) string { return filepath.Join(runDir, "progress-"+name+".json") }

@@ -401,7 +401,7 @@ func (r *Runner) Measure(params []*tensors.Tensor, s data.Subset) (loss, acc flo
 }
 
 // Method is an optimizer with its identity: what a result depends on besides its name (a hand-made rule's
-// hyperparameters, an LO file's SHA-256). Methods of one name and different IDs have separate records.
+// hyperparameters, a SHA-256 of an LO's architecture and weights). Methods of one name and different IDs have separate records.
 type Method struct {
 	optim.Method
 	ID string
@@ -475,10 +475,10 @@ func LegacyRecordPath(runDir, method string, cfg Config, seed uint64) string {
 	return filepath.Join(runDir, "metatest", method, fmt.Sprintf("%s-%s-%x-seed%d.json", cfg.Dataset, cfg.Optimizee, sum[:4], seed))
 }
 
-// ClaimPath is the lock file of a method's cells on a task (shard.TryClaim).
+// ClaimPath is the lock file of a method's cells on a task (shard.TryClaim), in the run directory's .claims.
 func ClaimPath(runDir string, k Key) string {
 	p := RecordPath(runDir, k, 0)
-	return filepath.Join(filepath.Dir(p), "."+strings.TrimSuffix(filepath.Base(p), "-seed0.json")+".lock")
+	return filepath.Join(runDir, ".claims", "metatest", k.Method, strings.TrimSuffix(filepath.Base(p), "-seed0.json")+".lock")
 }
 
 // Save writes the result atomically.
