@@ -5,6 +5,7 @@ package inner
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -93,11 +94,64 @@ type Stepper struct {
 	nParams   int
 }
 
-// NewStepper compiles (lazily, on first use) the init and step graphs.
+// NewStepper compiles (lazily, on first use) the init and step graphs. A method that declares its graph
+// (optim.Method.Graph) on a standard optimizee shares them with every Stepper made before for the same
+// backend, optimizee, graph and steps: on XLA a graph takes seconds to compile, and a sweep meta-tests many
+// LOs that differ only in their weights.
 func NewStepper(b backends.Backend, opt task.Optimizee, m optim.Method, steps int) (*Stepper, error) {
 	if steps < 1 {
 		return nil, fmt.Errorf("steps per call must be >= 1, got %d", steps)
 	}
+	key, shareable := stepperKey(b, opt, m, steps)
+	if shareable {
+		sharedSteps.Lock()
+		defer sharedSteps.Unlock()
+		if e, ok := sharedSteps.m[key]; ok {
+			return &Stepper{Optimizee: opt, Method: m, Steps: steps, nParams: len(opt.ParamShapes()), init: e.init, step: e.step, masked: e.masked}, nil
+		}
+	}
+	s, err := newStepper(b, opt, m, steps)
+	if err == nil && shareable {
+		sharedSteps.m[key] = s
+	}
+	return s, err
+}
+
+// sharedSteps are the Steppers whose compiled graphs later Steppers of the same key reuse. The graphs read
+// the first Stepper's method and optimizee when they are built; a later one's are equal by the key.
+var sharedSteps = struct {
+	sync.Mutex
+	m map[string]*Stepper
+}{m: map[string]*Stepper{}}
+
+// stepperKey says what a Stepper's graphs depend on, when that can be told: the method's declared Graph, and
+// an optimizee of the standard kinds, whose fields describe it entirely (a wrapped or custom optimizee, such
+// as TaylorGLO's loss, is never shared).
+func stepperKey(b backends.Backend, opt task.Optimizee, m optim.Method, steps int) (string, bool) {
+	if m.Graph == "" {
+		return "", false
+	}
+	describe := func(o task.Optimizee) (string, bool) {
+		switch o := o.(type) {
+		case *task.MLP:
+			return fmt.Sprintf("%+v", *o), true
+		case *task.CNN:
+			return fmt.Sprintf("%+v", *o), true
+		}
+		return "", false
+	}
+	var what string
+	var ok bool
+	if runs, batched := opt.(*task.Runs); batched {
+		what, ok = describe(runs.Base)
+		what = fmt.Sprintf("%d runs of %s", runs.R, what)
+	} else {
+		what, ok = describe(opt)
+	}
+	return fmt.Sprintf("%p|%T|%s|%s|%d", b, opt, what, m.Graph, steps), ok
+}
+
+func newStepper(b backends.Backend, opt task.Optimizee, m optim.Method, steps int) (*Stepper, error) {
 	s := &Stepper{Optimizee: opt, Method: m, Steps: steps, nParams: len(opt.ParamShapes())}
 	// The graphs read s.Method when they are built (first call), so Method.Inputs may be set after NewStepper
 	// and changed between calls (same shapes: the compiled graph is reused).

@@ -280,7 +280,8 @@ func Unflat(nodes []*Node) State {
 
 // Method makes an optim.Method of an LO with stored weights, for the meta-test runner.
 func Method(name string, cfg Config, weights []*tensors.Tensor) optim.Method {
-	return optim.Method{Name: name, Inputs: weights, Bind: func(w []*Node) optim.Rule { return cfg.Bind(w).Rule() }}
+	return optim.Method{Name: name, Inputs: weights, Bind: func(w []*Node) optim.Rule { return cfg.Bind(w).Rule() },
+		Graph: fmt.Sprintf("lo %+v", cfg)}
 }
 
 func shapeOf(dtype dtypes.DType, dims ...int) shapes.Shape { return shapes.Make(dtype, dims...) }

@@ -34,6 +34,10 @@ type Method struct {
 	Name   string
 	Inputs []*tensors.Tensor
 	Bind   func(inputs []*Node) Rule
+	// Graph, when set, says everything Bind's graph depends on apart from Inputs' values: methods with equal
+	// Graph build the same graph, so they share compiled steps (inner.NewStepper). Every LO of one
+	// architecture has the same graph; only its weights differ. Empty: never shared.
+	Graph string
 }
 
 // SGD is plain gradient descent: p <- p - LR * g.
