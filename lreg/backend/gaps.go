@@ -13,7 +13,8 @@ import (
 //   - the gradient of Dot materialises a broadcast [i,j,k] tensor: dotVJP computes it with two matmuls
 //     (~7x faster, and no out-of-memory on large matrices).
 //   - no Pad, so GoMLX's gradient of Slice fails: sliceVJP pads with Concatenate instead. So Concatenate
-//     (whose gradient is a Slice) can be differentiated twice, as GAM on the LO's weights does.
+//     (whose gradient is a Slice) can be differentiated twice, as GAM on the LO's weights does; on XLA too,
+//     where GoMLX's Pad has no gradient.
 //   - no Reverse and no SelectAndScatterMax, so Conv and MaxPool have no gradient: Conv2D is im2col (Gather)
 //     + Dot, MaxPool2 is Reshape + ReduceMax.
 //   - Clamp has no gradient: use Min/Max (ClipScalar).
@@ -28,11 +29,10 @@ func init() {
 	VJPRegistration[NodeTypeDot] = func(node *Node, v []*Node, _ shapes.Shape) []*Node {
 		return dotVJP(node, v[0])
 	}
-	defaultSliceVJP := VJPRegistration[NodeTypeSlice]
-	VJPRegistration[NodeTypeSlice] = func(node *Node, v []*Node, out shapes.Shape) []*Node {
-		if Fuses(node.Graph()) { // XLA has Pad
-			return defaultSliceVJP(node, v, out)
-		}
+	// Every backend: GoMLX's own gradient of Slice is a Pad, and Pad has no gradient in GoMLX, so a slice
+	// could not be differentiated twice (GAM on the LO's weights, second-order meta-gradients, through the
+	// XLA form of the LSTM's gates).
+	VJPRegistration[NodeTypeSlice] = func(node *Node, v []*Node, _ shapes.Shape) []*Node {
 		return []*Node{sliceVJP(node, v[0])}
 	}
 	// d sigma = v sigma (1 - sigma) = v sigma - (v sigma) sigma

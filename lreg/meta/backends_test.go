@@ -9,6 +9,7 @@ import (
 
 	"github.com/lreg/lreg/lreg/inner"
 	"github.com/lreg/lreg/lreg/internal/testenv"
+	"github.com/lreg/lreg/lreg/metareg"
 	"github.com/lreg/lreg/lreg/task"
 )
 
@@ -55,27 +56,37 @@ func metaSteps(t *testing.T, b backends.Backend, cfg Config, n int) (losses, wei
 
 // XLA (one matmul for the four gates, fusion barriers, its own kernels) and pure Go (a matmul per gate, op by
 // op) run the same meta-steps to the same numbers within float32 rounding: the plain meta-loss, and the
-// smoothing regularizer, which perturbs the LO's inputs through its traces.
+// regularizers that take the backends' different forms of the LO through other paths.
 func TestBackendsAgreeOnMetaSteps(t *testing.T) {
 	xla := testenv.XLABackend(t)
 	goB := testenv.GoBackend(t)
-	for _, smooth := range []bool{false, true} {
+	// Plain, smoothing (the LO's inputs perturbed through its traces), GAM on the LO's weights and second order
+	// (both differentiate the LSTM's gate slices twice).
+	for _, variant := range []string{"none", "none-smooth", "gam-meta", "second-order"} {
 		cfg := smokeBlobsConfig()
-		cfg.Reg.Smooth = smooth
+		if variant == "second-order" {
+			cfg.SecondOrder = true
+		} else {
+			reg, err := metareg.ParseName(variant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Reg = reg
+		}
 		goLoss, goW := metaSteps(t, goB, cfg, 3)
 		xlaLoss, xlaW := metaSteps(t, xla, cfg, 3)
 		for i := range goLoss {
 			if d := math.Abs(goLoss[i]-xlaLoss[i]) / math.Abs(goLoss[i]); d > 1e-4 {
-				t.Errorf("smooth=%v meta-step %d: meta-loss %.7g on pure Go, %.7g on XLA (relative difference %.1e)", smooth, i, goLoss[i], xlaLoss[i], d)
+				t.Errorf("%s meta-step %d: meta-loss %.7g on pure Go, %.7g on XLA (relative difference %.1e)", variant, i, goLoss[i], xlaLoss[i], d)
 			}
 		}
 		worst := 0.0
 		for i := range goW {
 			worst = math.Max(worst, math.Abs(goW[i]-xlaW[i]))
 		}
-		t.Logf("smooth=%v: meta-losses %.6g (go) %.6g (xla); largest weight difference after 3 meta-steps %.1e", smooth, goLoss, xlaLoss, worst)
+		t.Logf("%s: meta-losses %.6g (go) %.6g (xla); largest weight difference after 3 meta-steps %.1e", variant, goLoss, xlaLoss, worst)
 		if worst > 1e-4 {
-			t.Errorf("smooth=%v: the LO's weights differ by up to %.1e after 3 meta-steps (want <= 1e-4)", smooth, worst)
+			t.Errorf("%s: the LO's weights differ by up to %.1e after 3 meta-steps (want <= 1e-4)", variant, worst)
 		}
 	}
 }

@@ -108,7 +108,7 @@ func Curves(title, xName, yName string, series []Band) *Chart {
 }
 
 // FitScatter draws scattered points with fitted curves over them (Figure 2: the data and the fits of
-// SGD/SGDW/LO/LO-L2). A fit with Std is drawn with its band.
+// SGD/SGD-L2/LO/LO-L2). A fit with Std is drawn with its band.
 func FitScatter(title, xName, yName string, points []Points, fits []Band) *Chart {
 	return &Chart{title: title, build: func(c *Chart) (map[string]any, error) {
 		line := newRect(c, xName, yName, "item")
