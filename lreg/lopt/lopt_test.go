@@ -4,6 +4,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -121,7 +122,7 @@ func TestRuleKeepsStateShapes(t *testing.T) {
 		}
 		wantDims := [][]int{{2, 3}, {2}, {6, 20}, {6, 20}, {6, 20}, {6, 20}, {2, 20}, {2, 20}, {2, 20}, {2, 20}}
 		for i, o := range out {
-			if o.DType() != dtypes.Float32 || !equalInts(o.Shape().Dimensions, wantDims[i]) {
+			if o.DType() != dtypes.Float32 || !slices.Equal(o.Shape().Dimensions, wantDims[i]) {
 				t.Errorf("output %d: %s, want float32 %v", i, o.Shape(), wantDims[i])
 			}
 		}
@@ -129,18 +130,6 @@ func TestRuleKeepsStateShapes(t *testing.T) {
 			t.Error("the LO did not move the parameters")
 		}
 	})
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Forward (one stacked matmul per gate) against the LSTM's equations evaluated in plain Go, per gate

@@ -3,6 +3,7 @@ package meta
 import (
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,7 +76,7 @@ func TestCurriculumRule(t *testing.T) {
 					}
 				}
 			}
-			if !equalInts(baselines, tc.baselines) {
+			if !slices.Equal(baselines, tc.baselines) {
 				t.Errorf("baselines at evaluations %v, want %v", baselines, tc.baselines)
 			}
 			if got := tr.P.Stage + 1; got != tc.wantStages {
@@ -124,18 +125,6 @@ func TestStageStartsAtItsMetaStep(t *testing.T) {
 func loID(id int) []*tensors.Tensor { return []*tensors.Tensor{tensors.FromScalar(float64(id))} }
 
 func idOf(w []*tensors.Tensor) int { return int(math.Round(tensors.ToScalar[float64](w[0]))) }
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 // GSAM and GAM on the meta-parameters: the cosine learning rate and the proportional rho start again at every
 // stage and run over ScheduleEpochs epochs of it, so a stage that starts late in a long run (here after 40,000
