@@ -27,6 +27,7 @@ Usage:
   lreg data fetch NAME [--data DIR]        download NAME (mnist, fashion-mnist, cifar10) with checksums
   lreg meta-train [flags]                  meta-train an LO (lreg meta-train -h for flags)
   lreg meta-test [flags]                   meta-test stored LOs and baselines (lreg meta-test -h)
+  lreg export LO.lreg [--out F]            write an LO as safetensors (PyTorch, JAX, NumPy)
   lreg backend [--backend B]               which backend runs (XLA CPU, GPU or pure Go) and why; checks it
   lreg bench [flags]                       seconds per meta-step and peak memory (lreg bench -h)
   lreg run EXPERIMENT [flags]              run an experiment headless (lreg run -h lists them)
@@ -50,6 +51,8 @@ func main() {
 		err = cmdMetaTest(args)
 	case "backend":
 		err = cmdBackend(args)
+	case "export":
+		err = cmdExport(args)
 	case "bench":
 		err = cmdBench(args)
 	case "run":
