@@ -39,7 +39,7 @@ func metaSteps(t *testing.T, b backends.Backend, cfg Config, n int) (losses, wei
 	for i := range n {
 		x, y := sampler.Batches(0, i*cfg.Unroll, cfg.Unroll)
 		args := append(inner.Args(w, adam, params, state), x, y)
-		out, err := exec.Exec(append(args, stepExtras(cfg, opt, i)...)...)
+		out, err := exec.Exec(append(args, stepExtras(cfg, opt, i, 0, 0)...)...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -117,7 +117,7 @@ func Bench(b backends.Backend, backendName string, cfg Config, steps int) (Bench
 	run := func(i int) error {
 		x, y := tk.Train.Batches(0, i*cfg.Unroll, cfg.Unroll)
 		args := append(inner.Args(weights, adam, params, state), x, y)
-		out, err := exec.Exec(append(args, stepExtras(cfg, opt, i)...)...)
+		out, err := exec.Exec(append(args, stepExtras(cfg, opt, i, 0, 0)...)...)
 		if err != nil {
 			return err
 		}

@@ -46,9 +46,6 @@ type Config struct {
 	// radius on the meta-parameters, which restart at every stage (Schedule); 6, twice MinEvals.
 	ScheduleEpochs int `json:"schedule_epochs"`
 
-	// window is the current stage's place for Schedule, set by the trainer (stageConfig); not a setting.
-	window scheduleWindow
-
 	CheckpointSeconds float64 `json:"checkpoint_seconds"` // save the resumable state at most this often; 0 = every meta-step
 }
 
@@ -162,33 +159,20 @@ func (c Config) LOName() string {
 // on the meta-parameters, which follow their papers within each curriculum stage: a cosine learning rate from
 // MetaLR down to MetaLR/100 over the stage's first ScheduleEpochs epochs, and rho proportional to it, from Rho
 // down to Rho/10 (decisions: the floors); past that budget both stay at their floors until the stage ends. A
-// stage restarts the schedule, as it restarts from the best LO so far at a new run length. The stage comes
-// from stageConfig; without one (a benchmark) the schedule starts at meta-step 0 with stage 1's budget.
-func (c Config) Schedule(step int) (lr, rho float64) {
+// stage restarts the schedule, as it restarts from the best LO so far at a new run length: step is the
+// meta-step, in the curriculum stage that began at meta-step stageStart (a benchmark: stage 0 from 0).
+func (c Config) Schedule(step, stage, stageStart int) (lr, rho float64) {
 	if c.Reg.On != "meta" || (c.Reg.Kind != "gsam" && c.Reg.Kind != "gam") {
 		return c.MetaLR, c.Reg.Rho
 	}
-	w := c.window
-	if w.budget == 0 {
-		w.budget = c.StageBudget(0)
-	}
 	lrMin := c.MetaLR / 100
-	lr = optim.CosineLR(c.MetaLR, lrMin, step-w.start, w.budget)
+	lr = optim.CosineLR(c.MetaLR, lrMin, step-stageStart, c.StageBudget(stage))
 	return lr, optim.ProportionalRho(lr, c.MetaLR, lrMin, c.Reg.Rho, c.Reg.Rho/10)
 }
-
-// scheduleWindow is where a stage's schedule runs: from meta-step start, over budget meta-steps.
-type scheduleWindow struct{ start, budget int }
 
 // StageBudget is the schedule's length in stage: ScheduleEpochs epochs of its runs, in meta-steps.
 func (c Config) StageBudget(stage int) int {
 	return c.ScheduleEpochs * c.RunsPerEpoch * c.Curriculum[stage] / c.Unroll
-}
-
-// stageConfig is c with Schedule placed in the stage that began at meta-step start.
-func (c Config) stageConfig(stage, start int) Config {
-	c.window = scheduleWindow{start: start, budget: c.StageBudget(stage)}
-	return c
 }
 
 // DTypeOf is the dtype of every tensor of the run.

@@ -141,7 +141,6 @@ func TestScheduleRunsPerStage(t *testing.T) {
 	if budget != 18000 {
 		t.Fatalf("last stage budget %d, want 18000", budget)
 	}
-	c := cfg.stageConfig(last, start)
 	lrMax, lrMin, rhoMax := cfg.MetaLR, cfg.MetaLR/100, cfg.Reg.Rho
 	for _, tc := range []struct {
 		step    int
@@ -152,14 +151,13 @@ func TestScheduleRunsPerStage(t *testing.T) {
 		{start + budget, lrMin, rhoMax / 10},
 		{start + 2*budget, lrMin, rhoMax / 10},
 	} {
-		lr, rho := c.Schedule(tc.step)
+		lr, rho := cfg.Schedule(tc.step, last, start)
 		if math.Abs(lr-tc.lr) > 1e-12 || math.Abs(rho-tc.rho) > 1e-12 {
 			t.Errorf("meta-step %d: lr %.6g rho %.6g, want %.6g and %.6g", tc.step, lr, rho, tc.lr, tc.rho)
 		}
 	}
 	// The other LOs train at a constant rate.
-	none := Paper().stageConfig(last, start)
-	if lr, rho := none.Schedule(start + budget); lr != cfg.MetaLR || rho != cfg.Reg.Rho {
+	if lr, rho := Paper().Schedule(start+budget, last, start); lr != cfg.MetaLR || rho != cfg.Reg.Rho {
 		t.Errorf("lo-none at meta-step %d: lr %g rho %g, want constant %g and %g", start+budget, lr, rho, cfg.MetaLR, cfg.Reg.Rho)
 	}
 }

@@ -176,14 +176,15 @@ func initExec(b backends.Backend, cfg Config) (*Exec, error) {
 }
 
 // stepExtras are the meta-step's inputs after the data: the regularizers' random draws and the scheduled
-// learning rate and rho, all a pure function of (config, meta-step) so a resumed run repeats them.
-func stepExtras(cfg Config, opt task.Optimizee, metaStep int) []any {
+// learning rate and rho, all a pure function of (config, meta-step, its curriculum stage and the meta-step
+// that stage began at) so a resumed run repeats them.
+func stepExtras(cfg Config, opt task.Optimizee, metaStep, stage, stageStart int) []any {
 	rng := rand.New(rand.NewPCG(cfg.Seed^0x5EED, uint64(metaStep)))
 	dt := cfg.DTypeOf()
 	var out []any
 	for _, t := range cfg.Reg.Noise(rng, opt.ParamShapes(), cfg.LO, cfg.Unroll, dt) {
 		out = append(out, t)
 	}
-	lr, rho := cfg.Schedule(metaStep)
+	lr, rho := cfg.Schedule(metaStep, stage, stageStart)
 	return append(out, task.FromFloats(dt, []float64{lr}), task.FromFloats(dt, []float64{rho}))
 }

@@ -385,7 +385,7 @@ func (tr *Trainer) metaStep() error {
 	cfg := tr.Cfg
 	x, y := tr.train.Batches(tr.P.Run, tr.P.StepInRun, cfg.Unroll)
 	args := append(inner.Args(tr.weights, tr.adam, tr.params, tr.state), x, y)
-	extras := stepExtras(cfg.stageConfig(tr.P.Stage, tr.P.StageStart), tr.opt, tr.P.MetaStep)
+	extras := stepExtras(cfg, tr.opt, tr.P.MetaStep, tr.P.Stage, tr.P.StageStart)
 	out, err := tr.step.Exec(append(args, extras...)...)
 	if err != nil {
 		return fmt.Errorf("meta-step %d: %w", tr.P.MetaStep, err)
