@@ -129,6 +129,14 @@ func FindPlugin() (path, where string) {
 			return p, "JAX's CUDA plugin (" + filepath.Dir(p) + ")"
 		}
 	}
+	return cpuPlugin(named)
+}
+
+// CPUPlugin is the XLA CPU plugin on this machine, if any, and where it was found: the xla-cpu-pjrt wheel's in
+// the project's .venv, else GoMLX's pjrt_c_api_cpu_plugin.so. The tests that run on XLA take it.
+func CPUPlugin() (path, where string) { return cpuPlugin(namedPlugins()) }
+
+func cpuPlugin(named []string) (path, where string) {
 	if p := findVenvCPUPlugin(); p != "" {
 		return p, "XLA CPU plugin (xla-cpu-pjrt) in " + venvOf(p)
 	}

@@ -31,10 +31,7 @@ func eachBackend(t *testing.T, f func(t *testing.T, b backends.Backend)) {
 	t.Run("go", func(t *testing.T) { f(t, testBackend(t)) })
 	t.Run("xla", func(t *testing.T) {
 		t.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
-		saved := HasGPU
-		HasGPU = func() bool { return false }
-		plugin, _ := FindPlugin()
-		HasGPU = saved
+		plugin, _ := CPUPlugin()
 		if plugin == "" {
 			if os.Getenv("LREG_REQUIRE_XLA") == "1" {
 				t.Fatal("LREG_REQUIRE_XLA=1 but no XLA CPU plugin is installed (./reproduce.sh --setup-only)")

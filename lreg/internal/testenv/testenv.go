@@ -34,16 +34,13 @@ var xlaOnce struct {
 }
 
 // XLABackend returns the XLA CPU backend (OpenXLA's plugin in the project's .venv, or GoMLX's CPU plugin:
-// see backend.FindPlugin), one per test binary. Where no plugin is installed the test is skipped, saying how
+// see backend.CPUPlugin), one per test binary. Where no plugin is installed the test is skipped, saying how
 // to install it, and fails where $LREG_REQUIRE_XLA=1 (as in CI).
 func XLABackend(t testing.TB) backends.Backend {
 	t.Helper()
 	t.Setenv("GOMLX_NO_AUTO_INSTALL", "1")
 	xlaOnce.Do(func() {
-		saved := backend.HasGPU
-		backend.HasGPU = func() bool { return false } // the CPU plugin, even on a GPU machine
-		defer func() { backend.HasGPU = saved }()
-		plugin, where := backend.FindPlugin()
+		plugin, where := backend.CPUPlugin() // the CPU plugin, even on a GPU machine
 		if plugin == "" {
 			xlaOnce.err = errNoPlugin
 			return
