@@ -121,7 +121,7 @@ func (c Config) InitWeights(rng *rand.Rand, dtype dtypes.DType) []*tensors.Tenso
 type Net struct {
 	cfg        Config
 	gate       [][]*Node // [layer][gate]: W, U and b stacked, [in+H+1, H] (see Forward)
-	joint      []*Node   // [layer]: the four gates side by side, [in+H+1, 4H] (XLA, see Forward)
+	joint      []*Node   // [layer]: the four gates side by side, [in+H+1, 4H]; on XLA only (see Forward)
 	outW, outB *Node
 }
 
@@ -131,6 +131,7 @@ func (c Config) Bind(weights []*Node) *Net {
 		panic(fmt.Sprintf("lopt: got %d weights, want %d", len(weights), len(c.WeightNames())))
 	}
 	n := &Net{cfg: c}
+	fuses := backend.Fuses(weights[0].Graph())
 	k := 0
 	for range c.Layers {
 		var stacked []*Node
@@ -140,7 +141,9 @@ func (c Config) Bind(weights []*Node) *Net {
 			k += 3
 		}
 		n.gate = append(n.gate, stacked)
-		n.joint = append(n.joint, Concatenate(stacked, 1))
+		if fuses {
+			n.joint = append(n.joint, Concatenate(stacked, 1))
+		}
 	}
 	n.outW, n.outB = weights[k], weights[k+1]
 	return n
@@ -183,17 +186,16 @@ func (n *Net) ZeroState(g *Graph, dtype dtypes.DType, coords int) State {
 //     activations), so the backward pass is two matmuls per layer instead of eight. The cell state passes a
 //     fusion barrier (backend.FusionBarrier) so that XLA's kernels stay within one step.
 //
-// Both give the same values (TestForwardMatchesEquations runs each).
+// Both give the same values (TestForwardMatchesLSTMEquations runs each).
 func (n *Net) Forward(x *Node, st State) (*Node, State) {
 	var next State
 	in := x
 	ones := Ones(x.Graph(), shapeOf(x.DType(), x.Shape().Dimensions[0], 1))
-	fused := backend.Fuses(x.Graph())
 	H := n.cfg.Hidden
 	for l := range n.cfg.Layers {
 		joint := Concatenate([]*Node{in, st.H[l], ones}, 1) // [n, in+H+1]
 		pre := make([]*Node, len(gates))
-		if fused {
+		if n.joint != nil {
 			all := Dot(joint, n.joint[l]) // [n, 4H]
 			for gi := range gates {
 				pre[gi] = Slice(all, AxisRange(), AxisRange(gi*H, (gi+1)*H))
