@@ -81,23 +81,20 @@ setup_xla() {
       why="pip could not install requirements.txt (is PyPI reachable? a proxy needs PIP_INDEX_URL or PIP_CERT): $err"
     fi
   fi
-  if [ -z "$why" ] && ! err=$(bin/lreg backend 2>&1); then
-    why="the plugin did not load: $err"
-  fi
-  # tcmalloc keeps the memory XLA frees for its next call (lreg preloads it itself: 1.4x faster meta-steps).
-  if [ -z "$why" ] && ! compgen -G "/usr/lib*/libtcmalloc_minimal.so.4" >/dev/null && ! compgen -G "/usr/lib/*/libtcmalloc_minimal.so.4" >/dev/null; then
-    if is_root && apt_install libtcmalloc-minimal4; then
-      echo "installed Debian's libtcmalloc-minimal4 (tcmalloc: XLA's meta-steps 1.4x faster)"
-    else
-      echo "note: tcmalloc is not installed: XLA's CPU meta-steps are 1.4x slower without it (sudo apt-get install libtcmalloc-minimal4)"
-    fi
-  fi
   if [ -n "$why" ]; then
     echo "WARNING: no XLA CPU engine: $why" >&2
     [ "${LREG_REQUIRE_XLA:-}" = 1 ] && { echo "reproduce.sh: LREG_REQUIRE_XLA=1 and the XLA CPU plugin is not installed" >&2; exit 1; }
     echo "WARNING: lreg runs on the pure-Go backend (see README, Backends)" >&2
   fi
-  bin/lreg backend | sed 's/^/  /'
+  # Which backend runs, checked (a plugin that is there but does not load stops here, with lreg's error).
+  engine=$(bin/lreg backend 2>&1) || {
+    echo "reproduce.sh: the backend did not load:" >&2; echo "$engine" | sed 's/^/    /' >&2; exit 1; }
+  # tcmalloc keeps the memory XLA frees for its next call (lreg preloads it itself: 1.4x faster meta-steps).
+  if grep -q '^tcmalloc: not installed' <<<"$engine" && is_root && apt_install libtcmalloc-minimal4; then
+    echo "installed Debian's libtcmalloc-minimal4"
+    engine=$(bin/lreg backend 2>&1)
+  fi
+  echo "$engine" | sed 's/^/  /'
 }
 echo "== the engine: XLA's CPU plugin (PyPI) in .venv"
 setup_xla
@@ -239,7 +236,7 @@ else
 fi
 
 echo
-echo "== summary ($profile profile, $((SECONDS - start_all)) s; results in runs/$profile, figures in figures/; backend: $(bin/lreg backend 2>/dev/null | sed -n 's/^backend: //p'))"
+echo "== summary ($profile profile, $((SECONDS - start_all)) s; results in runs/$profile, figures in figures/; $(grep '^backend: ' <<<"$engine"))"
 cat "$out/summary.txt"
 [ -n "$browser_note" ] && echo "$browser_note" >&2
 exit $failed

@@ -38,8 +38,9 @@ type Env struct {
 }
 
 // A notebook cell is a program of its own: on XLA's CPU backend it runs with tcmalloc where that is installed
-// (see backend.RelaunchWithTCMalloc). An init runs before the cell prints or computes anything.
-func init() { backend.RelaunchWithTCMalloc() }
+// (see backend.RelaunchWithTCMalloc), the backend being $LREG_BACKEND's as in Open. An init runs before the
+// cell prints or computes anything.
+func init() { backend.RelaunchWithTCMalloc(os.Getenv("LREG_BACKEND")) }
 
 // Open reads the environment: $LREG_PROFILE, $LREG_RUN_DIR, $LREG_FIGURES, $LREG_DATA and the backend
 // ($LREG_BACKEND, else $GOMLX_BACKEND, else auto: a PJRT plugin if installed, else pure Go).

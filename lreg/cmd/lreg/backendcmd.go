@@ -26,5 +26,15 @@ func cmdBackend(args []string) error {
 	}
 	fmt.Printf("backend: %s\nwhy: %s\nchecked: a matmul and its gradient compiled, ran and matched (%.1f s)\n",
 		info.Config, info.Reason, time.Since(start).Seconds())
+	if info.OnCPUPlugin() {
+		switch lib := backend.TCMalloc(); {
+		case lib == "":
+			fmt.Println("tcmalloc: not installed (XLA's CPU meta-steps are 1.4x faster with it: apt-get install libtcmalloc-minimal4)")
+		case backend.TCMallocInUse():
+			fmt.Printf("tcmalloc: %s, in use\n", lib)
+		default:
+			fmt.Printf("tcmalloc: %s, installed but not in use ($LREG_TCMALLOC=0, or another LD_PRELOAD)\n", lib)
+		}
+	}
 	return nil
 }
