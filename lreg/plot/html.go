@@ -3,6 +3,7 @@ package plot
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -44,26 +45,49 @@ func (c *Chart) Snippet() string {
 	return c.fragment("-" + hex.EncodeToString(r[:]))
 }
 
+// Notebook is the chart for a notebook output that also shows where scripts do not run: Snippet's <div> holds
+// the static svg (the chart's SVG, from SVG) as an <img>, which the script replaces with the interactive chart.
+// JupyterLab shows an untrusted output's HTML sanitized, without its scripts but with the <img> (a data: URL),
+// so a saved notebook reopened later, or shared, still shows its figures.
+func (c *Chart) Notebook(svg []byte) string {
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	var img string
+	if len(svg) > 0 {
+		w, h := c.dims()
+		img = fmt.Sprintf(`<img class="lreg-chart-static" alt="%s" width="%d" height="%d" style="max-width:100%%;height:auto" src="data:image/svg+xml;base64,%s">`,
+			html.EscapeString(c.title), w, h, base64.StdEncoding.EncodeToString(svg))
+	}
+	return c.fragmentWith("-"+hex.EncodeToString(r[:]), img)
+}
+
 // fragment is the chart's div and script; suffix makes its id unique where needed.
-func (c *Chart) fragment(suffix string) string {
-	w, h := c.dims()
-	option, err := c.OptionJSON() // json.Marshal escapes <, > and &, so the option cannot end the script
+func (c *Chart) fragment(suffix string) string { return c.fragmentWith(suffix, "") }
+
+// fragmentWith is fragment with inner (a static picture of the chart) inside the div until the chart draws.
+func (c *Chart) fragmentWith(suffix, inner string) string {
+	option, w, h, err := c.layout()
+	if err == nil {
+		_, err = json.Marshal(option)
+	}
 	if err != nil {
 		return fmt.Sprintf(`<div class="%s lreg-chart-error" style="color:#b00;font-family:monospace;white-space:pre-wrap">%s</div>`+"\n",
 			ChartClass, html.EscapeString(err.Error()))
 	}
-	sum := sha256.Sum256(option)
+	optionJSON, _ := json.Marshal(option) // json.Marshal escapes <, > and &, so the option cannot end the script
+	sum := sha256.Sum256(optionJSON)
 	id := "lreg-" + hex.EncodeToString(sum[:6]) + suffix
 	title, _ := json.Marshal(c.title)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<div class="%s" id="%s" title="%s" style="width:%dpx;height:%dpx;max-width:100%%"></div>`+"\n",
-		ChartClass, id, html.EscapeString(c.title), w, h)
+	fmt.Fprintf(&b, `<div class="%s" id="%s" title="%s" style="width:%dpx;height:%dpx;max-width:100%%">%s</div>`+"\n",
+		ChartClass, id, html.EscapeString(c.title), w, h, inner)
 	fmt.Fprintf(&b, `<script>
 (function(){
 var id=%q, title=%s, option=%s;
 function draw(){
   var el=document.getElementById(id);
   if(!el||!window.echarts){return false;}
+  el.innerHTML='';
   var chart=window.echarts.init(el,null,{renderer:'svg'});
   chart.setOption(option);
   window.addEventListener('resize',function(){chart.resize();});
@@ -77,7 +101,7 @@ if(!draw()){
 }
 })();
 </script>
-`, id, title, option)
+`, id, title, optionJSON)
 	return b.String()
 }
 

@@ -50,6 +50,7 @@ func color(i int) string { return palette[i%len(palette)] }
 type Chart struct {
 	title         string
 	width, height int
+	legendRows    int // rows the legend takes, set when the option is built; each row past the first adds to the height
 	logX, logY    bool
 	build         func(c *Chart) (map[string]any, error)
 }
@@ -75,7 +76,17 @@ func (c *Chart) dims() (int, int) {
 	if h <= 0 {
 		h = DefaultHeight
 	}
+	if c.legendRows > 1 {
+		h += (c.legendRows - 1) * legendRowHeight
+	}
 	return w, h
+}
+
+// layout builds the option and then the size, which grows with the legend's rows.
+func (c *Chart) layout() (option map[string]any, w, h int, err error) {
+	option, err = c.Option()
+	w, h = c.dims()
+	return option, w, h, err
 }
 
 // Option is the chart's echarts option as a JSON-ready map (what setOption receives).
@@ -179,7 +190,9 @@ func common(c *Chart, trigger string) []charts.GlobalOpts {
 		charts.WithInitializationOpts(opts.Initialization{Renderer: "svg", Width: fmt.Sprintf("%dpx", w), Height: fmt.Sprintf("%dpx", h)}),
 		charts.WithAnimation(false),
 		charts.WithTitleOpts(opts.Title{Title: c.title, Left: "center"}),
-		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0", Type: "scroll"}),
+		// A plain legend wraps onto more rows (finish makes room for them); a "scroll" legend would page
+		// ("1/2") and hide some series' colors, in the page and in the static SVG alike.
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0", Type: "plain"}),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: trigger}),
 		charts.WithGridOpts(opts.Grid{Left: "60", Right: "40", Top: "60", Bottom: "70", ContainLabel: opts.Bool(true)}),
 	}
@@ -311,6 +324,33 @@ func num(v float64) any {
 }
 
 // finish turns the go-echarts chart into the option map and adds what go-echarts has no field for.
+// The legend's layout as echarts draws it (legend defaults: 25 px icon, 5 px to the text, 10 px between items,
+// 12 px sans-serif text), with the text's width overestimated so that a row never holds more than echarts puts
+// on it; a row is legendRowHeight high. gridBottom leaves one legend row and the x axis' name below the plot.
+const (
+	legendRowHeight = 24
+	legendCharWidth = 7.5
+	gridBottom      = 70
+)
+
+// LegendRows is how many rows a plain legend of these names takes in a chart width pixels wide.
+func LegendRows(names []string, width int) int {
+	avail := float64(width) - 2*5 - 20 // the legend's padding, and a margin
+	rows, x := 1, 0.0
+	for i, n := range names {
+		item := 25 + 5 + legendCharWidth*float64(len([]rune(n)))
+		if i > 0 && x+10+item > avail {
+			rows, x = rows+1, item
+			continue
+		}
+		if i > 0 {
+			x += 10
+		}
+		x += item
+	}
+	return rows
+}
+
 func finish(c *Chart, rc *charts.RectChart, legend []string, floor float64) (map[string]any, error) {
 	rc.Validate()
 	// Resolve band edges before encoding (they are Go values inside the series data).
@@ -335,6 +375,17 @@ func finish(c *Chart, rc *charts.RectChart, legend []string, floor float64) (map
 	}
 	if lg, ok := o["legend"].(map[string]any); ok {
 		lg["data"] = legend // only the named series, not the band helpers
+		w, _ := c.dims()
+		c.legendRows = LegendRows(legend, w)
+		if grid, ok := o["grid"].(map[string]any); ok {
+			grid["bottom"] = strconv.Itoa(gridBottom + (c.legendRows-1)*legendRowHeight)
+		} else if grids, ok := o["grid"].([]any); ok {
+			for _, g := range grids {
+				if grid, ok := g.(map[string]any); ok {
+					grid["bottom"] = strconv.Itoa(gridBottom + (c.legendRows-1)*legendRowHeight)
+				}
+			}
+		}
 	}
 	for _, s := range o["series"].([]any) {
 		s := s.(map[string]any)

@@ -51,11 +51,10 @@ func SVGs(charts ...*Chart) ([][]byte, error) {
 	}
 	reqs := make([]request, len(charts))
 	for i, c := range charts {
-		option, err := c.Option()
+		option, w, h, err := c.layout()
 		if err != nil {
 			return nil, err
 		}
-		w, h := c.dims()
 		reqs[i] = request{w, h, option}
 	}
 	dir, err := EchartsDir()

@@ -11,15 +11,21 @@ import (
 
 // Write writes dir/name.html (Page) and dir/name.svg (SVG) atomically and returns the paths written.
 func (c *Chart) Write(dir, name string) ([]string, error) {
+	_, paths, err := c.WriteSVG(dir, name)
+	return paths, err
+}
+
+// WriteSVG is Write that also returns the SVG it wrote (for Notebook, which shows it where scripts do not run).
+func (c *Chart) WriteSVG(dir, name string) (svg []byte, paths []string, err error) {
 	page, err := c.Page()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	svg, err := c.SVG()
-	if err != nil {
-		return nil, err
+	if svg, err = c.SVG(); err != nil {
+		return nil, nil, err
 	}
-	return writeAll(dir, name, map[string][]byte{".html": page, ".svg": svg}, ".html", ".svg")
+	paths, err = writeAll(dir, name, map[string][]byte{".html": page, ".svg": svg}, ".html", ".svg")
+	return svg, paths, err
 }
 
 // WriteAll writes each chart as Write does, dir/NAME.html and dir/NAME.svg for each NAME of charts, with
