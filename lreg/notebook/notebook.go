@@ -9,6 +9,7 @@ package notebook
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +36,10 @@ type Env struct {
 	Data       data.Options
 	Backend    backends.Backend
 	Info       backend.Info
+	// Log takes the per-run lines of long work (pass it as an experiment's Log): the progress log, LogPath
+	// ($LREG_PROGRESS_LOG, else progress.log in the run directory), not the cell's stderr, which keeps errors.
+	Log     io.Writer
+	LogPath string
 }
 
 // A notebook cell is a program of its own: on XLA's CPU backend it runs with tcmalloc where that is installed
@@ -56,6 +61,7 @@ func Open() (*Env, error) {
 	e.RunDir = getenv("LREG_RUN_DIR", filepath.Join(root, "runs", e.Profile))
 	e.FiguresDir = getenv("LREG_FIGURES", filepath.Join(root, "figures"))
 	e.Data = data.Options{Dir: getenv("LREG_DATA", filepath.Join(root, data.DefaultDir))}
+	e.openLog()
 	// The charts' echarts library is installed by `npm ci` in the root; GoNB runs cells in a temporary folder,
 	// so tell the plot package where to look.
 	if os.Getenv("LREG_ECHARTS_DIR") == "" {
@@ -129,10 +135,12 @@ func (e *Env) Intro() {
 		e.Profile, e.Info.Config, e.Info.Reason, e.rel(e.RunDir), e.rel(e.FiguresDir)))
 }
 
-// Figure shows a chart inline and writes it to figures/<name>.html and .svg.
+// Figure writes a chart to figures/<name>.html and .svg and shows it inline, interactive with its static SVG
+// beside it (see showChart).
 func (e *Env) Figure(name string, c *plot.Chart) {
-	gonbui.DisplayHTML(c.Snippet())
-	files := Must(c.Write(e.FiguresDir, name))
+	svg, files, err := c.WriteSVG(e.FiguresDir, name)
+	Check(err)
+	showChart(c, svg)
 	e.wrote(files)
 }
 
@@ -198,7 +206,7 @@ func (e *Env) Live() *Live {
 // Show replaces the live output with a chart.
 func (l *Live) Show(c *plot.Chart) { gonbui.UpdateHTML(l.id, c.Snippet()) }
 
-// Bar is a progress bar on the notebook's stderr that also keeps its last status line.
+// Bar is a progress bar (in a notebook, an HTML output updated in place) that also keeps its last status line.
 type Bar struct {
 	*progress.Bar
 	Last string
