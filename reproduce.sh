@@ -2,6 +2,7 @@
 # reproduce.sh — set up what lreg needs, then execute every notebook headless: all figures and tables.
 #
 #   ./reproduce.sh                        smoke profile: every figure and table in minutes on 2 CPU cores
+#   ./reproduce.sh --profile cpu          results that mean something: about two hours on 2 CPU cores (XLA)
 #   ./reproduce.sh --profile paper        SPEC.md's settings (meant for a GPU: see README, "Backends")
 #   ./reproduce.sh --only table1,probes   just these notebooks (names: meta-training, table1, probes,
 #                                         flatness, early-evidence, taylorglo)
@@ -17,16 +18,16 @@ root="$PWD"
 profile=smoke only="" setup_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --profile) profile="${2:?--profile needs smoke or paper}"; shift 2 ;;
+    --profile) profile="${2:?--profile needs smoke, cpu or paper}"; shift 2 ;;
     --profile=*) profile="${1#*=}"; shift ;;
     --only) only="${2:?--only needs notebook names}"; shift 2 ;;
     --only=*) only="${1#*=}"; shift ;;
     --setup-only) setup_only=1; shift ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "reproduce.sh: unknown argument '$1' (use --profile smoke|paper, --only NAMES, --setup-only)" >&2; exit 2 ;;
+    *) echo "reproduce.sh: unknown argument '$1' (use --profile smoke|cpu|paper, --only NAMES, --setup-only)" >&2; exit 2 ;;
   esac
 done
-case "$profile" in smoke|paper) ;; *) echo "reproduce.sh: unknown profile '$profile' (use smoke or paper)" >&2; exit 2 ;; esac
+case "$profile" in smoke|cpu|paper) ;; *) echo "reproduce.sh: unknown profile '$profile' (use smoke, cpu or paper)" >&2; exit 2 ;; esac
 
 # Never download a PJRT plugin behind the user's back; an installed one is still used (see README).
 export GOMLX_NO_AUTO_INSTALL="${GOMLX_NO_AUTO_INSTALL:-1}"

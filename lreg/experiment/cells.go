@@ -25,6 +25,7 @@ import (
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/metatest"
 	"github.com/lreg/lreg/lreg/optim"
+	"github.com/lreg/lreg/lreg/profile"
 	"github.com/lreg/lreg/lreg/record"
 	"github.com/lreg/lreg/lreg/shard"
 	"github.com/lreg/lreg/lreg/store"
@@ -289,15 +290,7 @@ func (s *Sweep) stored(key metatest.Key, seed uint64) (metatest.Result, bool) {
 	return res, true
 }
 
-// byProfile returns the config of the named profile: "smoke" (minutes on 2 CPU cores, every code path) or
-// "paper" (SPEC.md's settings).
-func byProfile[T any](name string, smoke, paper func() T) (T, error) {
-	switch name {
-	case "smoke":
-		return smoke(), nil
-	case "paper":
-		return paper(), nil
-	}
-	var zero T
-	return zero, fmt.Errorf("unknown profile %q: use smoke or paper", name)
+// byProfile returns the config of the named profile (package profile).
+func byProfile[T any](name string, smoke, cpu, paper func() T) (T, error) {
+	return profile.Pick(name, smoke, cpu, paper)
 }

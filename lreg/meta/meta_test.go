@@ -1,13 +1,14 @@
 package meta
 
 import (
-	"github.com/gomlx/gomlx/backends"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gomlx/gomlx/backends"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"

@@ -39,7 +39,26 @@ type Config struct {
 	MaxSteps  int    `json:"max_steps"`        // step cap; 10000 (paper), 300 (smoke)
 	EvalTrain int    `json:"eval_train"`       // examples of meta-test-train on which the final training loss is measured
 	TestN     int    `json:"test_n,omitempty"` // measure on the first TestN test examples; 0 = all
-	DType     string `json:"dtype"`            // "float32" or "float64"
+	// ValN > 0 makes a tuning run: it trains on the meta-test-train half without its last ValN examples and is
+	// measured on those (reported as TestLoss and TestAccuracy); the test split is never touched. 0: a test run.
+	ValN  int    `json:"val_n,omitempty"`
+	DType string `json:"dtype"` // "float32" or "float64"
+}
+
+// Splits are the parts a run of cfg uses: ds's split, or for a tuning run (ValN > 0) the meta-test-train half
+// cut into training examples and a validation set that stands in for the test split.
+func (c Config) Splits(ds *data.Dataset) (data.Splits, error) {
+	s := ds.Split(c.DataSeed)
+	if c.ValN == 0 {
+		return s, nil
+	}
+	n := s.MetaTestTrain.N
+	if c.ValN >= n/2 {
+		return s, fmt.Errorf("meta-test: a validation set of %d examples would leave too few of the %d in %s's meta-test-train half; choose val_n < %d", c.ValN, n, ds.Name, n/2)
+	}
+	s.Test = s.MetaTestTrain.Rows(n-c.ValN, n)
+	s.MetaTestTrain = s.MetaTestTrain.Rows(0, n-c.ValN)
+	return s, nil
 }
 
 // Paper is SPEC.md section 4's protocol on MNIST with the MLP-sigmoid.
@@ -54,6 +73,14 @@ func Smoke() Config {
 	return c
 }
 
+// CPU is the protocol of the cpu profile: runs of at most 400 steps (the LOs of that profile are meta-trained
+// on runs of 100 and 200 steps), the final training loss measured on 2000 examples; everything else is Paper's.
+func CPU() Config {
+	c := Paper()
+	c.MaxSteps, c.EvalTrain = 400, 2000
+	return c
+}
+
 // Validate reports settings that cannot work.
 func (c Config) Validate() error {
 	for _, f := range []struct {
@@ -64,8 +91,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("meta-test: %s must be >= 1, got %d", f.name, f.v)
 		}
 	}
-	if c.TestN < 0 {
-		return fmt.Errorf("meta-test: test_n must be >= 0 (0: the whole test split), got %d", c.TestN)
+	if c.TestN < 0 || c.ValN < 0 {
+		return fmt.Errorf("meta-test: test_n and val_n must be >= 0 (test_n 0: the whole test split; val_n 0: not a tuning run), got %d and %d", c.TestN, c.ValN)
 	}
 	if c.DType != "float32" && c.DType != "float64" {
 		return fmt.Errorf("dtype %q: use float32 or float64", c.DType)
@@ -147,8 +174,11 @@ func NewRunnerFor(b backends.Backend, cfg Config, m optim.Method, ds *data.Datas
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r := &Runner{Cfg: cfg, Method: m, Optimizee: opt, Data: ds, Split: ds.Split(cfg.DataSeed), backend: b, batched: map[int]*inner.Stepper{}}
-	var err error
+	split, err := cfg.Splits(ds)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{Cfg: cfg, Method: m, Optimizee: opt, Data: ds, Split: split, backend: b, batched: map[int]*inner.Stepper{}}
 	if r.stepper, err = inner.NewStepper(b, opt, m, 1); err != nil {
 		return nil, err
 	}

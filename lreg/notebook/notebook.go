@@ -19,7 +19,9 @@ import (
 
 	"github.com/lreg/lreg/lreg/backend"
 	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/plot"
+	"github.com/lreg/lreg/lreg/profile"
 	"github.com/lreg/lreg/lreg/progress"
 	"github.com/lreg/lreg/lreg/stats"
 )
@@ -55,8 +57,8 @@ func Open() (*Env, error) {
 		return nil, err
 	}
 	e := &Env{Root: root, Profile: getenv("LREG_PROFILE", "smoke")}
-	if e.Profile != "smoke" && e.Profile != "paper" {
-		return nil, fmt.Errorf("LREG_PROFILE=%q: use smoke (minutes on 2 CPU cores) or paper (SPEC.md's settings)", e.Profile)
+	if err := profile.Check(e.Profile); err != nil {
+		return nil, fmt.Errorf("LREG_PROFILE: %w", err)
 	}
 	e.RunDir = getenv("LREG_RUN_DIR", filepath.Join(root, "runs", e.Profile))
 	e.FiguresDir = getenv("LREG_FIGURES", filepath.Join(root, "figures"))
@@ -66,6 +68,11 @@ func Open() (*Env, error) {
 	// so tell the plot package where to look.
 	if os.Getenv("LREG_ECHARTS_DIR") == "" {
 		os.Setenv("LREG_ECHARTS_DIR", filepath.Join(root, "node_modules", "echarts"))
+	}
+	// The LOs committed with the repository (results/<profile>/los) stand in for missing ones of the same
+	// settings, unless LREG_RETRAIN=1 or $LREG_LOS names another folder.
+	if os.Getenv(meta.ShippedEnv) == "" && os.Getenv("LREG_RETRAIN") != "1" {
+		os.Setenv(meta.ShippedEnv, filepath.Join(root, "results", e.Profile, "los"))
 	}
 	if e.Backend, e.Info, err = backend.New(os.Getenv("LREG_BACKEND")); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ package stats
 
 import (
 	"math"
+	"sort"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -40,6 +41,11 @@ type Welch struct {
 	T  float64 `json:"t"`  // (mean_a - mean_b) / sqrt(s_a^2/n_a + s_b^2/n_b)
 	DF float64 `json:"df"` // Welch-Satterthwaite degrees of freedom
 	P  float64 `json:"p"`  // two-sided p-value
+	// Diff is mean_a - mean_b, and [Low, High] its 95% confidence interval: Diff -+ t_{0.975, DF} times the
+	// standard error (NaN where the test is).
+	Diff float64 `json:"diff"`
+	Low  float64 `json:"ci95_low"`
+	High float64 `json:"ci95_high"`
 }
 
 // WelchTest compares two samples of at least two values each. Two samples without spread give t = 0 and
@@ -82,19 +88,44 @@ func OfGroups(groups [][]float64) Estimate {
 // It needs N >= 2 on both sides (else NaN); two sides without spread give t = 0 and p = 1 when their means are
 // equal, t = +-Inf and p = 0 otherwise.
 func WelchOf(a, b Estimate) Welch {
+	nan := math.NaN()
 	if a.N < 2 || b.N < 2 {
-		return Welch{T: math.NaN(), DF: math.NaN(), P: math.NaN()}
+		return Welch{T: nan, DF: nan, P: nan, Diff: nan, Low: nan, High: nan}
 	}
 	va, vb := a.VarMean, b.VarMean
 	diff := a.Mean - b.Mean
 	if va+vb == 0 {
 		if diff == 0 {
-			return Welch{T: 0, DF: math.Inf(1), P: 1}
+			return Welch{T: 0, DF: math.Inf(1), P: 1, Diff: 0}
 		}
-		return Welch{T: math.Copysign(math.Inf(1), diff), DF: math.Inf(1), P: 0}
+		return Welch{T: math.Copysign(math.Inf(1), diff), DF: math.Inf(1), P: 0, Diff: diff, Low: diff, High: diff}
 	}
-	t := diff / math.Sqrt(va+vb)
+	se := math.Sqrt(va + vb)
+	t := diff / se
 	df := (va + vb) * (va + vb) / (va*va/float64(a.N-1) + vb*vb/float64(b.N-1))
 	dist := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}
-	return Welch{T: t, DF: df, P: 2 * dist.CDF(-math.Abs(t))}
+	half := dist.Quantile(0.975) * se
+	return Welch{T: t, DF: df, P: 2 * dist.CDF(-math.Abs(t)), Diff: diff, Low: diff - half, High: diff + half}
+}
+
+// Holm adjusts the p-values of a family of tests for multiple comparisons (Holm 1979, step-down): the i-th
+// smallest p is multiplied by n - i (i from 0), made monotone, and capped at 1; a test is significant at
+// level alpha when its adjusted p is below alpha, which keeps the family-wise error rate at alpha. NaN
+// p-values (tests that could not be made) are not counted in n and stay NaN.
+func Holm(p []float64) []float64 {
+	adj := make([]float64, len(p))
+	var idx []int
+	for i, v := range p {
+		adj[i] = math.NaN()
+		if !math.IsNaN(v) {
+			idx = append(idx, i)
+		}
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return p[idx[a]] < p[idx[b]] })
+	running := 0.0
+	for rank, i := range idx {
+		running = math.Max(running, math.Min(1, float64(len(idx)-rank)*p[i]))
+		adj[i] = running
+	}
+	return adj
 }

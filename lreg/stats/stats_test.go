@@ -82,3 +82,32 @@ func TestWelchOverLOMeans(t *testing.T) {
 		t.Errorf("one LO against three: %+v, want NaN", w)
 	}
 }
+
+// TestHolmByHand checks the step-down adjustment on p-values worked by hand: sorted 0.01, 0.02, 0.03, 0.5 get
+// 4x, 3x, 2x, 1x = 0.04, 0.06, 0.06 (made monotone from 0.06), 0.5; a NaN is neither counted nor changed.
+func TestHolmByHand(t *testing.T) {
+	got := Holm([]float64{0.03, 0.5, math.NaN(), 0.01, 0.02})
+	want := []float64{0.06, 0.5, math.NaN(), 0.04, 0.06}
+	for i := range want {
+		if math.IsNaN(want[i]) != math.IsNaN(got[i]) || (!math.IsNaN(want[i]) && math.Abs(got[i]-want[i]) > 1e-12) {
+			t.Fatalf("Holm = %v, want %v", got, want)
+		}
+	}
+	if got := Holm([]float64{0.4, 0.3}); got[0] != 0.6 || got[1] != 0.6 {
+		t.Errorf("Holm(0.4, 0.3) = %v, want 0.6, 0.6 (2 x 0.3, then monotone)", got)
+	}
+}
+
+// TestWelchInterval checks the 95% interval against a hand computation: a = {1, 2, 3, 4}, b = {0, 0.5, 1}
+// have means 2.5 and 0.5, variances of the mean 5/12 and 1/12, so se = sqrt(0.5) and df = 0.25/((5/12)^2/3 +
+// (1/12)^2/2) = 4.07547; t_{0.975, 4.07547} = 2.75628 (Student's t density integrated by Simpson's rule and
+// bisected), half-width 2.75628 sqrt(0.5) = 1.94899.
+func TestWelchInterval(t *testing.T) {
+	w := WelchTest([]float64{1, 2, 3, 4}, []float64{0, 0.5, 1})
+	if math.Abs(w.Diff-2) > 1e-12 || math.Abs(w.DF-4.0754717) > 1e-6 {
+		t.Fatalf("diff %v df %v, want 2 and 4.0754717", w.Diff, w.DF)
+	}
+	if half := (w.High - w.Low) / 2; math.Abs(half-1.94899) > 1e-4 || math.Abs((w.High+w.Low)/2-2) > 1e-12 {
+		t.Errorf("interval [%v, %v]: half-width %v, want 1.94899 around 2", w.Low, w.High, half)
+	}
+}

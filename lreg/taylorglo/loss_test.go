@@ -1,10 +1,11 @@
 package taylorglo
 
 import (
-	"github.com/gomlx/gomlx/backends"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/gomlx/gomlx/backends"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"

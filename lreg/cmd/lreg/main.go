@@ -85,7 +85,7 @@ func cmdRun(args []string) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	runUsage := fmt.Sprintf("usage: lreg run EXPERIMENT [--profile smoke|paper] [flags] (lreg run EXPERIMENT -h lists them); experiments: %s", strings.Join(names, ", "))
+	runUsage := fmt.Sprintf("usage: lreg run EXPERIMENT [--profile smoke|cpu|paper] [flags] (lreg run EXPERIMENT -h lists them); experiments: %s", strings.Join(names, ", "))
 	if len(args) == 0 {
 		return errors.New(runUsage)
 	}
@@ -145,7 +145,12 @@ func override[T any](set map[string]bool, flag string, dst *T, v T) {
 // overrideList sets *dst to the comma-separated v when the flag was given on the command line.
 func overrideList(set map[string]bool, flag string, dst *[]string, v string) {
 	if set[flag] {
-		*dst = strings.Split(v, ",")
+		*dst = nil // "" is an empty list: --baselines "" runs no baseline
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				*dst = append(*dst, part)
+			}
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/experiment"
 	"github.com/lreg/lreg/lreg/metatest"
+	"github.com/lreg/lreg/lreg/profile"
 	"github.com/lreg/lreg/lreg/stats"
 	"github.com/lreg/lreg/lreg/store"
 )
@@ -42,10 +43,12 @@ func cmdMetaTest(args []string) error {
 	switch c.profile {
 	case "paper":
 		cfg = metatest.Paper()
+	case "cpu":
+		cfg = metatest.CPU()
 	case "smoke":
 		cfg, nRuns = metatest.Smoke(), 3
 	default:
-		return fmt.Errorf("unknown profile %q: use smoke or paper", c.profile)
+		return profile.Check(c.profile)
 	}
 	set := setFlags(fs)
 	cfg.Dataset, cfg.Optimizee = *dataset, *optimizee

@@ -21,10 +21,14 @@ import (
 // common are the flags every experiment takes.
 type common struct {
 	profile, backend, dataDir, runDir string
+	losFrom                           string
+	retrain                           bool
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.profile, "profile", "smoke", "settings profile: smoke (minutes on 2 CPU cores) or paper (SPEC.md)")
+	fs.StringVar(&c.profile, "profile", "smoke", "settings profile: smoke (minutes on 2 CPU cores), cpu (about two hours on 2 CPU cores) or paper (SPEC.md)")
+	fs.StringVar(&c.losFrom, "los-from", "", "folder of shipped LOs that sweeps take instead of meta-training when their settings are the same (default results/<profile>/los)")
+	fs.BoolVar(&c.retrain, "retrain", false, "meta-train every missing LO, never taking a shipped one (also LREG_RETRAIN=1)")
 	fs.StringVar(&c.backend, "backend", "", "auto, go, xla or xla:/path/to/pjrt_plugin.so (default $GOMLX_BACKEND, else auto)")
 	fs.StringVar(&c.dataDir, "data", "data", "data folder (see `lreg data`)")
 	fs.StringVar(&c.runDir, "run-dir", "", "where results, checkpoints and LOs go (default runs/<profile>)")
@@ -34,6 +38,13 @@ func (c *common) finish() {
 	if c.runDir == "" {
 		c.runDir = filepath.Join("runs", c.profile)
 	}
+	if c.losFrom == "" {
+		c.losFrom = filepath.Join("results", c.profile, "los")
+	}
+	if c.retrain || os.Getenv("LREG_RETRAIN") == "1" {
+		c.losFrom = ""
+	}
+	os.Setenv(meta.ShippedEnv, c.losFrom) // read by the sweeps (meta.Adopt)
 }
 
 // checkRunDir makes sure results can be written to --run-dir and the given folders inside it, before any work

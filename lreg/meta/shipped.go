@@ -1,0 +1,78 @@
+package meta
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/lreg/lreg/lreg/store"
+)
+
+// Shipped LOs: the repository commits the LOs of its cpu profile (results/cpu/los) so that a fresh clone
+// shows real results without meta-training. A sweep that needs an LO it has not stored takes the shipped one
+// when, and only when, it was meta-trained with exactly the settings the sweep would use; otherwise it says why
+// and meta-trains it.
+
+// ShippedEnv names the folder of shipped LOs for every sweep of a process ("" or unset: none). The command line
+// (--los-from, --retrain) and the notebooks (results/<profile>/los; LREG_RETRAIN=1 turns it off) set it.
+const ShippedEnv = "LREG_LOS"
+
+// ShippedDir is the folder of shipped LOs in use ("" for none), or its subfolder sub (an experiment whose LOs
+// are stored in a subfolder of the run directory: early-evidence).
+func ShippedDir(sub ...string) string {
+	dir := os.Getenv(ShippedEnv)
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(append([]string{dir}, sub...)...)
+}
+
+// Adopt copies the shipped LO that cfg would meta-train (lo-<name>.lreg and its meta-loss curve) from dir into
+// runDir when it was meta-trained with cfg's settings, and reports whether it did. An LO of other settings is
+// left alone, with a line in log saying so; a shipped file that cannot be read is an error (the repository's
+// copy is damaged: `git checkout results/` restores it).
+func Adopt(dir, runDir string, cfg Config, log io.Writer) (bool, error) {
+	if dir == "" {
+		return false, nil
+	}
+	name := cfg.LOName()
+	src := LOFile(dir, name)
+	if _, err := os.Stat(src); err != nil {
+		return false, nil
+	}
+	m, _, err := LoadLO(src)
+	if err != nil {
+		return false, fmt.Errorf("shipped LO %s: %w (git checkout %s restores it; --retrain meta-trains instead)", src, err, src)
+	}
+	if !sameSettings(m.Config, cfg) {
+		fmt.Fprintf(log, "shipped LO %s was meta-trained with other settings than this run's: not used, meta-training %q\n", src, name)
+		return false, nil
+	}
+	files := [][2]string{{src, LOFile(runDir, name)}, {ProgressFile(dir, name), ProgressFile(runDir, name)}}
+	if _, err := os.Stat(filepath.Join(runDir, InitLOFile)); err != nil {
+		files = append(files, [2]string{filepath.Join(dir, InitLOFile), filepath.Join(runDir, InitLOFile)})
+	}
+	// The LO goes last, so that a crash leaves no LO without its curve.
+	for i := len(files) - 1; i >= 0; i-- {
+		b, err := os.ReadFile(files[i][0])
+		if os.IsNotExist(err) && i > 0 {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("shipped LO: %w", err)
+		}
+		if err := store.WriteAtomic(files[i][1], b); err != nil {
+			return false, err
+		}
+	}
+	fmt.Fprintf(log, "using the shipped LO %s (meta-trained with this run's settings; --retrain or LREG_RETRAIN=1 meta-trains it instead)\n", src)
+	return true, nil
+}
+
+// sameSettings reports whether two meta-trainings compute the same LO: every setting equal but how often a
+// checkpoint is saved.
+func sameSettings(a, b Config) bool {
+	a.CheckpointSeconds, b.CheckpointSeconds = 0, 0
+	return a.Fingerprint() == b.Fingerprint()
+}

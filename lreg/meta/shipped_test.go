@@ -1,0 +1,74 @@
+package meta
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lreg/lreg/lreg/store"
+)
+
+// shipLO writes an LO file meta-trained (as far as its metadata says) with cfg, and its curve, into dir.
+func shipLO(t *testing.T, dir string, cfg Config) []byte {
+	t.Helper()
+	w := cfg.LO.InitWeights(rand.New(rand.NewPCG(3, 4)), cfg.DTypeOf())
+	m := LOMeta{Name: cfg.LOName(), LO: cfg.LO, Config: cfg, MetaSteps: 500}
+	path := LOFile(dir, cfg.LOName())
+	if err := store.SaveTensors(path, m, store.Tensors{Names: cfg.LO.WeightNames(), Tensors: w}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.WriteJSON(ProgressFile(dir, cfg.LOName()), Progress{MetaStep: 500, MetaLosses: []float64{2.3, 0.4}}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	return b
+}
+
+// TestAdoptTakesOnlyAnLOOfTheSameSettings: a shipped LO of the run's settings is copied with its curve (the
+// checkpoint interval does not count); one of other settings is not, and the log says so; a damaged shipped file
+// is an error naming it; no folder means nothing to adopt.
+func TestAdoptTakesOnlyAnLOOfTheSameSettings(t *testing.T) {
+	shipped, runDir := t.TempDir(), t.TempDir()
+	cfg := CPU()
+	want := shipLO(t, shipped, cfg)
+
+	var log bytes.Buffer
+	other := cfg
+	other.MetaLR = 3e-3
+	if ok, err := Adopt(shipped, runDir, other, &log); ok || err != nil {
+		t.Fatalf("Adopt with another meta learning rate = %v, %v; want false, nil", ok, err)
+	}
+	if !strings.Contains(log.String(), "other settings") {
+		t.Errorf("log %q does not say the settings differ", log.String())
+	}
+	if _, err := os.Stat(LOFile(runDir, "none")); err == nil {
+		t.Fatal("an LO of other settings was copied")
+	}
+
+	same := cfg
+	same.CheckpointSeconds = 5
+	if ok, err := Adopt(shipped, runDir, same, &log); !ok || err != nil {
+		t.Fatalf("Adopt with the same settings = %v, %v; want true, nil", ok, err)
+	}
+	got, _ := os.ReadFile(LOFile(runDir, "none"))
+	if !bytes.Equal(got, want) {
+		t.Error("the adopted LO differs from the shipped file")
+	}
+	var p Progress
+	if err := store.ReadJSON(ProgressFile(runDir, "none"), &p); err != nil || p.MetaStep != 500 {
+		t.Errorf("the curve was not copied: %v %+v", err, p)
+	}
+
+	if ok, err := Adopt("", runDir, cfg, &log); ok || err != nil {
+		t.Errorf("Adopt without a folder = %v, %v; want false, nil", ok, err)
+	}
+	if err := os.WriteFile(LOFile(shipped, "none"), []byte("not an LO"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Adopt(shipped, t.TempDir(), cfg, &log); err == nil || !strings.Contains(err.Error(), filepath.Join(shipped, "lo-none.lreg")) {
+		t.Errorf("a damaged shipped LO gave %v; want an error naming it", err)
+	}
+}
