@@ -268,7 +268,7 @@ func TestJupyterLabUserPath(t *testing.T) {
 	r := l.drive(t, "run", s, name, shots)
 	t.Logf("JupyterLab: Run All %.0f s, the edited settings and the cells below %.0f s (%.0f s in all, with the browser)",
 		r.RunAllSeconds, r.RerunSeconds, time.Since(start).Seconds())
-	const charts = 6 // Figure 2's two bar charts, Figures 9-12
+	const charts = 6                                   // Figure 2's two bar charts, Figures 9-12
 	checkDrawn(t, "after Run All", r.First, charts, 3) // meta-training LO-none and LO-L2, the fits
 	if len(r.First.Reuse) != 1 || !strings.HasPrefix(r.First.Reuse[0], "Computed all 32 ") {
 		t.Errorf("after Run All: %q, want all 32 fits computed", r.First.Reuse)
