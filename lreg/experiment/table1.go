@@ -130,6 +130,12 @@ type Row struct {
 	VsNone     stats.Welch `json:"vs_lo_none"`
 	VsNoneOver string      `json:"vs_lo_none_over,omitempty"` // "3 LOs vs 3 LOs", "10 runs vs 3 LOs", ...
 	Diverged   int         `json:"diverged"`                  // runs whose training loss became NaN or infinite (accuracy 0)
+	// Gap is the train-test gap of accuracy (training accuracy on EvalTrain examples of the training half minus
+	// test accuracy), and VsNoneGap its test against lo-none, as VsNone.
+	Gap       stats.Summary `json:"train_test_gap"`
+	VsNoneGap stats.Welch   `json:"vs_lo_none_gap"`
+	// LR is a baseline's learning rate on this task (the tuned one where Tuning chose it); 0 for an LO.
+	LR float64 `json:"lr,omitempty"`
 	// For an LO's row: how many LOs (meta-seeds) have runs, the spread of their mean accuracies (the
 	// meta-training's variance) and the curriculum stages each entered.
 	MetaSeeds int           `json:"meta_seeds,omitempty"`
@@ -465,7 +471,7 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 				rows = append(rows, Row{Dataset: name, Optimizee: opt, Method: "-", Missing: why})
 				continue
 			}
-			none := estimate(groups["lo-none"], true)
+			none, noneGap := estimate(groups["lo-none"], true, accuracies), estimate(groups["lo-none"], true, gaps)
 			for _, m := range methods {
 				gs := groups[m]
 				if len(gs) == 0 {
@@ -487,8 +493,12 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 				}
 				row := Row{Dataset: name, Optimizee: opt, Method: m, Source: rs[0].DataSource,
 					Accuracy: stats.Summarize(accuracies(rs)), Steps: stats.Summarize(steps), SecondsPerStep: stats.Summarize(sps).Mean,
-					VsNone: stats.Welch{T: math.NaN(), DF: math.NaN(), P: math.NaN()}, Diverged: diverged}
+					Gap: stats.Summarize(gaps(rs)), VsNone: stats.WelchOf(stats.Estimate{}, stats.Estimate{}), Diverged: diverged}
+				row.VsNoneGap = row.VsNone
 				isLO := loOf(m) != ""
+				if !isLO {
+					row.LR = rateOf(baselineRates(cfg.Rates, choices, m), m)
+				}
 				if isLO {
 					row.MetaSeeds, row.LOMeans = len(gs), stats.Summarize(means)
 					for _, g := range gs {
@@ -496,8 +506,9 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 					}
 				}
 				if m != "lo-none" && none.N > 1 {
-					own := estimate(gs, isLO)
+					own := estimate(gs, isLO, accuracies)
 					row.VsNone = stats.WelchOf(own, none)
+					row.VsNoneGap = stats.WelchOf(estimate(gs, isLO, gaps), noneGap)
 					row.VsNoneOver = fmt.Sprintf("%d %s vs %d %s", own.N, own.Unit, none.N, none.Unit)
 				}
 				rows = append(rows, row)
@@ -521,10 +532,10 @@ func cellsOf(method string, n int) []string {
 
 // estimate is a row's side of the test against lo-none: over its LOs' mean accuracies where it is an LO with
 // at least two, else over its runs.
-func estimate(groups [][]metatest.Result, isLO bool) stats.Estimate {
+func estimate(groups [][]metatest.Result, isLO bool, of func([]metatest.Result) []float64) stats.Estimate {
 	var accs [][]float64
 	for _, g := range groups {
-		accs = append(accs, accuracies(g))
+		accs = append(accs, of(g))
 	}
 	if isLO && len(accs) >= 2 {
 		return stats.OfGroups(accs)
@@ -555,12 +566,12 @@ func (s loStages) of(method string) int {
 // WriteTable1 writes table1.csv, table1.md and table1.json to runDir, atomically.
 func WriteTable1(runDir string, cfg Table1Config, rows []Row) error {
 	var csv, md strings.Builder
-	csv.WriteString("dataset,optimizee,method,runs,test_acc_mean,test_acc_std,steps_mean,steps_std,ms_per_step,welch_t_vs_lo_none,p_vs_lo_none,missing,los,lo_means_std,lo_stages,test_over\n")
-	md.WriteString("| data set | optimizee | method | runs | test accuracy | LOs: std of means (stages) | steps | ms/step | p vs LO-none (over) | diverged |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	csv.WriteString("dataset,optimizee,method,runs,test_acc_mean,test_acc_std,steps_mean,steps_std,ms_per_step,welch_t_vs_lo_none,p_vs_lo_none,missing,los,lo_means_std,lo_stages,test_over,lr,gap_mean,gap_std,p_gap_vs_lo_none\n")
+	md.WriteString("| data set | optimizee | method | runs | test accuracy | LOs: std of means (stages) | steps | ms/step | p vs LO-none (over) | train-test gap | p gap | diverged |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		if r.Missing != "" {
-			fmt.Fprintf(&csv, "%s,%s,-,0,,,,,,,,%q,,,,\n", r.Dataset, r.Optimizee, r.Missing)
-			fmt.Fprintf(&md, "| %s | %s | — | 0 | missing: %s | | | | | |\n", r.Dataset, r.Optimizee, strings.ReplaceAll(r.Missing, "\n", " "))
+			fmt.Fprintf(&csv, "%s,%s,-,0,,,,,,,,%q,,,,,,,,\n", r.Dataset, r.Optimizee, r.Missing)
+			fmt.Fprintf(&md, "| %s | %s | — | 0 | missing: %s | | | | | | | |\n", r.Dataset, r.Optimizee, strings.ReplaceAll(r.Missing, "\n", " "))
 			continue
 		}
 		los := ""
@@ -571,11 +582,16 @@ func WriteTable1(runDir string, cfg Table1Config, rows []Row) error {
 		if r.VsNoneOver != "" {
 			over = " (" + r.VsNoneOver + ")"
 		}
-		fmt.Fprintf(&csv, "%s,%s,%s,%d,%.6f,%.6f,%.1f,%.1f,%.3f,%s,%s,,%d,%.6f,%s,%s\n", r.Dataset, r.Optimizee, r.Method, r.Accuracy.N,
+		method, lr := r.Method, ""
+		if r.LR > 0 {
+			method, lr = fmt.Sprintf("%s (lr %g)", r.Method, r.LR), fmt.Sprint(r.LR)
+		}
+		fmt.Fprintf(&csv, "%s,%s,%s,%d,%.6f,%.6f,%.1f,%.1f,%.3f,%s,%s,,%d,%.6f,%s,%s,%s,%.6f,%.6f,%s\n", r.Dataset, r.Optimizee, r.Method, r.Accuracy.N,
 			r.Accuracy.Mean, r.Accuracy.Std, r.Steps.Mean, r.Steps.Std, 1000*r.SecondsPerStep, num(r.VsNone.T), num(r.VsNone.P),
-			r.MetaSeeds, r.LOMeans.Std, joinInts(r.LOStages), r.VsNoneOver)
-		fmt.Fprintf(&md, "| %s | %s | %s | %d | %.4f ± %.4f | %s | %.0f ± %.0f | %.1f | %s%s | %d |\n", r.Dataset, r.Optimizee, r.Method, r.Accuracy.N,
-			r.Accuracy.Mean, r.Accuracy.Std, los, r.Steps.Mean, r.Steps.Std, 1000*r.SecondsPerStep, num(r.VsNone.P), over, r.Diverged)
+			r.MetaSeeds, r.LOMeans.Std, joinInts(r.LOStages), r.VsNoneOver, lr, r.Gap.Mean, r.Gap.Std, num(r.VsNoneGap.P))
+		fmt.Fprintf(&md, "| %s | %s | %s | %d | %.4f ± %.4f | %s | %.0f ± %.0f | %.1f | %s%s | %.4f ± %.4f | %s | %d |\n", r.Dataset, r.Optimizee, method, r.Accuracy.N,
+			r.Accuracy.Mean, r.Accuracy.Std, los, r.Steps.Mean, r.Steps.Std, 1000*r.SecondsPerStep, num(r.VsNone.P), over,
+			r.Gap.Mean, r.Gap.Std, num(r.VsNoneGap.P), r.Diverged)
 	}
 	if err := store.WriteAtomic(filepath.Join(runDir, "table1.csv"), []byte(csv.String())); err != nil {
 		return err
@@ -593,17 +609,25 @@ func WriteTable1(runDir string, cfg Table1Config, rows []Row) error {
 // as null, since JSON has neither NaN nor infinity.
 type rowJSON struct {
 	Row
-	VsNone *stats.Welch `json:"vs_lo_none"`
+	VsNone    *stats.Welch `json:"vs_lo_none"`
+	VsNoneGap *stats.Welch `json:"vs_lo_none_gap"`
+}
+
+// finite is a test JSON can hold (nil where a field is NaN or infinite: no test, or sides without spread).
+func finite(w stats.Welch) *stats.Welch {
+	for _, v := range []float64{w.T, w.DF, w.P, w.Diff, w.Low, w.High} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil
+		}
+	}
+	return &w
 }
 
 func jsonRows(rows []Row) []rowJSON {
 	out := make([]rowJSON, len(rows))
 	for i, r := range rows {
 		out[i].Row = r
-		if w := r.VsNone; !math.IsNaN(w.P) && !math.IsInf(w.T, 0) && !math.IsNaN(w.T) && !math.IsInf(w.DF, 0) && !math.IsNaN(w.DF) {
-			w := r.VsNone
-			out[i].VsNone = &w
-		}
+		out[i].VsNone, out[i].VsNoneGap = finite(r.VsNone), finite(r.VsNoneGap)
 	}
 	return out
 }
@@ -613,6 +637,17 @@ func num(x float64) string {
 		return ""
 	}
 	return fmt.Sprintf("%.4g", x)
+}
+
+// gaps are the runs' train-test gaps of accuracy; a diverged run (both accuracies recorded as 0) has none.
+func gaps(rs []metatest.Result) []float64 {
+	var out []float64
+	for _, r := range rs {
+		if !r.Diverged {
+			out = append(out, r.TrainAccuracy-r.TestAccuracy)
+		}
+	}
+	return out
 }
 
 func accuracies(rs []metatest.Result) []float64 {
