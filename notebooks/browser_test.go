@@ -281,9 +281,6 @@ func TestJupyterLabUserPath(t *testing.T) {
 	if len(r.Second.Reuse) != 1 || !strings.HasPrefix(r.Second.Reuse[0], "Computed 8 of 32 ") {
 		t.Errorf("after the edit: %q, want 8 of 32 fits computed (SGD-L2's), the rest reused", r.Second.Reuse)
 	}
-	if b, err := os.ReadFile(filepath.Join(figures, "early-evidence.md")); err != nil || !strings.Contains(string(b), "SGD-L2 weight decay 0.3") {
-		t.Errorf("the table written after the edit does not say weight decay 0.3: %v\n%s", err, b)
-	}
 	for _, p := range []string{"jupyterlab-5-early-evidence.png", "jupyterlab-5-early-evidence-edited.png"} {
 		if st, err := os.Stat(filepath.Join(shots, p)); err != nil || st.Size() < 20000 {
 			t.Errorf("screenshot %s: %v", p, err)

@@ -12,17 +12,28 @@ import (
 	"testing"
 )
 
-// requireTools finds nbconvert; without it the test is skipped, unless LREG_REQUIRE_NOTEBOOKS=1 (CI).
-func requireTools(t *testing.T) {
-	if _, err := exec.LookPath("jupyter-nbconvert"); err != nil {
-		if os.Getenv("LREG_REQUIRE_NOTEBOOKS") == "1" {
-			t.Fatal("jupyter-nbconvert not found (apt-get install jupyter-nbconvert)")
+// requireTools finds nbconvert: the project's .venv's (./reproduce.sh --setup-only installs it from
+// requirements.txt), else one on PATH (Debian's jupyter-nbconvert); it returns the jupyter command to run.
+// Without one the test is skipped, unless LREG_REQUIRE_NOTEBOOKS=1 (CI).
+func requireTools(t *testing.T) string {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jupyter := filepath.Join(root, ".venv", "bin", "jupyter")
+	if _, err := os.Stat(filepath.Join(root, ".venv", "bin", "jupyter-nbconvert")); err != nil {
+		if _, err := exec.LookPath("jupyter-nbconvert"); err != nil {
+			if os.Getenv("LREG_REQUIRE_NOTEBOOKS") == "1" {
+				t.Fatal("nbconvert not found: run ./reproduce.sh --setup-only (it installs it into .venv), or apt-get install jupyter-nbconvert")
+			}
+			t.Skip("nbconvert not installed: ./reproduce.sh --setup-only (into .venv), or apt-get install jupyter-nbconvert")
 		}
-		t.Skip("jupyter-nbconvert not installed: apt-get install jupyter-nbconvert (or pip install nbconvert)")
+		jupyter = "jupyter"
 	}
 	if testing.Short() {
 		t.Skip("executes a notebook three times (about a minute)")
 	}
+	return jupyter
 }
 
 // kernel builds GoNB and goimports and installs the kernel spec in a private Jupyter folder; it returns the
@@ -51,10 +62,10 @@ func kernel(t *testing.T, root string) []string {
 }
 
 // execute runs a notebook headless and returns the Markdown it displayed and the figures folder it wrote.
-func execute(t *testing.T, env []string, notebook string, runDir string) (markdown []string, figures string) {
+func execute(t *testing.T, jupyter string, env []string, notebook string, runDir string) (markdown []string, figures string) {
 	figures = t.TempDir()
 	out := t.TempDir()
-	cmd := exec.Command("jupyter", "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=600",
+	cmd := exec.Command(jupyter, "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=600",
 		"--ExecutePreprocessor.kernel_name=gonb", "--output-dir", out, notebook)
 	cmd.Env = append(env, "LREG_RUN_DIR="+runDir, "LREG_FIGURES="+figures)
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -81,6 +92,17 @@ func execute(t *testing.T, env []string, notebook string, runDir string) (markdo
 			// GoNB reports a cell whose program failed as run, with "exit status N" on its stderr.
 			if stderr := text(o.Text); o.Name == "stderr" && exitStatus.MatchString(stderr) {
 				t.Fatalf("a cell of %s failed:\n%s", notebook, tail(stderr, 2000))
+			}
+			// Progress and per-run lines go to a progress bar and the progress log: stderr is for errors.
+			if o.Name == "stderr" {
+				t.Errorf("%s wrote to stderr (a red output):\n%s", notebook, tail(text(o.Text), 2000))
+			}
+			// A chart is one output: the interactive HTML, holding the static SVG, and the SVG itself.
+			if svg, ok := o.Data["image/svg+xml"]; ok {
+				if h := text(o.Data["text/html"]); !strings.HasPrefix(text(svg), "<svg") ||
+					!strings.Contains(h, `class="lreg-chart"`) || !strings.Contains(h, `src="data:image/svg+xml;base64,`) {
+					t.Errorf("a chart output of %s lacks its SVG or its HTML: %.300s", notebook, h)
+				}
 			}
 			if md, ok := o.Data["text/markdown"]; ok {
 				markdown = append(markdown, text(md))
@@ -143,7 +165,7 @@ func tableRow(t *testing.T, figures, cs string) string {
 }
 
 func TestNotebookReusesAndRecomputes(t *testing.T) {
-	requireTools(t)
+	jupyter := requireTools(t)
 	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
@@ -152,11 +174,11 @@ func TestNotebookReusesAndRecomputes(t *testing.T) {
 	runDir := t.TempDir()
 	orig := filepath.Join(root, "notebooks", "5-early-evidence.ipynb")
 
-	md, fig1 := execute(t, env, orig, runDir)
+	md, fig1 := execute(t, jupyter, env, orig, runDir)
 	if got := reuse(t, md); !strings.HasPrefix(got, "**Computed** all 32 ") {
 		t.Fatalf("first run: %q, want all 32 fits computed", got)
 	}
-	md, fig2 := execute(t, env, orig, runDir)
+	md, fig2 := execute(t, jupyter, env, orig, runDir)
 	if got := reuse(t, md); !strings.HasPrefix(got, "**Reused** all 32 ") {
 		t.Fatalf("second run: %q, want all 32 fits reused", got)
 	}
@@ -177,7 +199,7 @@ func TestNotebookReusesAndRecomputes(t *testing.T) {
 	}
 	changed := filepath.Join(t.TempDir(), "early-evidence.ipynb")
 	os.WriteFile(changed, []byte(strings.Replace(string(raw), line, `cfg.WeightDecay = 0.3`, 1)), 0o644)
-	md, fig3 := execute(t, env, changed, runDir)
+	md, fig3 := execute(t, jupyter, env, changed, runDir)
 	if got := reuse(t, md); !strings.HasPrefix(got, "**Computed** 8 of 32 ") {
 		t.Fatalf("after the change: %q, want 8 of 32 fits computed", got)
 	}
@@ -188,5 +210,43 @@ func TestNotebookReusesAndRecomputes(t *testing.T) {
 		if a, b := tableRow(t, fig2, cs), tableRow(t, fig3, cs); a != b {
 			t.Fatalf("changing SGD-L2's weight decay changed the %s row:\n%s\n%s", cs, a, b)
 		}
+	}
+}
+
+// TestFailedCellIsCaught executes a notebook whose cell program exits 3. GoNB v0.11.1 reports such a cell as
+// run (its execute_reply says ok, so nbconvert goes on and exits 0) and writes "exit status 3" on the cell's
+// stderr: that line is what reproduce.sh and execute look for. The test fails if neither nbconvert nor that
+// line tells the failure; it logs whether nbconvert saw it (then the line would no longer be needed).
+func TestFailedCellIsCaught(t *testing.T) {
+	jupyter := requireTools(t)
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := kernel(t, root)
+	nbPath := filepath.Join(t.TempDir(), "fails.ipynb")
+	cell := func(src string) map[string]any {
+		return map[string]any{"cell_type": "code", "metadata": map[string]any{}, "outputs": []any{}, "execution_count": nil, "source": src}
+	}
+	doc := map[string]any{"nbformat": 4, "nbformat_minor": 5,
+		"metadata": map[string]any{"kernelspec": map[string]any{"name": "gonb", "display_name": "Go (gonb)", "language": "go"}},
+		"cells":    []any{cell("%%\nfmt.Println(\"before\")\nos.Exit(3)"), cell("%%\nfmt.Println(\"after\")")}}
+	b, _ := json.Marshal(doc)
+	if err := os.WriteFile(nbPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	cmd := exec.Command(jupyter, "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=300",
+		"--ExecutePreprocessor.kernel_name=gonb", "--output-dir", out, nbPath)
+	cmd.Env = env
+	log, runErr := cmd.CombinedOutput()
+	raw, err := os.ReadFile(filepath.Join(out, "fails.ipynb"))
+	if err != nil {
+		t.Fatalf("nbconvert wrote no notebook (%v): %s", runErr, tail(string(log), 3000))
+	}
+	marked := exitStatus.MatchString(strings.ReplaceAll(string(raw), `\n`, "\n"))
+	t.Logf("nbconvert's exit: %v; \"exit status 3\" on the cell's stderr: %v", runErr, marked)
+	if runErr == nil && !marked {
+		t.Fatalf("a failed cell went unnoticed: nbconvert exited 0 and no \"exit status\" line:\n%s", tail(string(raw), 3000))
 	}
 }
