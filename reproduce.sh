@@ -7,6 +7,7 @@
 #   ./reproduce.sh --only table1,probes   just these notebooks (names: meta-training, table1, probes,
 #                                         flatness, early-evidence, taylorglo)
 #   ./reproduce.sh --setup-only           install and build, run nothing
+#   ./reproduce.sh --lab [--port N]       set up, then open the notebooks in JupyterLab (prints the URL to open)
 #
 # Safe to run again: finished work is reused (a re-run of an unchanged profile recomputes nothing), a stopped
 # meta-training resumes from its checkpoint. Results go to runs/<profile>/; executed notebooks, their HTML,
@@ -16,6 +17,7 @@ cd "$(dirname "$0")"
 root="$PWD"
 
 profile=smoke only="" setup_only=0
+lab=0 lab_port=8888
 while [ $# -gt 0 ]; do
   case "$1" in
     --profile) profile="${2:?--profile needs smoke, cpu or paper}"; shift 2 ;;
@@ -23,7 +25,9 @@ while [ $# -gt 0 ]; do
     --only) only="${2:?--only needs notebook names}"; shift 2 ;;
     --only=*) only="${1#*=}"; shift ;;
     --setup-only) setup_only=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --lab) lab=1; shift ;;
+    --port) lab_port="${2:?--port needs a number}"; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "reproduce.sh: unknown argument '$1' (use --profile smoke|cpu|paper, --only NAMES, --setup-only)" >&2; exit 2 ;;
   esac
 done
@@ -75,7 +79,7 @@ setup_xla() {
   fi
   # .venv/requirements.sha256 records which requirements.txt was installed: a changed file is installed again.
   if [ -z "$why" ] && ! sha256sum -c --status .venv/requirements.sha256 2>/dev/null; then
-    echo "installing requirements.txt into .venv (pip, hash-checked): the XLA CPU plugin (63 MB)"
+    echo "installing requirements.txt into .venv (pip, hash-checked): the XLA CPU plugin (63 MB), JupyterLab and nbconvert"
     if err=$(.venv/bin/pip install --disable-pip-version-check -q --require-hashes -r requirements.txt 2>&1); then
       sha256sum requirements.txt >.venv/requirements.sha256
     else
@@ -133,7 +137,11 @@ if ! command -v chromium >/dev/null && is_root; then
   if apt_install chromium; then echo "installed Debian's chromium (for the in-browser check of the charts)"
   else echo "note: could not install Chromium (apt-get install chromium): the in-browser check of the charts will be skipped"; fi
 fi
-if ! command -v jupyter-nbconvert >/dev/null; then
+# Notebooks run with the nbconvert/nbclient and JupyterLab of .venv (requirements.txt); Debian's nbconvert is the
+# fallback where no virtual environment could be made.
+if [ -x .venv/bin/jupyter-nbconvert ]; then
+  jupyter=$root/.venv/bin/jupyter
+elif ! command -v jupyter-nbconvert >/dev/null; then
   if is_root && apt_install jupyter-nbconvert; then
     echo "installed Debian's jupyter-nbconvert"
   else
@@ -150,7 +158,21 @@ export JUPYTER_DATA_DIR="$root/bin/jupyter"
 spec="$JUPYTER_DATA_DIR/kernels/gonb/kernel.json"
 grep -qs "$root/bin/gonb" "$spec" || bin/gonb --install >/dev/null 2>&1 || true
 [ -f "$spec" ] || { echo "reproduce.sh: could not install the GoNB kernel: run 'PATH=$root/bin:\$PATH bin/gonb --install' to see why" >&2; exit 1; }
+jupyter=${jupyter:-jupyter}
 [ "$setup_only" = 1 ] && { echo "setup done"; exit 0; }
+
+# --lab: JupyterLab on notebooks/, on the loopback, with bin/ on PATH (GoNB, goimports), the kernel above, and
+# this profile; the run directory is runs/<profile> as for the headless run ($LREG_RUN_DIR moves it).
+if [ "$lab" = 1 ]; then
+  [ -x .venv/bin/jupyter-lab ] || { echo "reproduce.sh: JupyterLab is not installed in .venv (see the WARNING above): fix that, then run this again" >&2; exit 1; }
+  export LREG_PROFILE="$profile"
+  token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  echo "== JupyterLab on notebooks/ ($profile profile, results in ${LREG_RUN_DIR:-runs/$profile}); Ctrl-C stops it"
+  echo "   open http://127.0.0.1:$lab_port/lab?token=$token"
+  extra=(); [ "$(id -u)" = 0 ] && extra=(--allow-root)
+  exec .venv/bin/jupyter-lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port="$lab_port" --ServerApp.port_retries=0 \
+    --IdentityProvider.token="$token" --ServerApp.root_dir="$root/notebooks" "${extra[@]}"
+fi
 
 order=(meta-training table1 probes flatness early-evidence taylorglo)
 if [ -n "$only" ]; then
@@ -180,10 +202,10 @@ run_notebook() {
   tail -n +1 -F "$LREG_PROGRESS_LOG" 2>/dev/null | sed -u "s/^/  [$name] /" & follower=$!
   # GoNB reports a cell whose program failed (an error, a panic) as run, with "exit status N" on its stderr:
   # that is what marks a failed notebook, beside nbconvert's own failures (a compile error, a timeout).
-  if jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout="$timeout_s" \
+  if "$jupyter" nbconvert --to notebook --execute --ExecutePreprocessor.timeout="$timeout_s" \
        --ExecutePreprocessor.kernel_name=gonb --output-dir "$out" --output "$name" "$nb" 2> >(quiet >&2) &&
      ! grep -q '"exit status [0-9]*\\n"' "$out/$name.ipynb" &&
-     jupyter nbconvert --to html --output-dir "$out" "$out/$name.ipynb" >/dev/null 2>&1; then
+     "$jupyter" nbconvert --to html --output-dir "$out" "$out/$name.ipynb" >/dev/null 2>&1; then
     status=ok
     echo "$out/$name.html" >>"$out/exported.txt"
   else
