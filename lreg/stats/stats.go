@@ -68,6 +68,11 @@ func OfValues(v []float64) Estimate {
 	return Estimate{Mean: s.Mean, VarMean: s.Std * s.Std / float64(max(s.N, 1)), N: s.N, Unit: "runs"}
 }
 
+// OfSummary is the estimate of a summarised sample of independent replicates (unit names them).
+func OfSummary(s Summary, unit string) Estimate {
+	return Estimate{Mean: s.Mean, VarMean: s.Std * s.Std / float64(max(s.N, 1)), N: s.N, Unit: unit}
+}
+
 // OfGroups is the mean of group means, one group per meta-trained LO (its runs on one task): variance
 // s_means^2/k over k replicates. The spread between LOs meta-trained from different seeds counts in full;
 // the runs within an LO count through its mean (a two-level design analysed at its top level). Groups weigh

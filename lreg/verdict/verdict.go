@@ -1,0 +1,187 @@
+// Package verdict turns tests into the verdicts of SPEC.md section 4: within each family of comparisons (one
+// table), the p-values are corrected by Holm's method, and a claim is "confirmed" where the corrected p < 0.05
+// in the paper's direction, "contradicted" where it is < 0.05 the other way, else "not confirmed". Verdicts are
+// computed from records, never typed.
+package verdict
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/lreg/lreg/lreg/stats"
+)
+
+// Alpha is the family-wise significance level.
+const Alpha = 0.05
+
+// The verdicts.
+const (
+	Confirmed    = "confirmed"
+	NotConfirmed = "not confirmed"
+	Contradicted = "contradicted"
+	NoTest       = "no test" // too few replicates on a side
+)
+
+// Comparison is one test of a claim: "A is higher than B" (Direction +1) or "lower" (-1), on one task.
+type Comparison struct {
+	Family    string  // the table whose comparisons are corrected together
+	Claim     string  // the claim in words, e.g. "lo-sam has a higher test accuracy than lo-none"
+	Task      string  // where it is tested, e.g. "mnist/mlp-sigmoid"
+	Measure   string  // what is compared, e.g. "test accuracy"
+	Direction int     // +1: the claim says Diff > 0; -1: Diff < 0; 0: that A and B differ (either way)
+	A, B      float64 // the two sides' means
+	Over      string  // the replicates, e.g. "3 LOs vs 3 LOs"
+	// Test is Welch's test of A - B (Diff, its 95% interval, p); AdjP the Holm-corrected p within Family.
+	Test    stats.Welch
+	Diff    float64 // Test's, copied by Decide
+	Low     float64
+	High    float64
+	P       float64
+	AdjP    float64
+	Verdict string
+}
+
+// Decide corrects the p-values of each family by Holm's method and gives every comparison its verdict.
+func Decide(cs []Comparison) []Comparison {
+	out := append([]Comparison(nil), cs...)
+	families := map[string][]int{}
+	for i, c := range out {
+		families[c.Family] = append(families[c.Family], i)
+		out[i].Diff, out[i].Low, out[i].High, out[i].P = c.Test.Diff, c.Test.Low, c.Test.High, c.Test.P
+	}
+	for _, idx := range families {
+		ps := make([]float64, len(idx))
+		for k, i := range idx {
+			ps[k] = out[i].P
+		}
+		for k, adj := range stats.Holm(ps) {
+			out[idx[k]].AdjP = adj
+		}
+	}
+	for i := range out {
+		out[i].Verdict = of(out[i])
+	}
+	return out
+}
+
+func of(c Comparison) string {
+	switch {
+	case math.IsNaN(c.AdjP):
+		return NoTest
+	case c.AdjP >= Alpha:
+		return NotConfirmed
+	case c.Direction == 0:
+		return Confirmed
+	case c.Diff*float64(c.Direction) > 0:
+		return Confirmed
+	case c.Diff*float64(c.Direction) < 0:
+		return Contradicted
+	}
+	return NotConfirmed
+}
+
+// Summary is a claim's verdicts counted over its tasks.
+type Summary struct {
+	Family, Claim string
+	Counts        map[string]int
+	N             int
+}
+
+// Verdict is the claim's verdict over its tasks: contradicted where any task contradicts it and none confirms
+// it, confirmed where some confirm and none contradict, "mixed" where both happen, else not confirmed.
+func (s Summary) Verdict() string {
+	c, x := s.Counts[Confirmed], s.Counts[Contradicted]
+	switch {
+	case c > 0 && x > 0:
+		return "mixed"
+	case c > 0:
+		return Confirmed
+	case x > 0:
+		return Contradicted
+	case s.Counts[NoTest] == s.N:
+		return NoTest
+	}
+	return NotConfirmed
+}
+
+// Summarize counts the verdicts of each claim, in the order the claims first appear.
+func Summarize(cs []Comparison) []Summary {
+	var out []Summary
+	at := map[string]int{}
+	for _, c := range cs {
+		k := c.Family + "\x00" + c.Claim
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, Summary{Family: c.Family, Claim: c.Claim, Counts: map[string]int{}})
+		}
+		out[i].Counts[c.Verdict]++
+		out[i].N++
+	}
+	return out
+}
+
+// Markdown is the verdicts as two tables: one line per claim (its verdict and counts over tasks), then every
+// comparison with its effect size, interval and p-values.
+func Markdown(cs []Comparison) string {
+	var b strings.Builder
+	b.WriteString("| claim | family | verdict | tasks: confirmed / not confirmed / contradicted |\n|---|---|---|---|\n")
+	for _, s := range Summarize(cs) {
+		fmt.Fprintf(&b, "| %s | %s | **%s** | %d / %d / %d of %d |\n", s.Claim, s.Family, s.Verdict(),
+			s.Counts[Confirmed], s.Counts[NotConfirmed], s.Counts[Contradicted], s.N)
+	}
+	b.WriteString("\n| family | claim | task | measure | A | B | A - B [95% CI] | over | p | p (Holm) | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	sorted := append([]Comparison(nil), cs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Family < sorted[j].Family })
+	for _, c := range sorted {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s [%s, %s] | %s | %s | %s | %s |\n", c.Family, c.Claim, c.Task, c.Measure,
+			num(c.A), num(c.B), num(c.Diff), num(c.Low), num(c.High), c.Over, pval(c.P), pval(c.AdjP), c.Verdict)
+	}
+	return b.String()
+}
+
+func num(v float64) string {
+	if math.IsNaN(v) {
+		return "—"
+	}
+	return fmt.Sprintf("%.4g", v)
+}
+
+func pval(p float64) string {
+	switch {
+	case math.IsNaN(p):
+		return "—"
+	case p < 1e-4:
+		return fmt.Sprintf("%.1e", p)
+	}
+	return fmt.Sprintf("%.4f", p)
+}
+
+// Record is a comparison as JSON holds it: a number that is NaN or infinite (no test, sides without spread)
+// is null.
+type Record struct {
+	Family, Claim, Task, Measure, Over, Verdict string
+	Direction                                   int
+	A, B, Diff, Low, High, P, AdjP              *float64
+}
+
+// Records are the comparisons for a JSON file.
+func Records(cs []Comparison) []Record {
+	out := make([]Record, len(cs))
+	for i, c := range cs {
+		out[i] = Record{Family: c.Family, Claim: c.Claim, Task: c.Task, Measure: c.Measure, Over: c.Over, Verdict: c.Verdict,
+			Direction: c.Direction, A: finite(c.A), B: finite(c.B), Diff: finite(c.Diff), Low: finite(c.Low), High: finite(c.High),
+			P: finite(c.P), AdjP: finite(c.AdjP)}
+	}
+	return out
+}
+
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}

@@ -1,0 +1,43 @@
+package verdict
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/lreg/lreg/lreg/stats"
+)
+
+// TestDecideCorrectsWithinFamilies: two families are corrected separately (Holm by hand), and a corrected
+// p < 0.05 confirms in the claim's direction, contradicts against it; a NaN p has no test.
+func TestDecideCorrectsWithinFamilies(t *testing.T) {
+	w := func(diff, p float64) stats.Welch { return stats.Welch{Diff: diff, P: p, Low: diff - 1, High: diff + 1} }
+	cs := Decide([]Comparison{
+		{Family: "t1", Claim: "higher", Task: "a", Direction: +1, Test: w(0.02, 0.01)},  // 3 x 0.01 = 0.03: confirmed
+		{Family: "t1", Claim: "higher", Task: "b", Direction: +1, Test: w(-0.03, 0.02)}, // 2 x 0.02 = 0.04: contradicted
+		{Family: "t1", Claim: "higher", Task: "c", Direction: +1, Test: w(0.01, 0.04)},  // 1 x 0.04 = 0.04: confirmed
+		{Family: "gap", Claim: "lower", Task: "a", Direction: -1, Test: w(-0.01, 0.04)}, // second smallest: 1 x 0.04, raised to 0.06: not confirmed
+		{Family: "gap", Claim: "lower", Task: "b", Direction: -1, Test: w(-0.01, 0.03)}, // 2 x 0.03 = 0.06
+		{Family: "gap", Claim: "lower", Task: "c", Direction: -1, Test: w(math.NaN(), math.NaN())},
+	})
+	want := []struct {
+		adj     float64
+		verdict string
+	}{{0.03, Confirmed}, {0.04, Contradicted}, {0.04, Confirmed}, {0.06, NotConfirmed}, {0.06, NotConfirmed}, {math.NaN(), NoTest}}
+	for i, c := range cs {
+		if c.Verdict != want[i].verdict || (math.IsNaN(want[i].adj) != math.IsNaN(c.AdjP)) || (!math.IsNaN(c.AdjP) && math.Abs(c.AdjP-want[i].adj) > 1e-12) {
+			t.Errorf("comparison %d: p_holm %v verdict %q, want %v %q", i, c.AdjP, c.Verdict, want[i].adj, want[i].verdict)
+		}
+	}
+	sums := Summarize(cs)
+	if len(sums) != 2 || sums[0].Verdict() != "mixed" || sums[1].Verdict() != NotConfirmed {
+		t.Errorf("summaries %+v: want t1 mixed, gap not confirmed", sums)
+	}
+	md := Markdown(cs)
+	if !strings.Contains(md, "| higher | t1 | **mixed** | 2 / 0 / 1 of 3 |") || !strings.Contains(md, "0.0300 | confirmed") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	if r := Records(cs); r[5].P != nil || r[0].AdjP == nil || *r[0].AdjP != cs[0].AdjP {
+		t.Errorf("records: NaN must be null, numbers kept: %+v", r)
+	}
+}
