@@ -727,7 +727,11 @@ func (e *Early) runCase(cs string, runs []int) error {
 func (e *Early) trainLO(cs string, resume bool) error {
 	cfg := e.Cfg.MetaConfig(cs)
 	if !resume {
-		if adopted, err := meta.Adopt(meta.ShippedDir(earlyDirName), e.Dir(), cfg, e.Log); adopted || err != nil {
+		sub := earlyDirName // the shipped LOs of the two variants lie apart (results.Build)
+		if cfg.LO.ParamInput {
+			sub += "-param-input"
+		}
+		if adopted, err := meta.Adopt(meta.ShippedDir(sub), e.Dir(), cfg, e.Log); adopted || err != nil {
 			return err
 		}
 	}
@@ -806,17 +810,24 @@ func EarlyFromRecords(cfg EarlyConfig, dir string) (EarlyResult, error) {
 	return res, nil
 }
 
-// WriteEarly writes summary.json, summary.md (the table), curves.json and per-problem.csv to dir, atomically.
-func WriteEarly(dir string, res EarlyResult) error {
+// EarlyTable is the experiment's table in Markdown, one row per case.
+func EarlyTable(res EarlyResult) string {
 	cfg := res.Config
 	var md strings.Builder
-	fmt.Fprintf(&md, "Early evidence: degree-%d model on %s, %d new problems, up to %d epochs, patience %d; SGD lr %g, SGD-L2 weight decay %g, LO-L2 lambda_r %g.\n\n",
-		cfg.Degree, cfg.Problems.Name(), cfg.Runs, cfg.Epochs, cfg.Patience, cfg.SGDLR, cfg.WeightDecay, cfg.LambdaR)
+	fmt.Fprintf(&md, "Early evidence: degree-%d model on %s, %d new problems, up to %d epochs, patience %d; SGD lr %g, SGD-L2 weight decay %g, LO-L2 lambda_r %g; LO parameter input %t.\n\n",
+		cfg.Degree, cfg.Problems.Name(), cfg.Runs, cfg.Epochs, cfg.Patience, cfg.SGDLR, cfg.WeightDecay, cfg.LambdaR, cfg.Meta.LO.ParamInput)
 	md.WriteString("| case | problems | test R^2 | ||w||_2 | train MSE | epochs | stopped | diverged |\n|---|---|---|---|---|---|---|---|\n")
 	for _, r := range res.Rows {
 		fmt.Fprintf(&md, "| %s | %d | %.4f ± %.4f | %.4f ± %.4f | %.4g ± %.2g | %.0f ± %.0f | %d | %d |\n", r.Case, r.R2.N, r.R2.Mean, r.R2.Std,
 			r.Norm.Mean, r.Norm.Std, r.TrainMSE.Mean, r.TrainMSE.Std, r.Epochs.Mean, r.Epochs.Std, r.Stopped, r.Diverged)
 	}
+	return md.String()
+}
+
+// WriteEarly writes summary.json, summary.md (the table), curves.json and per-problem.csv to dir, atomically.
+func WriteEarly(dir string, res EarlyResult) error {
+	cfg := res.Config
+	md := EarlyTable(res)
 	var csv strings.Builder
 	csv.WriteString("case,problem,epochs,stopped,diverged,r2,norm,train_mse,test_mse,params\n")
 	for _, cs := range cfg.Cases {
@@ -833,7 +844,7 @@ func WriteEarly(dir string, res EarlyResult) error {
 				rec.TrainMSE, rec.TestMSE, strings.Join(ps, " "))
 		}
 	}
-	if err := store.WriteAtomic(filepath.Join(dir, "summary.md"), []byte(md.String())); err != nil {
+	if err := store.WriteAtomic(filepath.Join(dir, "summary.md"), []byte(md)); err != nil {
 		return err
 	}
 	if err := store.WriteAtomic(filepath.Join(dir, "per-problem.csv"), []byte(csv.String())); err != nil {

@@ -303,6 +303,8 @@ type ProbeCurve struct {
 	F      [][]float64 `json:"f"`       // mean F [radius][step]
 	Final  []float64   `json:"final"`   // mean final F per radius
 	FinalS []float64   `json:"final_s"` // its sample std
+	// FinalRuns is every run's final F per radius [radius][run], for the tests.
+	FinalRuns [][]float64 `json:"final_runs,omitempty"`
 }
 
 // ProbePanel compares a regularized LO with lo-none on one task at one moment (one panel of Figures 4-6).
@@ -372,6 +374,7 @@ func (p *Probes) curve(lo string, tc metatest.Config, moment, kind string) Probe
 		}
 		sum := stats.Summarize(v)
 		c.Final, c.FinalS = append(c.Final, sum.Mean), append(c.FinalS, sum.Std)
+		c.FinalRuns = append(c.FinalRuns, v)
 	}
 	return c
 }

@@ -110,8 +110,8 @@ func rateOf(b Baselines, method string) float64 {
 type RateScore struct {
 	LR          float64       `json:"lr"`
 	ValAccuracy stats.Summary `json:"val_accuracy"`
-	ValLoss     float64       `json:"val_loss"` // mean over the runs; +Inf (stored as null) when one diverged
-	Diverged    int           `json:"diverged"`
+	ValLoss     float64       `json:"val_loss"` // mean over the runs that did not diverge (0: none did)
+	Diverged    int           `json:"diverged"` // runs that diverged (their accuracy counts as 0)
 }
 
 // TuneChoice is the tuning of one baseline on one task: every rate's score and the chosen rate.
@@ -123,13 +123,21 @@ type TuneChoice struct {
 	Chosen    float64     `json:"chosen_lr"`
 }
 
-// choose returns the rate with the highest mean validation accuracy, ties going to the lower validation loss,
-// then to the first rate of the grid.
+// choose returns the rate with the highest mean validation accuracy, ties going to the fewer diverged runs,
+// then to the lower validation loss, then to the first rate of the grid.
 func choose(scores []RateScore) float64 {
-	best := -1
+	better := func(a, b RateScore) bool {
+		if a.ValAccuracy.Mean != b.ValAccuracy.Mean {
+			return a.ValAccuracy.Mean > b.ValAccuracy.Mean
+		}
+		if a.Diverged != b.Diverged {
+			return a.Diverged < b.Diverged
+		}
+		return a.ValLoss < b.ValLoss
+	}
+	best := 0
 	for i, s := range scores {
-		if best < 0 || s.ValAccuracy.Mean > scores[best].ValAccuracy.Mean ||
-			(s.ValAccuracy.Mean == scores[best].ValAccuracy.Mean && s.ValLoss < scores[best].ValLoss) {
+		if better(s, scores[best]) {
 			best = i
 		}
 	}
@@ -139,17 +147,16 @@ func choose(scores []RateScore) float64 {
 // score summarises a rate's tuning runs.
 func score(lr float64, rs []metatest.Result) RateScore {
 	s := RateScore{LR: lr}
-	var accs []float64
+	var accs, losses []float64
 	for _, r := range rs {
 		accs = append(accs, r.TestAccuracy)
 		if r.Diverged {
 			s.Diverged++
-			s.ValLoss = math.Inf(1)
 		} else {
-			s.ValLoss += r.TestLoss / float64(len(rs))
+			losses = append(losses, r.TestLoss)
 		}
 	}
-	s.ValAccuracy = stats.Summarize(accs)
+	s.ValAccuracy, s.ValLoss = stats.Summarize(accs), stats.Summarize(losses).Mean
 	return s
 }
 

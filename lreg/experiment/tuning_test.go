@@ -11,7 +11,7 @@ import (
 )
 
 // TestChooseByValidationAccuracyThenLoss: the highest mean validation accuracy wins; a tie goes to the lower
-// validation loss; a diverged rate (accuracy 0, infinite loss) never wins.
+// validation loss; a diverged run counts as accuracy 0, and its loss is left out of the mean.
 func TestChooseByValidationAccuracyThenLoss(t *testing.T) {
 	res := func(acc, loss float64, diverged bool) metatest.Result {
 		return metatest.Result{TestAccuracy: acc, TestLoss: loss, Diverged: diverged}
@@ -25,8 +25,8 @@ func TestChooseByValidationAccuracyThenLoss(t *testing.T) {
 	if got := choose(scores); got != 0.3 {
 		t.Errorf("chose %v, want 0.3 (ties 0.1 at accuracy 0.85 with a lower loss)", got)
 	}
-	if !math.IsInf(scores[3].ValLoss, 1) || scores[3].Diverged != 1 {
-		t.Errorf("diverged rate scored %+v, want an infinite loss and 1 diverged run", scores[3])
+	if math.Abs(scores[3].ValLoss-0.2) > 1e-12 || scores[3].Diverged != 1 || scores[3].ValAccuracy.Mean != 0.45 {
+		t.Errorf("diverged rate scored %+v, want loss 0.2, accuracy 0.45 and 1 diverged run", scores[3])
 	}
 }
 

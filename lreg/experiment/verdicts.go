@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/lreg/lreg/lreg/metareg"
@@ -9,20 +10,22 @@ import (
 	"github.com/lreg/lreg/lreg/verdict"
 )
 
-// Families of Table 1's comparisons (each corrected by Holm's method on its own).
+// Families of a table's comparisons (each corrected by Holm's method on its own), after the table's name.
 const (
-	FamilyAccuracy  = "Table 1: test accuracy"
-	FamilyGap       = "Table 1: train-test gap"
-	FamilyPlacement = "Table 1: placement"
-	FamilyCost      = "Table 1: cost per step"
+	FamilyAccuracy  = "test accuracy"
+	FamilyGap       = "train-test gap"
+	FamilyPlacement = "placement"
+	FamilyCost      = "cost per step"
 )
 
 // Table1Comparisons are the paper's claims tested on Table 1's rows: every regularized LO against lo-none
 // (higher test accuracy; smaller train-test gap), each regularizer's two placements against each other (on
 // the LO's weights, "-meta", against in the meta-loss: do they differ), and each LO regularized with SAM, GSAM
 // or GAM against the explicit optimizer of that name (less time per step: the regularizer's effect without
-// its cost). Rows are a Table1Rows result; a comparison whose sides lack replicates has no test.
-func Table1Comparisons(rows []Row) []verdict.Comparison {
+// its cost). Rows are a Table1Rows result; a comparison whose sides lack replicates has no test. table names the
+// families ("Table 1: test accuracy").
+func Table1Comparisons(rows []Row, table string) []verdict.Comparison {
+	fam := func(f string) string { return table + ": " + f }
 	byTask := map[string]map[string]Row{}
 	var tasks []string
 	for _, r := range rows {
@@ -50,14 +53,14 @@ func Table1Comparisons(rows []Row) []verdict.Comparison {
 			}
 			if ok {
 				cs = append(cs,
-					verdict.Comparison{Family: FamilyAccuracy, Claim: r.Method + " has a higher test accuracy than lo-none", Task: task,
+					verdict.Comparison{Family: fam(FamilyAccuracy), Claim: r.Method + " has a higher test accuracy than lo-none", Task: task,
 						Measure: "test accuracy", Direction: +1, A: r.Accuracy.Mean, B: none.Accuracy.Mean, Over: r.VsNoneOver, Test: r.VsNone},
-					verdict.Comparison{Family: FamilyGap, Claim: r.Method + " has a smaller train-test gap than lo-none", Task: task,
+					verdict.Comparison{Family: fam(FamilyGap), Claim: r.Method + " has a smaller train-test gap than lo-none", Task: task,
 						Measure: "train - test accuracy", Direction: -1, A: r.Gap.Mean, B: none.Gap.Mean, Over: r.VsNoneOver, Test: r.VsNoneGap})
 			}
 			if base, isMeta := strings.CutSuffix(lo, "-meta"); isMeta {
 				if o, found := rs["lo-"+base]; found {
-					cs = append(cs, verdict.Comparison{Family: FamilyPlacement, Claim: r.Method + " (on the LO's weights) and lo-" + base + " (in the meta-loss) differ in test accuracy",
+					cs = append(cs, verdict.Comparison{Family: fam(FamilyPlacement), Claim: r.Method + " (on the LO's weights) and lo-" + base + " (in the meta-loss) differ in test accuracy",
 						Task: task, Measure: "test accuracy", Direction: 0, A: r.Accuracy.Mean, B: o.Accuracy.Mean,
 						Over: fmt.Sprintf("%d LOs vs %d LOs", r.LOMeans.N, o.LOMeans.N), Test: stats.WelchOf(stats.OfSummary(r.LOMeans, "LOs"), stats.OfSummary(o.LOMeans, "LOs"))})
 				}
@@ -67,7 +70,7 @@ func Table1Comparisons(rows []Row) []verdict.Comparison {
 				continue
 			}
 			if opt, found := rs[reg.Kind]; found && (reg.Kind == "sam" || reg.Kind == "gsam" || reg.Kind == "gam") {
-				cs = append(cs, verdict.Comparison{Family: FamilyCost, Claim: r.Method + " takes less time per step than the explicit " + strings.ToUpper(reg.Kind) + " optimizer",
+				cs = append(cs, verdict.Comparison{Family: fam(FamilyCost), Claim: r.Method + " takes less time per step than the explicit " + strings.ToUpper(reg.Kind) + " optimizer",
 					Task: task, Measure: "ms per step", Direction: -1, A: 1000 * r.StepTime.Mean, B: 1000 * opt.StepTime.Mean,
 					Over: fmt.Sprintf("%d runs vs %d runs", r.StepTime.N, opt.StepTime.N),
 					Test: scaled(stats.WelchOf(stats.OfSummary(r.StepTime, "runs"), stats.OfSummary(opt.StepTime, "runs")), 1000)})
@@ -81,4 +84,66 @@ func Table1Comparisons(rows []Row) []verdict.Comparison {
 func scaled(w stats.Welch, k float64) stats.Welch {
 	w.Diff, w.Low, w.High = k*w.Diff, k*w.Low, k*w.High
 	return w
+}
+
+// VerdictRadius is the probe radius at which the probes' verdicts are taken (decision: SPEC.md's middle radius;
+// the figures show every radius).
+const VerdictRadius = 0.01
+
+// ProbeComparisons test, for every panel of the probes (a regularized LO and lo-none on a task, at a moment),
+// that the regularized LO's point is flatter: its final PGA sharpness F at VerdictRadius is lower, over the
+// runs (the probes use each LO's meta-seed-0 LO). table names the family ("Probes", "Flatness probes").
+func ProbeComparisons(figs ProbeFigures, table string) []verdict.Comparison {
+	var cs []verdict.Comparison
+	for _, p := range figs.Panels {
+		i := radiusIndex(p.Regularized.Radii, VerdictRadius)
+		j := radiusIndex(p.None.Radii, VerdictRadius)
+		if i < 0 || j < 0 {
+			continue
+		}
+		a, b := p.Regularized.FinalRuns[i], p.None.FinalRuns[j]
+		w := stats.WelchTest(a, b)
+		cs = append(cs, verdict.Comparison{Family: fmt.Sprintf("%s: sharpness (%s)", table, p.Moment),
+			Claim: fmt.Sprintf("lo-%s reaches a flatter point than lo-none (%s probe)", p.Reg, p.Kind),
+			Task:  fmt.Sprintf("%s/%s, eps %g", p.Dataset, p.Optimizee, VerdictRadius), Measure: "final PGA " + p.Kind + " increase F",
+			Direction: -1, A: stats.Summarize(a).Mean, B: stats.Summarize(b).Mean,
+			Over: fmt.Sprintf("%d runs vs %d runs", len(a), len(b)), Test: w})
+	}
+	return cs
+}
+
+func radiusIndex(radii []float64, r float64) int {
+	for i, x := range radii {
+		if math.Abs(x-r) < 1e-12 {
+			return i
+		}
+	}
+	return -1
+}
+
+// EarlyComparisons test the early evidence's claim on its summary rows: lo-l2 ends with a smaller parameter
+// norm than lo-none (the L2 meta-regularizer regularizes), and, as a check of the setup, SGD-L2 than SGD;
+// variant names the run ("", "param-input").
+func EarlyComparisons(rows []EarlyRow, variant string) []verdict.Comparison {
+	by := map[string]EarlyRow{}
+	for _, r := range rows {
+		by[r.Case] = r
+	}
+	family := "Early evidence"
+	if variant != "" {
+		family += " (" + variant + ")"
+	}
+	var cs []verdict.Comparison
+	for _, pair := range [][2]string{{CaseLOL2, CaseLONone}, {CaseSGDL2, CaseSGD}} {
+		a, okA := by[pair[0]]
+		b, okB := by[pair[1]]
+		if !okA || !okB {
+			continue
+		}
+		cs = append(cs, verdict.Comparison{Family: family, Claim: pair[0] + " ends with a smaller parameter norm than " + pair[1],
+			Task: "cubic regression", Measure: "L2 norm of the fitted parameters", Direction: -1, A: a.Norm.Mean, B: b.Norm.Mean,
+			Over: fmt.Sprintf("%d problems vs %d problems", a.Norm.N, b.Norm.N),
+			Test: stats.WelchOf(stats.OfSummary(a.Norm, "problems"), stats.OfSummary(b.Norm, "problems"))})
+	}
+	return cs
 }

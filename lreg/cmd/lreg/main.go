@@ -28,6 +28,7 @@ Usage:
   lreg meta-train [flags]                  meta-train an LO (lreg meta-train -h for flags)
   lreg meta-test [flags]                   meta-test stored LOs and baselines (lreg meta-test -h)
   lreg export LO.lreg [--out F]            write an LO as safetensors (PyTorch, JAX, NumPy)
+  lreg results --profile cpu               tables, verdicts and LOs of a profile, from its records, into results/<profile>
   lreg backend [--backend B]               which backend runs (XLA CPU, GPU or pure Go) and why; checks it
   lreg bench [flags]                       seconds per meta-step and peak memory (lreg bench -h)
   lreg run EXPERIMENT [flags]              run an experiment headless (lreg run -h lists them)
@@ -55,6 +56,8 @@ func main() {
 		err = cmdBackend(args)
 	case "export":
 		err = cmdExport(args)
+	case "results":
+		err = cmdResults(args)
 	case "bench":
 		err = cmdBench(args)
 	case "run":
