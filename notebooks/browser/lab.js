@@ -113,6 +113,8 @@ async function main() {
     if (mode === 'reopen') {
       await page.waitForTimeout(2000); // images decode
       result.reopened = await page.evaluate(observe);
+      const picture = page.locator('.jp-OutputArea-output img');
+      if (await picture.count() > 0) await picture.first().scrollIntoViewIfNeeded();
       await page.screenshot({ path: path.join(shotDir, 'jupyterlab-reopened-untrusted.png') });
     } else {
       // Run > Run All Cells, as a person would.
