@@ -38,6 +38,7 @@ var Files = []string{"table1.md", "table1.csv", "table1.json", "flatness.md", "f
 type Report struct {
 	Comparisons []verdict.Comparison
 	LOs         []string // LO files written
+	Records     int      // record files archived
 	Missing     []string // parts without records
 }
 
@@ -82,11 +83,14 @@ func Build(profile, runDir, out string, opts data.Options, info string) (Report,
 	fp.Regs = Flat
 	ffigs := (&experiment.Probes{Cfg: fp, RunDir: runDir}).Figures()
 	cs = append(cs, experiment.ProbeComparisons(ffigs, "Flatness probes")...)
-	for name, f := range map[string]experiment.ProbeFigures{"probes.json": figs, "flatness-probes.json": ffigs} {
-		if len(f.Panels) == 0 {
-			rep.Missing = append(rep.Missing, name)
+	for _, f := range []struct {
+		name string
+		figs experiment.ProbeFigures
+	}{{"probes.json", figs}, {"flatness-probes.json", ffigs}} {
+		if len(f.figs.Panels) == 0 {
+			rep.Missing = append(rep.Missing, f.name)
 		}
-		if err := store.WriteJSON(filepath.Join(out, name), f); err != nil {
+		if err := store.WriteJSON(filepath.Join(out, f.name), f.figs); err != nil {
 			return rep, err
 		}
 	}
@@ -151,8 +155,11 @@ func Build(profile, runDir, out string, opts data.Options, info string) (Report,
 		return rep, err
 	}
 
-	// The LOs, with their curves and safetensors copies.
+	// The LOs, with their curves and safetensors copies, and the records everything above was computed from.
 	if rep.LOs, err = shipLOs(runDir, out, append(t1.LONames(), metaSeeds(flat)...)); err != nil {
+		return rep, err
+	}
+	if rep.Records, err = writeRecords(runDir, out); err != nil {
 		return rep, err
 	}
 	prov := record.New(profile, info)
