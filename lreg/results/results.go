@@ -30,7 +30,7 @@ const ParamInputDir = "param-input"
 
 // Files are the committed outputs Build writes that depend on the records alone (Provenance.json records
 // when and how they were made, and the LO files their own provenance).
-var Files = []string{"table1.md", "table1.csv", "table1.json", "flatness.md", "flatness.csv", "flatness.json",
+var Files = []string{"headline.md", "table1.md", "table1.csv", "table1.json", "flatness.md", "flatness.csv", "flatness.json",
 	"probes.json", "flatness-probes.json", "early-evidence.md", "early-evidence.json", "early-evidence-param-input.md",
 	"early-evidence-param-input.json", "taylorglo.md", "taylorglo.json", "tuning.json", "verdicts.md", "verdicts.json"}
 
@@ -57,6 +57,9 @@ func Build(profile, runDir, out string, opts data.Options, info string) (Report,
 	// Table 1 and the flatness table (the same protocol; hessian and entropy against lo-none).
 	rows := experiment.Table1Rows(t1, runDir, opts, t1.Methods())
 	if err := experiment.WriteTable1As(out, "table1", t1, rows); err != nil {
+		return rep, err
+	}
+	if err := store.WriteAtomic(filepath.Join(out, "headline.md"), []byte(headline(rows, t1.Methods()))); err != nil {
 		return rep, err
 	}
 	cs = append(cs, experiment.Table1Comparisons(rows, "Table 1")...)

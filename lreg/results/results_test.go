@@ -80,3 +80,17 @@ func TestCommittedResultsMatchRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMEShowsTheCommittedResults: the README's results block is the one `lreg results --readme` writes from
+// the committed results (the headline table and the verdicts), so the README's numbers are never typed.
+func TestREADMEShowsTheCommittedResults(t *testing.T) {
+	root := repoRoot(t)
+	committed := filepath.Join(root, "results", "cpu")
+	if _, err := os.Stat(filepath.Join(committed, "verdicts.md")); err != nil {
+		t.Skipf("no committed results of the cpu profile (%v): nothing to check", err)
+	}
+	ok, err := ReadmeShows(filepath.Join(root, "README.md"), "cpu", committed)
+	if err != nil || !ok {
+		t.Errorf("README.md does not show results/cpu (%v): run `lreg results --profile cpu --readme README.md`", err)
+	}
+}

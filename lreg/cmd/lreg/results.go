@@ -18,6 +18,7 @@ func cmdResults(args []string) error {
 	var c common
 	c.register(fs)
 	out := fs.String("out", "", "the folder to write (default results/<profile>)")
+	readme := fs.String("readme", "", "also write the headline table and the verdicts into this README's results block")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -40,5 +41,8 @@ func cmdResults(args []string) error {
 		fmt.Printf("; without records: %v", rep.Missing)
 	}
 	fmt.Println()
+	if *readme != "" {
+		return lresults.UpdateReadme(*readme, c.profile, *out)
+	}
 	return nil
 }
