@@ -731,7 +731,7 @@ func (e *Early) trainLO(cs string, resume bool) error {
 		if cfg.LO.ParamInput {
 			sub += "-param-input"
 		}
-		if adopted, err := meta.Adopt(meta.ShippedDir(sub), e.Dir(), cfg, e.Log); adopted || err != nil {
+		if adopted, err := meta.Adopt(meta.ShippedDir(sub), e.Dir(), cfg, "", e.Log); adopted || err != nil {
 			return err
 		}
 	}

@@ -417,14 +417,14 @@ func ImageLOTrainer(b backends.Backend, info, profile, runDir string, opts data.
 		if err != nil {
 			return err
 		}
-		if !resume {
-			if adopted, err := meta.Adopt(meta.ShippedDir(), runDir, c, log); adopted || err != nil {
-				return err
-			}
-		}
 		if ds == nil {
 			if ds, err = data.Load(cfg.Dataset, opts); err != nil {
 				return fmt.Errorf("meta-training needs %s: %w", cfg.Dataset, err)
+			}
+		}
+		if !resume {
+			if adopted, err := meta.Adopt(meta.ShippedDir(), runDir, c, data.Fingerprint(ds), log); adopted || err != nil {
+				return err
 			}
 		}
 		fmt.Fprintf(log, "meta-training LO %q\n", name)

@@ -28,11 +28,16 @@ func ShippedDir(sub ...string) string {
 	return filepath.Join(append([]string{dir}, sub...)...)
 }
 
+// ShippedDataFile, in a folder of shipped LOs, maps each meta-training data set to the fingerprint
+// (data.Fingerprint) of the data the LOs were meta-trained on.
+const ShippedDataFile = "data.json"
+
 // Adopt copies the shipped LO that cfg would meta-train (lo-<name>.lreg and its meta-loss curve) from dir into
-// runDir when it was meta-trained with cfg's settings, and reports whether it did. An LO of other settings is
-// left alone, with a line in log saying so; a shipped file that cannot be read is an error (the repository's
-// copy is damaged: `git checkout results/` restores it).
-func Adopt(dir, runDir string, cfg Config, log io.Writer) (bool, error) {
+// runDir when it was meta-trained with cfg's settings on the same data (dataFP: the fingerprint of cfg.Dataset
+// as this run loads it; "" for synthetic tasks, which their settings fix), and reports whether it did. An LO of
+// other settings or data is left alone, with a line in log saying so; a shipped file that cannot be read is an
+// error (the repository's copy is damaged: `git checkout results/` restores it).
+func Adopt(dir, runDir string, cfg Config, dataFP string, log io.Writer) (bool, error) {
 	if dir == "" {
 		return false, nil
 	}
@@ -48,6 +53,15 @@ func Adopt(dir, runDir string, cfg Config, log io.Writer) (bool, error) {
 	if !sameSettings(m.Config, cfg) {
 		fmt.Fprintf(log, "shipped LO %s was meta-trained with other settings than this run's: not used, meta-training %q\n", src, name)
 		return false, nil
+	}
+	if dataFP != "" {
+		var shipped map[string]string
+		_ = store.ReadJSON(filepath.Join(dir, ShippedDataFile), &shipped)
+		if shipped[cfg.Dataset] != dataFP {
+			fmt.Fprintf(log, "shipped LO %s was meta-trained on other %s data than this run loads (%s): not used, meta-training %q\n",
+				src, cfg.Dataset, filepath.Join(dir, ShippedDataFile), name)
+			return false, nil
+		}
 	}
 	files := [][2]string{{src, LOFile(runDir, name)}, {ProgressFile(dir, name), ProgressFile(runDir, name)}}
 	if _, err := os.Stat(filepath.Join(runDir, InitLOFile)); err != nil {

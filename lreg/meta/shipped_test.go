@@ -23,13 +23,16 @@ func shipLO(t *testing.T, dir string, cfg Config) []byte {
 	if err := store.WriteJSON(ProgressFile(dir, cfg.LOName()), Progress{MetaStep: 500, MetaLosses: []float64{2.3, 0.4}}); err != nil {
 		t.Fatal(err)
 	}
+	if err := store.WriteJSON(filepath.Join(dir, ShippedDataFile), map[string]string{cfg.Dataset: "npm-digits"}); err != nil {
+		t.Fatal(err)
+	}
 	b, _ := os.ReadFile(path)
 	return b
 }
 
-// TestAdoptTakesOnlyAnLOOfTheSameSettings: a shipped LO of the run's settings is copied with its curve (the
-// checkpoint interval does not count); one of other settings is not, and the log says so; a damaged shipped file
-// is an error naming it; no folder means nothing to adopt.
+// TestAdoptTakesOnlyAnLOOfTheSameSettings: a shipped LO of the run's settings and data is copied with its curve
+// (the checkpoint interval does not count); one of other settings, or meta-trained on other data, is not, and the
+// log says so; a damaged shipped file is an error naming it; no folder means nothing to adopt.
 func TestAdoptTakesOnlyAnLOOfTheSameSettings(t *testing.T) {
 	shipped, runDir := t.TempDir(), t.TempDir()
 	cfg := CPU()
@@ -38,7 +41,7 @@ func TestAdoptTakesOnlyAnLOOfTheSameSettings(t *testing.T) {
 	var log bytes.Buffer
 	other := cfg
 	other.MetaLR = 3e-3
-	if ok, err := Adopt(shipped, runDir, other, &log); ok || err != nil {
+	if ok, err := Adopt(shipped, runDir, other, "npm-digits", &log); ok || err != nil {
 		t.Fatalf("Adopt with another meta learning rate = %v, %v; want false, nil", ok, err)
 	}
 	if !strings.Contains(log.String(), "other settings") {
@@ -50,7 +53,11 @@ func TestAdoptTakesOnlyAnLOOfTheSameSettings(t *testing.T) {
 
 	same := cfg
 	same.CheckpointSeconds = 5
-	if ok, err := Adopt(shipped, runDir, same, &log); !ok || err != nil {
+	log.Reset()
+	if ok, err := Adopt(shipped, runDir, same, "full-mnist", &log); ok || err != nil || !strings.Contains(log.String(), "other mnist data") {
+		t.Fatalf("Adopt on other data = %v, %v (log %q); want false and a line saying so", ok, err, log.String())
+	}
+	if ok, err := Adopt(shipped, runDir, same, "npm-digits", &log); !ok || err != nil {
 		t.Fatalf("Adopt with the same settings = %v, %v; want true, nil", ok, err)
 	}
 	got, _ := os.ReadFile(LOFile(runDir, "none"))
@@ -62,13 +69,13 @@ func TestAdoptTakesOnlyAnLOOfTheSameSettings(t *testing.T) {
 		t.Errorf("the curve was not copied: %v %+v", err, p)
 	}
 
-	if ok, err := Adopt("", runDir, cfg, &log); ok || err != nil {
+	if ok, err := Adopt("", runDir, cfg, "npm-digits", &log); ok || err != nil {
 		t.Errorf("Adopt without a folder = %v, %v; want false, nil", ok, err)
 	}
 	if err := os.WriteFile(LOFile(shipped, "none"), []byte("not an LO"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Adopt(shipped, t.TempDir(), cfg, &log); err == nil || !strings.Contains(err.Error(), filepath.Join(shipped, "lo-none.lreg")) {
+	if _, err := Adopt(shipped, t.TempDir(), cfg, "npm-digits", &log); err == nil || !strings.Contains(err.Error(), filepath.Join(shipped, "lo-none.lreg")) {
 		t.Errorf("a damaged shipped LO gave %v; want an error naming it", err)
 	}
 }

@@ -165,6 +165,12 @@ func Build(profile, runDir, out string, opts data.Options, info string) (Report,
 	if rep.Records, err = writeRecords(runDir, out); err != nil {
 		return rep, err
 	}
+	// The data the LOs were meta-trained on, so that a run on other data never takes them (meta.Adopt).
+	if ds, err := data.Load(t1.Meta.Dataset, opts); err == nil {
+		if err := store.WriteJSON(filepath.Join(out, "los", meta.ShippedDataFile), map[string]string{t1.Meta.Dataset: data.Fingerprint(ds)}); err != nil {
+			return rep, err
+		}
+	}
 	prov := record.New(profile, info)
 	prov.Finish()
 	return rep, store.WriteJSON(filepath.Join(out, "provenance.json"), struct {
