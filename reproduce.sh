@@ -2,7 +2,9 @@
 # reproduce.sh — set up what lreg needs, then execute every notebook headless: all figures and tables.
 #
 #   ./reproduce.sh                        smoke profile: every figure and table in minutes on 2 CPU cores
-#   ./reproduce.sh --profile cpu          results that mean something: about two hours on 2 CPU cores (XLA)
+#   ./reproduce.sh --profile cpu          results that mean something: about two hours on 2 CPU cores (XLA);
+#                                         takes the LOs committed in results/cpu/los (--retrain meta-trains them)
+#                                         and rewrites results/cpu and the README's results block
 #   ./reproduce.sh --profile paper        SPEC.md's settings (meant for a GPU: see README, "Backends")
 #   ./reproduce.sh --only table1,probes   just these notebooks (names: meta-training, table1, probes,
 #                                         flatness, early-evidence, taylorglo)
@@ -25,10 +27,11 @@ while [ $# -gt 0 ]; do
     --only) only="${2:?--only needs notebook names}"; shift 2 ;;
     --only=*) only="${1#*=}"; shift ;;
     --setup-only) setup_only=1; shift ;;
+    --retrain) export LREG_RETRAIN=1; shift ;;
     --lab) lab=1; shift ;;
     --port) lab_port="${2:?--port needs a number}"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) echo "reproduce.sh: unknown argument '$1' (use --profile smoke|cpu|paper, --only NAMES, --setup-only)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "reproduce.sh: unknown argument '$1' (use --profile smoke|cpu|paper, --only NAMES, --setup-only, --retrain, --lab)" >&2; exit 2 ;;
   esac
 done
 case "$profile" in smoke|cpu|paper) ;; *) echo "reproduce.sh: unknown profile '$profile' (use smoke, cpu or paper)" >&2; exit 2 ;; esac
@@ -189,7 +192,7 @@ quiet() { awk '/^[IWEF][0-9][0-9][0-9][0-9] / {next} /Program gopls is not insta
 out="figures/notebooks"
 mkdir -p "$out"
 export LREG_PROFILE="$profile"
-timeout_s=$([ "$profile" = paper ] && echo 0 || echo 3600)  # nbconvert: seconds per cell, 0 = none
+timeout_s=$([ "$profile" = smoke ] && echo 3600 || echo 0)  # nbconvert: seconds per cell, 0 = none
 
 # run_notebook NAME executes one notebook into figures/notebooks/NAME.ipynb (+ .html) and appends its summary line.
 run_notebook() {
@@ -245,6 +248,19 @@ start_all=$SECONDS failed=0
   fi ) & b=$!
 wait $a; wait $b
 grep -q ' FAILED ' "$out/summary.txt" && failed=1
+
+# The cpu profile's results are committed (results/cpu): the early evidence's second variant (the LO sees the
+# parameter), then the tables, verdicts, LOs and records rebuilt from runs/cpu, the figures' SVGs beside them.
+if [ "$profile" = cpu ] && [ -z "$only" ] && [ "$failed" = 0 ]; then
+  t0=$SECONDS
+  status=ok
+  step "the early evidence with the parameter as an LO input" "run it again: it resumes" \
+    bin/lreg run early-evidence --profile cpu --param-input --run-dir runs/cpu/param-input || status=FAILED
+  step "results/cpu from the records" "see the message above" bin/lreg results --profile cpu --readme README.md || status=FAILED
+  mkdir -p results/cpu/figures && cp figures/*.svg results/cpu/figures/
+  printf '%-16s %-7s %5d s  results/cpu (tables, verdicts, LOs, records), README.md results block\n' results "$status" $((SECONDS - t0)) >>"$out/summary.txt"
+  [ "$status" = ok ] || failed=1
+fi
 
 browser_note=""
 if command -v chromium >/dev/null; then
