@@ -2,11 +2,14 @@ package results
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/lopt"
+	"github.com/lreg/lreg/lreg/meta"
 )
 
 // repoRoot is the folder holding go.mod, above the test's working directory.
@@ -92,5 +95,37 @@ func TestREADMEShowsTheCommittedResults(t *testing.T) {
 	ok, err := ReadmeShows(filepath.Join(root, "README.md"), "cpu", committed)
 	if err != nil || !ok {
 		t.Errorf("README.md does not show results/cpu (%v): run `lreg results --profile cpu --readme README.md`", err)
+	}
+}
+
+// TestShippedSafetensorsMatchLOs reads every committed LO's safetensors copy back and checks it holds the LO's
+// architecture and exactly its weights, so a PyTorch or JAX user loads the LO lreg evaluated.
+func TestShippedSafetensorsMatchLOs(t *testing.T) {
+	los, _ := filepath.Glob(filepath.Join(repoRoot(t), "results", "cpu", "los", "*.lreg"))
+	if len(los) == 0 {
+		t.Skip("no committed LOs")
+	}
+	for _, path := range los {
+		m, weights, err := meta.LoadLO(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(meta.SafetensorsPath(path))
+		if err != nil {
+			t.Fatalf("%s has no safetensors copy: %v", path, err)
+		}
+		cfg, got, _, err := lopt.DecodeSafetensors(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg != m.LO || len(got) != len(weights) {
+			t.Fatalf("%s: safetensors config %+v and %d weights, LO %+v and %d", path, cfg, len(got), m.LO, len(weights))
+		}
+		for i := range weights {
+			a, b := weights[i].Value(), got[i].Value()
+			if fmt.Sprint(a) != fmt.Sprint(b) {
+				t.Errorf("%s: weight %d differs", path, i)
+			}
+		}
 	}
 }
