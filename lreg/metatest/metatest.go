@@ -119,7 +119,7 @@ type Result struct {
 	TrainAccuracy  float64           `json:"train_accuracy"`
 	TestLoss       float64           `json:"test_loss"`
 	TestAccuracy   float64           `json:"test_accuracy"`
-	SecondsPerStep float64           `json:"seconds_per_step"`     // training time per optimizer step (batched: the batch's time over its runs' steps)
+	SecondsPerStep float64           `json:"seconds_per_step"`     // training time per optimizer step, the first (compiling) call left out (batched: the calls' time over the active runs' steps)
 	BatchRuns      int               `json:"batch_runs,omitempty"` // seeds trained together in one graph (0: alone)
 	LossCurve      []float64         `json:"loss_curve"`           // minibatch training loss before each step
 	Diverged       bool              `json:"diverged,omitempty"`   // the training loss became NaN or infinite
@@ -210,17 +210,19 @@ func (r *Runner) Train(seed uint64, prov record.Provenance) (Result, []*tensors.
 	}
 	sampler := r.sampler(seed)
 	run := tracker{res: &res, best: math.Inf(1), window: cfg.Window}
-	start := time.Now()
+	var clock stepClock
 	for res.Steps < cfg.MaxSteps && !run.stopped {
 		x, y := sampler.Batches(0, res.Steps, 1)
 		var losses []float64
+		clock.begin()
 		params, state, losses, err = r.stepper.Run(params, state, x, y)
 		if err != nil {
 			return res, nil, err
 		}
+		clock.end(1)
 		run.observe(losses[0], cfg.Patience)
 	}
-	res.SecondsPerStep = time.Since(start).Seconds() / float64(res.Steps)
+	res.SecondsPerStep = clock.perStep()
 	if run.diverged {
 		return res, params, r.divergedErr(res)
 	}
@@ -297,17 +299,19 @@ func (r *Runner) trainBatch(rc task.RunClassifier, seeds []uint64, prov func(see
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
+	var clock stepClock
 	xs, ys := make([]*tensors.Tensor, R), make([]*tensors.Tensor, R)
 	for step := 0; step < cfg.MaxSteps && slices.Contains(active, true); step++ {
 		for i := range seeds {
 			xs[i], ys[i] = samplers[i].Batches(0, step, 1) // a stopped run's batch is computed and ignored
 		}
 		var losses []float64
+		clock.begin()
 		params, state, losses, err = stepper.RunActive(params, state, active, task.StackTensors(xs, 1), task.StackTensors(ys, 1))
 		if err != nil {
 			return nil, err
 		}
+		clock.end(countTrue(active))
 		for i := range runs {
 			if active[i] {
 				runs[i].observe(losses[i], cfg.Patience)
@@ -315,11 +319,7 @@ func (r *Runner) trainBatch(rc task.RunClassifier, seeds []uint64, prov func(see
 			}
 		}
 	}
-	steps := 0
-	for _, res := range results {
-		steps += res.Steps
-	}
-	perStep := time.Since(start).Seconds() / float64(steps)
+	perStep := clock.perStep()
 	out := make([]Outcome, R)
 	for i, p := range task.UnstackParams(params) {
 		results[i].SecondsPerStep = perStep
@@ -368,6 +368,47 @@ func (t *tracker) observe(loss float64, patience int) {
 }
 
 // windowMean is the mean of the last w values (summed afresh each step: the same value in a batched run).
+// stepClock times optimizer steps, leaving out the first call, which compiles the step (seconds on XLA) and
+// would otherwise make short runs, and the first method to run on a task, look slow.
+type stepClock struct {
+	calls        int
+	start        time.Time
+	seconds      float64
+	steps        int
+	firstSeconds float64
+	firstSteps   int
+}
+
+func (c *stepClock) begin() { c.start = time.Now() }
+
+// end closes a call that moved steps run-steps.
+func (c *stepClock) end(steps int) {
+	d := time.Since(c.start).Seconds()
+	if c.calls++; c.calls == 1 {
+		c.firstSeconds, c.firstSteps = d, steps
+		return
+	}
+	c.seconds, c.steps = c.seconds+d, c.steps+steps
+}
+
+// perStep is the seconds per run-step of every call but the first (of the first, when there is no other).
+func (c *stepClock) perStep() float64 {
+	if c.steps == 0 {
+		return c.firstSeconds / float64(max(c.firstSteps, 1))
+	}
+	return c.seconds / float64(c.steps)
+}
+
+func countTrue(v []bool) int {
+	n := 0
+	for _, b := range v {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
 func windowMean(v []float64, w int) float64 {
 	s := 0.0
 	for _, x := range v[len(v)-w:] {

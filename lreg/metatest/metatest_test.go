@@ -202,3 +202,25 @@ func TestBatchedSeedIgnoresItsCompanions(t *testing.T) {
 		}
 	}
 }
+
+// TestStepClockLeavesOutTheFirstCall: the first call (the compile) is not in the seconds per step, unless it is
+// the only one; batched calls count the runs that moved.
+func TestStepClockLeavesOutTheFirstCall(t *testing.T) {
+	c := stepClock{}
+	c.calls, c.firstSeconds, c.firstSteps = 1, 9, 3
+	if got := c.perStep(); got != 3 {
+		t.Errorf("only the first call: %v s/step, want 9/3 = 3", got)
+	}
+	c.calls, c.seconds, c.steps = 3, 0.2, 8 // two more calls of 4 active runs each took 0.2 s together
+	if got := c.perStep(); math.Abs(got-0.025) > 1e-15 {
+		t.Errorf("%v s/step, want 0.2/8 = 0.025 (the 9 s first call left out)", got)
+	}
+	c = stepClock{}
+	for _, n := range []int{3, 3, 2} {
+		c.begin()
+		c.end(n)
+	}
+	if c.calls != 3 || c.firstSteps != 3 || c.steps != 5 {
+		t.Errorf("after calls of 3, 3 and 2 active runs: %+v, want the first 3 apart and 5 counted", c)
+	}
+}
