@@ -92,7 +92,13 @@ type Stepper struct {
 	step      *Exec
 	masked    *Exec // step with a mask of active runs, compiled on first use
 	nParams   int
+	// calling is shared by the Steppers that share these graphs: the one whose call (re)builds a graph, so
+	// that the graph reads its method (its number of inputs), never that of the Stepper first made.
+	calling **Stepper
 }
+
+// use makes s the Stepper a graph built by the next call reads.
+func (s *Stepper) use() { *s.calling = s }
 
 // NewStepper compiles (lazily, on first use) the init and step graphs. A method that declares its graph
 // (optim.Method.Graph) on a standard optimizee shares them with every Stepper made before for the same
@@ -107,7 +113,8 @@ func NewStepper(b backends.Backend, opt task.Optimizee, m optim.Method, steps in
 		sharedSteps.Lock()
 		defer sharedSteps.Unlock()
 		if e, ok := sharedSteps.m[key]; ok {
-			return &Stepper{Optimizee: opt, Method: m, Steps: steps, nParams: len(opt.ParamShapes()), init: e.init, step: e.step, masked: e.masked}, nil
+			return &Stepper{Optimizee: opt, Method: m, Steps: steps, nParams: len(opt.ParamShapes()), init: e.init, step: e.step, masked: e.masked,
+				calling: e.calling}, nil
 		}
 	}
 	s, err := newStepper(b, opt, m, steps)
@@ -117,8 +124,9 @@ func NewStepper(b backends.Backend, opt task.Optimizee, m optim.Method, steps in
 	return s, err
 }
 
-// sharedSteps are the Steppers whose compiled graphs later Steppers of the same key reuse. The graphs read
-// the first Stepper's method and optimizee when they are built; a later one's are equal by the key.
+// sharedSteps are the Steppers whose compiled graphs later Steppers of the same key reuse. A graph is built
+// (on a call with new shapes) from the calling Stepper's method and optimizee, equal in all but the method's
+// input values by the key.
 var sharedSteps = struct {
 	sync.Mutex
 	m map[string]*Stepper
@@ -152,23 +160,24 @@ func stepperKey(b backends.Backend, opt task.Optimizee, m optim.Method, steps in
 }
 
 func newStepper(b backends.Backend, opt task.Optimizee, m optim.Method, steps int) (*Stepper, error) {
-	s := &Stepper{Optimizee: opt, Method: m, Steps: steps, nParams: len(opt.ParamShapes())}
-	// The graphs read s.Method when they are built (first call), so Method.Inputs may be set after NewStepper
-	// and changed between calls (same shapes: the compiled graph is reused).
+	s := &Stepper{Optimizee: opt, Method: m, Steps: steps, nParams: len(opt.ParamShapes()), calling: new(*Stepper)}
+	// The graphs read the calling Stepper's Method when they are built (a call with new shapes), so
+	// Method.Inputs may be set after NewStepper and changed between calls (same shapes: the graph is reused).
 	var err error
 	s.init, err = NewExec(b, func(in []*Node) []*Node {
-		nIn := len(s.Method.Inputs)
+		c := *s.calling
+		nIn := len(c.Method.Inputs)
 		// A trailing dummy output: a graph must have one, and SGD's state is empty.
-		return append(s.Method.Bind(in[:nIn]).InitState(in[nIn:]), ScalarZero(in[nIn].Graph(), in[nIn].DType()))
+		return append(c.Method.Bind(in[:nIn]).InitState(in[nIn:]), ScalarZero(in[nIn].Graph(), in[nIn].DType()))
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.step, err = NewExec(b, func(in []*Node) []*Node { return s.graph(in, false) })
+	s.step, err = NewExec(b, func(in []*Node) []*Node { return (*s.calling).graph(in, false) })
 	if err != nil {
 		return nil, err
 	}
-	s.masked, err = NewExec(b, func(in []*Node) []*Node { return s.graph(in, true) })
+	s.masked, err = NewExec(b, func(in []*Node) []*Node { return (*s.calling).graph(in, true) })
 	return s, err
 }
 
@@ -234,6 +243,7 @@ func reshapeRuns(v *Node, rank int) *Node {
 
 // InitState returns the method's starting state for params.
 func (s *Stepper) InitState(params []*tensors.Tensor) ([]*tensors.Tensor, error) {
+	s.use()
 	out, err := s.init.Exec(Args(s.Method.Inputs, params)...)
 	if err != nil {
 		return nil, err
@@ -244,6 +254,7 @@ func (s *Stepper) InitState(params []*tensors.Tensor) ([]*tensors.Tensor, error)
 // Run applies Steps optimizer steps with batches x [Steps, batch, dim], y [Steps, batch] and returns the new
 // params, state and the loss before each step (for batched runs, step by step each run's: Steps x R values).
 func (s *Stepper) Run(params, state []*tensors.Tensor, x, y *tensors.Tensor) ([]*tensors.Tensor, []*tensors.Tensor, []float64, error) {
+	s.use()
 	out, err := s.step.Exec(append(Args(s.Method.Inputs, params, state), x, y)...)
 	if err != nil {
 		return nil, nil, nil, err
@@ -259,6 +270,7 @@ func (s *Stepper) RunActive(params, state []*tensors.Tensor, active []bool, x, y
 		return nil, nil, nil, fmt.Errorf("RunActive needs batched runs (a *task.Runs optimizee), not %s", s.Optimizee.Name())
 	}
 	mask := tensors.FromFlatDataAndDimensions(append([]bool{}, active...), len(active))
+	s.use()
 	out, err := s.masked.Exec(append(Args(s.Method.Inputs, params, state), mask, x, y)...)
 	if err != nil {
 		return nil, nil, nil, err

@@ -85,3 +85,37 @@ func TestLOsShareCompiledSteps(t *testing.T) {
 		}
 	})
 }
+
+// TestSharedStepsReadTheCallingStepper: a Stepper made first without its LO's weights (a meta-trainer's
+// evaluator gets them only when it evaluates) is never called; a second one of the same architecture, with
+// weights, builds the shared graphs from its own method. (They were built from the first Stepper's, which had
+// no weights: "lopt: got 0 weights, want 26" when a sweep meta-trained its second LO.)
+func TestSharedStepsReadTheCallingStepper(t *testing.T) {
+	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
+		cfg := lopt.Config{}.Defaults()
+		opt := &task.MLP{In: 3, Hidden: 4, Classes: 2, Activation: "relu"}
+		first, err := NewStepper(b, opt, lopt.Method("lo-x", cfg, nil), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := cfg.InitWeights(rand.New(rand.NewPCG(5, 5)), dtypes.Float32)
+		second, err := NewStepper(b, &task.MLP{In: 3, Hidden: 4, Classes: 2, Activation: "relu"}, lopt.Method("lo-y", cfg, w), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if second.step != first.step {
+			t.Fatal("the second Stepper did not share the first one's graphs")
+		}
+		params := opt.Init(rand.New(rand.NewPCG(1, 1)), dtypes.Float32)
+		state, err := second.InitState(params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub := data.Subset{N: 4, Dim: 3, X: []float32{0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1, 0}, Y: []int32{0, 1, 0, 1}}
+		x, y := Sampler{Data: sub, Batch: 4, Seed: 1, DType: dtypes.Float32}.Batches(0, 0, 1)
+		_, _, losses, err := second.Run(params, state, x, y)
+		if err != nil || len(losses) != 1 || !(losses[0] > 0) {
+			t.Fatalf("run: losses %v, %v", losses, err)
+		}
+	})
+}
