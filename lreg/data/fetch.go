@@ -130,6 +130,19 @@ func (e *ChecksumError) Error() string {
 		"(run the fetch again; if it keeps failing this mirror serves a different file)", e.Path, e.Kind, e.URL, e.Expected, e.Got)
 }
 
+// newFetcher is a fetcher of the named data set with opts' progress writer and client (defaults: discard, the
+// default HTTP client).
+func newFetcher(name string, opts FetchOptions) fetcher {
+	f := fetcher{name: name, w: opts.Progress, client: opts.Client}
+	if f.w == nil {
+		f.w = io.Discard
+	}
+	if f.client == nil {
+		f.client = http.DefaultClient
+	}
+	return f
+}
+
 // Fetch downloads a data set into dir from its standard locations, verifying checksums (MD5 or SHA-256 of the
 // published files), writing atomically (temp file + rename) so an interrupted download never leaves a file that looks
 // complete; a file already present with the right checksum is not downloaded again. A wrong checksum is an error that
@@ -167,13 +180,7 @@ func Fetch(name, dir string, opts FetchOptions) error {
 	if len(mirrors) == 0 || len(files) == 0 {
 		return fmt.Errorf("fetch %s: no base URL or no file to download", name)
 	}
-	f := fetcher{name: name, w: opts.Progress, client: opts.Client}
-	if f.w == nil {
-		f.w = io.Discard
-	}
-	if f.client == nil {
-		f.client = http.DefaultClient
-	}
+	f := newFetcher(name, opts)
 	target := filepath.Join(dir, name)
 	if r.Archive && cifarBatchesComplete(filepath.Join(target, cifarFolder)) {
 		fmt.Fprintf(f.w, "fetch %s: %s already holds all six full-size batch files; nothing to do\n", name, filepath.Join(target, cifarFolder))

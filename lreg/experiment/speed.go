@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/metatest"
@@ -34,15 +35,7 @@ func (c Table1Config) speedConfig() metatest.Config {
 
 // speedOn reports whether the check runs: the table is tuned and has the task.
 func (c Table1Config) speedOn() bool {
-	has := func(list []string, s string) bool {
-		for _, x := range list {
-			if x == s {
-				return true
-			}
-		}
-		return false
-	}
-	return c.Tuning.On() && has(c.Datasets, SpeedDataset) && has(c.Optimizees, SpeedOptimizee)
+	return c.Tuning.On() && slices.Contains(c.Datasets, SpeedDataset) && slices.Contains(c.Optimizees, SpeedOptimizee)
 }
 
 // speedCells runs the check's baseline cells (SGD and Adam at every rate of their grids) that are missing.

@@ -207,15 +207,15 @@ func shipLOs(runDir, out string, names []string) ([]string, error) {
 		add(meta.LOFile(runDir, n), meta.LOFile(dst, n))
 		add(meta.ProgressFile(runDir, n), meta.ProgressFile(dst, n))
 	}
-	for _, sub := range []string{"early-evidence", filepath.Join(ParamInputDir, "early-evidence")} {
-		los, _ := filepath.Glob(filepath.Join(runDir, sub, "lo-*.lreg"))
-		progs, _ := filepath.Glob(filepath.Join(runDir, sub, "progress-*.json"))
-		target := filepath.Join(dst, strings.ReplaceAll(sub, string(filepath.Separator), "-"))
-		if sub != "early-evidence" {
-			target = filepath.Join(dst, "early-evidence-param-input")
-		}
+	// The early evidence's LOs, in the folders meta.Adopt looks in (experiment.Early.trainLO).
+	for from, to := range map[string]string{
+		experiment.EarlyDir(runDir):                               "early-evidence",
+		experiment.EarlyDir(filepath.Join(runDir, ParamInputDir)): "early-evidence-param-input",
+	} {
+		los, _ := filepath.Glob(filepath.Join(from, "lo-*.lreg"))
+		progs, _ := filepath.Glob(filepath.Join(from, "progress-*.json"))
 		for _, f := range append(los, progs...) {
-			add(f, filepath.Join(target, filepath.Base(f)))
+			add(f, filepath.Join(dst, to, filepath.Base(f)))
 		}
 	}
 	var written []string

@@ -63,10 +63,7 @@ type Estimate struct {
 }
 
 // OfValues is the mean of independent values (runs): variance s^2/n over n replicates.
-func OfValues(v []float64) Estimate {
-	s := Summarize(v)
-	return Estimate{Mean: s.Mean, VarMean: s.Std * s.Std / float64(max(s.N, 1)), N: s.N, Unit: "runs"}
-}
+func OfValues(v []float64) Estimate { return OfSummary(Summarize(v), "runs") }
 
 // OfSummary is the estimate of a summarised sample of independent replicates (unit names them).
 func OfSummary(s Summary, unit string) Estimate {
