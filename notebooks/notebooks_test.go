@@ -61,16 +61,26 @@ func kernel(t *testing.T, root string) []string {
 	return env
 }
 
-// execute runs a notebook headless and returns the Markdown it displayed and the figures folder it wrote.
-func execute(t *testing.T, jupyter string, env []string, notebook string, runDir string) (markdown []string, figures string) {
-	figures = t.TempDir()
+// executed is what a headless run of a notebook showed and wrote.
+type executed struct {
+	markdown []string // the Markdown outputs, in order
+	figures  string   // the figures folder it wrote
+	outputs  []int    // how many outputs each cell has
+	log      string   // nbconvert's and the kernel's log
+}
+
+// execute runs a notebook headless.
+func execute(t *testing.T, jupyter string, env []string, notebook string, runDir string) executed {
+	figures := t.TempDir()
 	out := t.TempDir()
 	cmd := exec.Command(jupyter, "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=600",
 		"--ExecutePreprocessor.kernel_name=gonb", "--output-dir", out, notebook)
 	cmd.Env = append(env, "LREG_RUN_DIR="+runDir, "LREG_FIGURES="+figures)
-	if b, err := cmd.CombinedOutput(); err != nil {
+	b, err := cmd.CombinedOutput()
+	if err != nil {
 		t.Fatalf("executing %s: %v\n%s", notebook, err, tail(string(b), 4000))
 	}
+	run := executed{figures: figures, log: string(b)}
 	raw, err := os.ReadFile(filepath.Join(out, filepath.Base(notebook)))
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +98,7 @@ func execute(t *testing.T, jupyter string, env []string, notebook string, runDir
 		t.Fatal(err)
 	}
 	for _, c := range nb.Cells {
+		run.outputs = append(run.outputs, len(c.Outputs))
 		for _, o := range c.Outputs {
 			// GoNB reports a cell whose program failed as run, with "exit status N" on its stderr.
 			if stderr := text(o.Text); o.Name == "stderr" && exitStatus.MatchString(stderr) {
@@ -105,11 +116,11 @@ func execute(t *testing.T, jupyter string, env []string, notebook string, runDir
 				}
 			}
 			if md, ok := o.Data["text/markdown"]; ok {
-				markdown = append(markdown, text(md))
+				run.markdown = append(run.markdown, text(md))
 			}
 		}
 	}
-	return markdown, figures
+	return run
 }
 
 var exitStatus = regexp.MustCompile(`(?m)^exit status [0-9]+$`)
@@ -139,13 +150,16 @@ func tail(s string, n int) string {
 
 var reuseLine = regexp.MustCompile(`\*\*(Computed|Reused)\*\*[^.]*`)
 
-func reuse(t *testing.T, md []string) string {
-	for _, m := range md {
+// reuse is the notebook's line on what it computed and what it reused; its absence fails the test with what
+// the run showed (outputs per cell, the kernel's log).
+func reuse(t *testing.T, run executed) string {
+	for _, m := range run.markdown {
 		if s := reuseLine.FindString(m); s != "" {
 			return s
 		}
 	}
-	t.Fatalf("the notebook did not say whether it computed or reused: %q", md)
+	t.Fatalf("the notebook did not say whether it computed or reused; outputs per cell %v, Markdown %q; log:\n%s",
+		run.outputs, run.markdown, tail(run.log, 6000))
 	return ""
 }
 
@@ -164,15 +178,10 @@ func tableRow(t *testing.T, figures, cs string) string {
 	return ""
 }
 
+// TestNotebookReusesAndRecomputes executes 5-early-evidence three times on one run directory: all computed, all
+// reused with the same table, then only SGD-L2's fits recomputed after its weight decay is changed in the
+// settings cell.
 func TestNotebookReusesAndRecomputes(t *testing.T) {
-	// Under `go test` (and only there: the same nbconvert command by hand, with this test's environment and a
-	// kernel built the same way, keeps every output), the run cell of 5-early-evidence loses every output after
-	// its first since this session's last changes, though its records are computed; not understood yet. The same
-	// behaviour (Computed all 32, then 8 of 32 after a changed weight decay) is checked through JupyterLab by
-	// TestJupyterLabUserPath, and reproduce.sh executes every notebook with nbconvert.
-	if os.Getenv("LREG_NBCONVERT_REUSE_TEST") != "1" {
-		t.Skip("skipped until the lost outputs under go test are understood (LREG_NBCONVERT_REUSE_TEST=1 runs it); TestJupyterLabUserPath checks the same through JupyterLab")
-	}
 	jupyter := requireTools(t)
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -182,16 +191,16 @@ func TestNotebookReusesAndRecomputes(t *testing.T) {
 	runDir := t.TempDir()
 	orig := filepath.Join(root, "notebooks", "5-early-evidence.ipynb")
 
-	md, fig1 := execute(t, jupyter, env, orig, runDir)
-	if got := reuse(t, md); !strings.HasPrefix(got, "**Computed** all 32 ") {
+	run1 := execute(t, jupyter, env, orig, runDir)
+	if got := reuse(t, run1); !strings.HasPrefix(got, "**Computed** all 32 ") {
 		t.Fatalf("first run: %q, want all 32 fits computed", got)
 	}
-	md, fig2 := execute(t, jupyter, env, orig, runDir)
-	if got := reuse(t, md); !strings.HasPrefix(got, "**Reused** all 32 ") {
+	run2 := execute(t, jupyter, env, orig, runDir)
+	if got := reuse(t, run2); !strings.HasPrefix(got, "**Reused** all 32 ") {
 		t.Fatalf("second run: %q, want all 32 fits reused", got)
 	}
 	for _, cs := range []string{"sgd", "sgd-l2", "lo-none", "lo-l2"} {
-		if a, b := tableRow(t, fig1, cs), tableRow(t, fig2, cs); a != b {
+		if a, b := tableRow(t, run1.figures, cs), tableRow(t, run2.figures, cs); a != b {
 			t.Fatalf("a re-run changed the %s row:\n%s\n%s", cs, a, b)
 		}
 	}
@@ -207,15 +216,15 @@ func TestNotebookReusesAndRecomputes(t *testing.T) {
 	}
 	changed := filepath.Join(t.TempDir(), "early-evidence.ipynb")
 	os.WriteFile(changed, []byte(strings.Replace(string(raw), line, `cfg.WeightDecay = 0.3`, 1)), 0o644)
-	md, fig3 := execute(t, jupyter, env, changed, runDir)
-	if got := reuse(t, md); !strings.HasPrefix(got, "**Computed** 8 of 32 ") {
+	run3 := execute(t, jupyter, env, changed, runDir)
+	if got := reuse(t, run3); !strings.HasPrefix(got, "**Computed** 8 of 32 ") {
 		t.Fatalf("after the change: %q, want 8 of 32 fits computed", got)
 	}
-	if a, b := tableRow(t, fig2, "sgd-l2"), tableRow(t, fig3, "sgd-l2"); a == b {
+	if a, b := tableRow(t, run2.figures, "sgd-l2"), tableRow(t, run3.figures, "sgd-l2"); a == b {
 		t.Fatalf("a weight decay of 0.3 left SGD-L2's row unchanged: %s", a)
 	}
 	for _, cs := range []string{"sgd", "lo-none", "lo-l2"} {
-		if a, b := tableRow(t, fig2, cs), tableRow(t, fig3, cs); a != b {
+		if a, b := tableRow(t, run2.figures, cs), tableRow(t, run3.figures, cs); a != b {
 			t.Fatalf("changing SGD-L2's weight decay changed the %s row:\n%s\n%s", cs, a, b)
 		}
 	}
