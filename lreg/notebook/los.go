@@ -25,8 +25,8 @@ const (
 // An LO stored with other settings is not overwritten: it is moved aside to lo-<name>@<hash>.lreg (with its
 // checkpoint and meta-loss curve), where a later run with those settings finds it again. So changing a setting
 // in a notebook retrains, and changing it back costs nothing.
-func (e *Env) EnsureLO(cfg meta.Config, name string, log io.Writer) (LOStatus, error) {
-	cfg, err := experiment.LOConfig(cfg, name)
+func (e *Env) EnsureLO(base meta.Config, name string, log io.Writer) (LOStatus, error) {
+	cfg, err := experiment.LOConfig(base, name)
 	if err != nil {
 		return "", err
 	}
@@ -51,7 +51,8 @@ func (e *Env) EnsureLO(cfg meta.Config, name string, log io.Writer) (LOStatus, e
 		return LORestored, nil
 	}
 	_, statErr := os.Stat(files[1]) // a checkpoint of these settings: resume it
-	train := experiment.ImageLOTrainer(e.Backend, e.Info.Config, e.Profile, e.RunDir, e.Data, cfg, log)
+	// The trainer applies the name's regularizer and meta-seed itself (LOConfig): it gets the settings before.
+	train := experiment.ImageLOTrainer(e.Backend, e.Info.Config, e.Profile, e.RunDir, e.Data, base, log)
 	return LOTrained, train(name, statErr == nil)
 }
 

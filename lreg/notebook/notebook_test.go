@@ -15,13 +15,7 @@ import (
 // A changed setting retrains the LO without losing the old one, and changing it back restores the old file
 // byte for byte instead of training again.
 func TestEnsureLOKeepsEverySetting(t *testing.T) {
-	dir := t.TempDir()
-	testenv.WriteMNIST(t, dir, 200)
-	env := &Env{Root: dir, Profile: "test", RunDir: filepath.Join(dir, "run"),
-		Data:    data.Options{Dir: dir, FashionMNISTDirs: []string{}, NPMRoots: []string{}},
-		Backend: testenv.GoBackend(t), Info: backend.Info{Config: "go"}}
-	cfg := meta.Smoke()
-	cfg.Unroll, cfg.Batch, cfg.Curriculum, cfg.MaxEpochsPerStage = 2, 8, []int{4}, 1
+	env, cfg := tinyEnv(t)
 	var log bytes.Buffer
 	ensure := func(c meta.Config, want LOStatus) {
 		t.Helper()
@@ -55,6 +49,39 @@ func TestEnsureLOKeepsEverySetting(t *testing.T) {
 	}
 	if _, err := os.Stat(aside(lo, settingsHash(withReg(other)))); err != nil {
 		t.Fatalf("the second LO was not kept aside: %v", err)
+	}
+}
+
+// tinyEnv is a notebook environment on 200 written MNIST digits, pure Go, with meta-training settings of a few
+// meta-steps.
+func tinyEnv(t *testing.T) (*Env, meta.Config) {
+	dir := t.TempDir()
+	testenv.WriteMNIST(t, dir, 200)
+	env := &Env{Root: dir, Profile: "test", RunDir: filepath.Join(dir, "run"),
+		Data:    data.Options{Dir: dir, FashionMNISTDirs: []string{}, NPMRoots: []string{}},
+		Backend: testenv.GoBackend(t), Info: backend.Info{Config: "go"}}
+	cfg := meta.Smoke()
+	cfg.Unroll, cfg.Batch, cfg.Curriculum, cfg.MaxEpochsPerStage = 2, 8, []int{4}, 1
+	return env, cfg
+}
+
+// An LO of a later meta-seed is meta-trained from the seed its name says (base seed + 1 for "none.seed1", as
+// the command line's sweeps do, so that a shipped LO of that name is the same LO), and the next call reuses it.
+func TestEnsureLOTrainsTheMetaSeedItsNameSays(t *testing.T) {
+	env, cfg := tinyEnv(t)
+	var log bytes.Buffer
+	if got, err := env.EnsureLO(cfg, "none.seed1", &log); err != nil || got != LOTrained {
+		t.Fatalf("first EnsureLO = %s, %v; want %s", got, err, LOTrained)
+	}
+	m, _, err := meta.LoadLO(meta.LOFile(env.RunDir, "none.seed1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.Seed != cfg.Seed+1 {
+		t.Fatalf("lo-none.seed1 was meta-trained from seed %d, want %d (the base seed + 1)", m.Config.Seed, cfg.Seed+1)
+	}
+	if got, err := env.EnsureLO(cfg, "none.seed1", &log); err != nil || got != LOReused {
+		t.Fatalf("second EnsureLO = %s, %v; want %s (log: %s)", got, err, LOReused, log.String())
 	}
 }
 
