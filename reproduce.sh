@@ -2,7 +2,7 @@
 # reproduce.sh — set up what lreg needs, then execute every notebook headless: all figures and tables.
 #
 #   ./reproduce.sh                        smoke profile: every figure and table in minutes on 2 CPU cores
-#   ./reproduce.sh --profile cpu          results that mean something: about two hours on 2 CPU cores (XLA);
+#   ./reproduce.sh --profile cpu          results that mean something: about two hours on 2 CPU cores (XLA)
 #                                         takes the LOs committed in results/cpu/los (--retrain meta-trains them)
 #                                         and rewrites results/cpu and the README's results block
 #   ./reproduce.sh --profile paper        SPEC.md's settings (meant for a GPU: see README, "Backends")
@@ -224,9 +224,16 @@ run_notebook() {
   echo "== notebook $name: $status ($((SECONDS - t0)) s)"
 }
 
-# Two lanes share the machine's cores (the pure-Go backend runs most work on one). Lane A: meta-training (the
-# LOs every later notebook uses), Table 1, flatness (which reuses Table 1's runs). Lane B: the notebooks with
-# their own experiments, then the probes once meta-training has finished (they only read the LOs).
+# Lane A: meta-training (the LOs every later notebook uses), Table 1, flatness (which reuses Table 1's runs).
+# Lane B: the notebooks with their own experiments, then the probes once meta-training has finished (they only
+# read the LOs). On the pure-Go backend, which computes most work on one core, the two lanes share the machine's
+# cores, as they do for the smoke profile, whose time goes to compiling graphs (one core each). XLA spreads one
+# process's computing over every core, and two XLA processes on 2 cores get less done than one (1.3 against 1.55
+# meta-steps a second), so for the cpu and paper profiles on XLA the lanes run one after the other.
+# LREG_LANES=1 or 2 overrides.
+lanes=2
+grep -q '^backend: xla' <<<"$engine" && [ "$profile" != smoke ] && lanes=1
+lanes=${LREG_LANES:-$lanes}
 lane_a=() lane_b=() probes=0 wait_meta=0
 for name in "${order[@]}"; do
   case "$name" in
@@ -240,13 +247,22 @@ done
 meta_done="$out/.meta-training.done"
 rm -f "$meta_done"
 start_all=$SECONDS failed=0
-( for n in "${lane_a[@]}"; do run_notebook "$n"; [ "$n" = meta-training ] && touch "$meta_done"; done; touch "$meta_done" ) & a=$!
-( for n in "${lane_b[@]}"; do run_notebook "$n"; done
+touch "$out/.started"  # figures older than this are from earlier runs (another profile, say)
+run_lane_a() { for n in "${lane_a[@]}"; do run_notebook "$n"; [ "$n" = meta-training ] && touch "$meta_done"; done; touch "$meta_done"; }
+run_lane_b() {
+  for n in "${lane_b[@]}"; do run_notebook "$n"; done
   if [ "$probes" = 1 ]; then
     [ "$wait_meta" = 1 ] && while [ ! -f "$meta_done" ]; do sleep 2; done
     run_notebook probes
-  fi ) & b=$!
-wait $a; wait $b
+  fi
+}
+if [ "$lanes" = 1 ]; then
+  run_lane_a; run_lane_b
+else
+  run_lane_a & a=$!
+  run_lane_b & b=$!
+  wait $a; wait $b
+fi
 grep -q ' FAILED ' "$out/summary.txt" && failed=1
 
 # The cpu profile's results are committed (results/cpu): the early evidence's second variant (the LO sees the
@@ -257,7 +273,9 @@ if [ "$profile" = cpu ] && [ -z "$only" ] && [ "$failed" = 0 ]; then
   step "the early evidence with the parameter as an LO input" "run it again: it resumes" \
     bin/lreg run early-evidence --profile cpu --param-input --run-dir runs/cpu/param-input || status=FAILED
   step "results/cpu from the records" "see the message above" bin/lreg results --profile cpu --readme README.md || status=FAILED
-  mkdir -p results/cpu/figures && cp figures/*.svg results/cpu/figures/
+  # Only the figures this run drew: figures/ may still hold another profile's.
+  rm -rf results/cpu/figures && mkdir -p results/cpu/figures &&
+    find figures -maxdepth 1 -name '*.svg' -newer "$out/.started" -exec cp {} results/cpu/figures/ \;
   printf '%-16s %-7s %5d s  results/cpu (tables, verdicts, LOs, records), README.md results block\n' results "$status" $((SECONDS - t0)) >>"$out/summary.txt"
   [ "$status" = ok ] || failed=1
 fi
