@@ -234,6 +234,7 @@ run_notebook() {
 lanes=2
 grep -q '^backend: xla' <<<"$engine" && [ "$profile" != smoke ] && lanes=1
 lanes=${LREG_LANES:-$lanes}
+case "$lanes" in 1|2) ;; *) echo "reproduce.sh: LREG_LANES=$lanes: use 1 (one notebook at a time) or 2 (two lanes)" >&2; exit 2 ;; esac
 lane_a=() lane_b=() probes=0 wait_meta=0
 for name in "${order[@]}"; do
   case "$name" in
