@@ -42,7 +42,9 @@ func cmdTable1(args []string) error {
 	overrideList(set, "datasets", &cfg.Datasets, *datasets)
 	overrideList(set, "optimizees", &cfg.Optimizees, *optimizees)
 	override(set, "runs", &cfg.Runs, *runs)
-	override(set, "meta-seeds", &cfg.MetaSeeds, *metaSeeds)
+	if set["meta-seeds"] { // the same number for every LO name, overriding the profile's per-name ones
+		cfg.MetaSeeds, cfg.MetaSeedsOf = *metaSeeds, nil
+	}
 	if err := sf.apply(set, &cfg.Meta, &cfg.Test); err != nil {
 		return err
 	}
