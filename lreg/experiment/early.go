@@ -617,7 +617,8 @@ func (e *Early) Run() (EarlyResult, error) {
 			loNames = append(loNames, cfg.LOName(cs))
 		}
 	}
-	los := loSet{dir: dir, names: loNames, scale: e.Scale, log: e.Log}
+	los := loSet{dir: dir, names: loNames, scale: e.Scale, log: e.Log,
+		config: func(name string) (meta.Config, error) { return e.Cfg.MetaConfig(caseOf[name]), nil }}
 	if err := los.trainMine(func(name string, resume bool) error { return e.trainLO(caseOf[name], resume) }); err != nil {
 		return EarlyResult{}, err
 	}

@@ -167,7 +167,7 @@ func (p *Probes) Run() (ProbeFigures, error) {
 		figs := p.Figures()
 		return figs, store.WriteJSON(filepath.Join(p.RunDir, "probes.json"), figs)
 	}
-	los := loSet{dir: p.RunDir, names: p.los(), scale: p.Scale, log: p.Log}
+	los := loSet{dir: p.RunDir, names: p.los(), scale: p.Scale, log: p.Log, config: loConfigs(p.Cfg.Meta)}
 	if err := los.trainMine(ImageLOTrainer(p.Backend, p.Info, p.Profile, p.RunDir, p.Data, p.Cfg.Meta, p.Log)); err != nil {
 		return ProbeFigures{}, err
 	}

@@ -28,6 +28,8 @@ type loSet struct {
 	names []string
 	scale shard.Options
 	log   io.Writer
+	// config is the meta-training of the LO called name (nil: every stored LO is taken as it is).
+	config func(name string) (meta.Config, error)
 }
 
 func exists(path string) bool {
@@ -47,12 +49,28 @@ func (s loSet) owner(name string) int {
 }
 
 // trainMine meta-trains this shard's LOs that are not stored yet; train(name, resume) meta-trains one,
-// resuming from its checkpoint when there is one.
+// resuming from its checkpoint when there is one. First it settles all of them (meta.Settle): an LO or
+// checkpoint of other settings than the sweep's is moved aside, never taken, before any cell can use it.
 func (s loSet) trainMine(train func(name string, resume bool) error) error {
+	var todo []string
 	for i, name := range s.names {
-		if !s.scale.Shard.OwnsItem(i) || s.stored(name) {
+		if !s.scale.Shard.OwnsItem(i) {
 			continue
 		}
+		if s.config != nil {
+			cfg, err := s.config(name)
+			if err != nil {
+				return err
+			}
+			if _, err := meta.Settle(s.dir, cfg, s.log); err != nil {
+				return err
+			}
+		}
+		if !s.stored(name) {
+			todo = append(todo, name)
+		}
+	}
+	for _, name := range todo {
 		if err := s.trainOne(name, train); err != nil {
 			return err
 		}

@@ -221,7 +221,7 @@ func (t *Table1) Run() ([]Row, error) {
 		t.Merged = t.merge(rows, names)
 		return rows, WriteTable1(t.RunDir, t.Cfg, rows)
 	}
-	los := loSet{dir: t.RunDir, names: t.Cfg.LONames(), scale: t.Scale, log: t.Log}
+	los := loSet{dir: t.RunDir, names: t.Cfg.LONames(), scale: t.Scale, log: t.Log, config: loConfigs(t.Cfg.Meta)}
 	if err := los.trainMine(ImageLOTrainer(t.Backend, t.Info, t.Profile, t.RunDir, t.Data, t.Cfg.Meta, t.Log)); err != nil {
 		return nil, err
 	}
@@ -423,6 +423,11 @@ func LOConfig(cfg meta.Config, name string) (meta.Config, error) {
 		cfg.Name = name
 	}
 	return cfg, nil
+}
+
+// loConfigs gives each LO name of a sweep its meta-training: cfg with the name's regularizer and meta-seed.
+func loConfigs(cfg meta.Config) func(name string) (meta.Config, error) {
+	return func(name string) (meta.Config, error) { return LOConfig(cfg, name) }
 }
 
 // ImageLOTrainer meta-trains one LO of a sweep on cfg's data set, with cfg and the regularizer its name says

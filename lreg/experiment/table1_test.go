@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -213,34 +214,11 @@ func TestTable1VerdictOverMetaSeeds(t *testing.T) {
 	runDir := t.TempDir()
 	cfg := tinyTable1()
 	cfg.Datasets, cfg.Runs, cfg.MetaSeeds = []string{"mnist"}, 4, 3
-	tc := cfg.Test
-	tc.Dataset, tc.Optimizee = "mnist", "mlp-sigmoid"
-	lo := cfg.Meta.LO
-	write := func(method string, accs []float64) {
-		for i, seed := range Seeds(cfg.Runs) {
-			r := metatest.Result{Method: method, Dataset: "mnist", DataSource: "test", Optimizee: "mlp-sigmoid", Seed: seed, Config: tc, TestAccuracy: accs[i]}
-			key := metatest.Key{Config: tc, Method: method, MethodID: MethodID(method, runDir, cfg.Rates)} // an LO's file is written first
-			if err := r.Save(metatest.RecordPath(runDir, key, seed)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 	accs := map[string][][]float64{
 		"sam":  {{0.90, 0.91, 0.90, 0.91}, {0.95, 0.96, 0.95, 0.96}, {0.93, 0.94, 0.93, 0.94}},
 		"none": {{0.89, 0.90, 0.89, 0.90}, {0.92, 0.93, 0.92, 0.93}, {0.91, 0.92, 0.91, 0.92}},
 	}
-	for name, byLO := range accs {
-		for k, a := range byLO {
-			loName := MetaSeedName(name, k)
-			w := lo.InitWeights(rand.New(rand.NewPCG(1, 2)), dtypes.Float32)
-			m := meta.LOMeta{Name: loName, LO: lo, Stages: 2 + k}
-			if err := store.SaveTensors(meta.LOFile(runDir, loName), m, store.Tensors{Names: lo.WeightNames(), Tensors: w}); err != nil {
-				t.Fatal(err)
-			}
-			write("lo-"+loName, a)
-		}
-	}
-	write("sgd", []float64{0.80, 0.82, 0.81, 0.83})
+	writeMNISTRecords(t, runDir, cfg, accs)
 	rows := Table1Rows(cfg, runDir, data.Options{}, cfg.Methods())
 	byMethod := map[string]Row{}
 	for _, r := range rows {
@@ -276,5 +254,111 @@ func TestTable1VerdictOverMetaSeeds(t *testing.T) {
 	md, _ := os.ReadFile(filepath.Join(runDir, "table1.md"))
 	if !strings.Contains(string(md), "3: 0.0252 (2 3 4)") {
 		t.Errorf("table1.md lacks lo-sam's LO spread:\n%s", md)
+	}
+}
+
+// writeMNISTRecords stores, for each LO name, one LO file per meta-seed (accs[name][k] for meta-seed k, which
+// entered k+2 curriculum stages) with its meta-test records on MNIST's MLP-sigmoid, and sgd's 4 runs.
+func writeMNISTRecords(t *testing.T, runDir string, cfg Table1Config, accs map[string][][]float64) {
+	t.Helper()
+	tc := cfg.Test
+	tc.Dataset, tc.Optimizee = "mnist", "mlp-sigmoid"
+	lo := cfg.Meta.LO
+	write := func(method string, accs []float64) {
+		for i, seed := range Seeds(cfg.Runs) {
+			r := metatest.Result{Method: method, Dataset: "mnist", DataSource: "test", Optimizee: "mlp-sigmoid", Seed: seed, Config: tc, TestAccuracy: accs[i]}
+			key := metatest.Key{Config: tc, Method: method, MethodID: MethodID(method, runDir, cfg.Rates)} // an LO's file is written first
+			if err := r.Save(metatest.RecordPath(runDir, key, seed)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for name, byLO := range accs {
+		for k, a := range byLO {
+			loName := MetaSeedName(name, k)
+			w := lo.InitWeights(rand.New(rand.NewPCG(1, 2)), dtypes.Float32)
+			m := meta.LOMeta{Name: loName, LO: lo, Stages: 2 + k}
+			if err := store.SaveTensors(meta.LOFile(runDir, loName), m, store.Tensors{Names: lo.WeightNames(), Tensors: w}); err != nil {
+				t.Fatal(err)
+			}
+			write("lo-"+loName, a)
+		}
+	}
+	write("sgd", []float64{0.80, 0.82, 0.81, 0.83})
+}
+
+// An LO name given one meta-seed by MetaSeedsOf stands for one LO (the others keep MetaSeeds): it is meta-trained
+// once, its row pools only that LO's runs, and it enters the test against lo-none's 3 LO means with its runs.
+func TestTable1MetaSeedsPerName(t *testing.T) {
+	runDir := t.TempDir()
+	cfg := tinyTable1()
+	cfg.Datasets, cfg.Runs, cfg.MetaSeeds = []string{"mnist"}, 4, 3
+	cfg.MetaSeedsOf = map[string]int{"sam": 1}
+	if got := strings.Join(cfg.LONames(), " "); got != "none none.seed1 none.seed2 sam" {
+		t.Fatalf("LONames %q, want none none.seed1 none.seed2 sam", got)
+	}
+	// sam.seed1's records exist (an earlier, larger sweep) but are not part of lo-sam any more.
+	samRuns := []float64{0.95, 0.96, 0.95, 0.96}
+	accs := map[string][][]float64{
+		"sam":  {samRuns, {0.50, 0.50, 0.50, 0.50}},
+		"none": {{0.89, 0.90, 0.89, 0.90}, {0.92, 0.93, 0.92, 0.93}, {0.91, 0.92, 0.91, 0.92}},
+	}
+	writeMNISTRecords(t, runDir, cfg, accs)
+	byMethod := map[string]Row{}
+	for _, r := range Table1Rows(cfg, runDir, data.Options{}, cfg.Methods()) {
+		byMethod[r.Method] = r
+	}
+	sam := byMethod["lo-sam"]
+	want := stats.WelchOf(stats.OfValues(samRuns), stats.OfGroups(accs["none"]))
+	if sam.Accuracy.N != 4 || math.Abs(sam.Accuracy.Mean-0.955) > 1e-12 || sam.VsNone != want || sam.VsNoneOver != "4 runs vs 3 LOs" {
+		t.Errorf("lo-sam: %d runs, mean %.4f, %+v over %q; want 4 runs of mean 0.955, %+v over 4 runs vs 3 LOs",
+			sam.Accuracy.N, sam.Accuracy.Mean, sam.VsNone, sam.VsNoneOver, want)
+	}
+	if none := byMethod["lo-none"]; none.MetaSeeds != 3 || none.Accuracy.N != 12 {
+		t.Errorf("lo-none: %d LOs, %d runs; want 3 LOs, 12 runs", none.MetaSeeds, none.Accuracy.N)
+	}
+}
+
+// A sweep never takes an LO of other settings that lies in its run directory (an earlier run with another
+// meta learning rate): it keeps that LO aside, meta-trains the one its settings ask for, and its records are
+// of the new LO.
+func TestTable1MetaTrainsOverAnLOOfOtherSettings(t *testing.T) {
+	dir, runDir := t.TempDir(), t.TempDir()
+	testenv.WriteMNIST(t, dir, 200)
+	opts := data.Options{Dir: dir, FashionMNISTDirs: []string{}, NPMRoots: []string{}}
+	cfg := tinyTable1()
+	cfg.LOs, cfg.Baselines, cfg.Datasets, cfg.Runs = []string{"none"}, nil, []string{"mnist"}, 1
+	want, err := LOConfig(cfg.Meta, "none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := want
+	stale.MetaLR *= 10
+	w := stale.LO.InitWeights(rand.New(rand.NewPCG(3, 4)), dtypes.Float32)
+	lo := meta.LOFile(runDir, "none")
+	if err := store.SaveTensors(lo, meta.LOMeta{Name: "none", LO: stale.LO, Config: stale}, store.Tensors{Names: stale.LO.WeightNames(), Tensors: w}); err != nil {
+		t.Fatal(err)
+	}
+	staleBytes, _ := os.ReadFile(lo)
+	log := &strings.Builder{}
+	tab := Table1{Cfg: cfg, Backend: testenv.GoBackend(t), Info: "go", Profile: "test", RunDir: runDir, Data: opts, Log: log}
+	if _, err := tab.Run(); err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := meta.LoadLO(lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.MetaLR != want.MetaLR || m.MetaSteps == 0 {
+		t.Fatalf("lo-none has meta lr %g after %d meta-steps; want a new LO of meta lr %g", m.Config.MetaLR, m.MetaSteps, want.MetaLR)
+	}
+	if kept, _ := os.ReadFile(meta.KeptAside(lo, stale)); !bytes.Equal(kept, staleBytes) {
+		t.Fatalf("the LO of other settings was not kept aside (log: %s)", log.String())
+	}
+	tc, seeds := cfg.Task("mnist", "mlp-sigmoid")
+	key := metatest.Key{Config: tc, Method: "lo-none", MethodID: MethodID("lo-none", runDir, cfg.Rates)}
+	var r metatest.Result
+	if err := store.ReadJSON(metatest.RecordPath(runDir, key, seeds[0]), &r); err != nil {
+		t.Fatalf("no record of the new lo-none: %v", err)
 	}
 }

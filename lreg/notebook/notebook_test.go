@@ -38,7 +38,7 @@ func TestEnsureLOKeepsEverySetting(t *testing.T) {
 	if m, _, err := meta.LoadLO(lo); err != nil || m.Config.Unroll != 4 {
 		t.Fatalf("after the change lo-none.lreg has unroll %d (%v), want 4", m.Config.Unroll, err)
 	}
-	kept := aside(lo, settingsHash(withReg(cfg)))
+	kept := meta.KeptAside(lo, withReg(cfg))
 	if b, _ := os.ReadFile(kept); !bytes.Equal(b, first) {
 		t.Fatalf("the first LO was not kept as %s", kept)
 	}
@@ -47,7 +47,7 @@ func TestEnsureLOKeepsEverySetting(t *testing.T) {
 	if b, _ := os.ReadFile(lo); !bytes.Equal(b, first) {
 		t.Fatal("changing the setting back did not restore the first LO byte for byte")
 	}
-	if _, err := os.Stat(aside(lo, settingsHash(withReg(other)))); err != nil {
+	if _, err := os.Stat(meta.KeptAside(lo, withReg(other))); err != nil {
 		t.Fatalf("the second LO was not kept aside: %v", err)
 	}
 }
@@ -117,17 +117,5 @@ func TestFindRootFromTheNotebookFolder(t *testing.T) {
 	t.Chdir(t.TempDir())
 	if _, err := FindRoot(); err == nil {
 		t.Fatal("FindRoot found a repository where there is none")
-	}
-}
-
-func TestAsideNames(t *testing.T) {
-	for in, want := range map[string]string{
-		"/r/lo-none.lreg":      "/r/lo-none@ab12.lreg",
-		"/r/progress-sam.json": "/r/progress-sam@ab12.json",
-		"/r.d/checkpoint-none": "/r.d/checkpoint-none@ab12",
-	} {
-		if got := aside(in, "ab12"); got != want {
-			t.Errorf("aside(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
