@@ -4,6 +4,7 @@ package notebooks
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -249,17 +250,7 @@ func TestFailedCellIsCaught(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := kernel(t, root)
-	nbPath := filepath.Join(t.TempDir(), "fails.ipynb")
-	cell := func(src string) map[string]any {
-		return map[string]any{"cell_type": "code", "metadata": map[string]any{}, "outputs": []any{}, "execution_count": nil, "source": src}
-	}
-	doc := map[string]any{"nbformat": 4, "nbformat_minor": 5,
-		"metadata": map[string]any{"kernelspec": map[string]any{"name": "gonb", "display_name": "Go (gonb)", "language": "go"}},
-		"cells":    []any{cell("%%\nfmt.Println(\"before\")\nos.Exit(3)"), cell("%%\nfmt.Println(\"after\")")}}
-	b, _ := json.Marshal(doc)
-	if err := os.WriteFile(nbPath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	nbPath := writeNotebook(t, "fails.ipynb", "%%\nfmt.Println(\"before\")\nos.Exit(3)", "%%\nfmt.Println(\"after\")")
 	out := t.TempDir()
 	cmd := exec.Command(jupyter, "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=300",
 		"--ExecutePreprocessor.kernel_name=gonb", "--output-dir", out, nbPath)
@@ -275,4 +266,70 @@ func TestFailedCellIsCaught(t *testing.T) {
 	if runErr == nil && !marked {
 		t.Fatalf("a failed cell went unnoticed: nbconvert exited 0 and no \"exit status\" line:\n%s", tail(string(raw), 3000))
 	}
+}
+
+// TestEveryOutputOfACellArrives executes a notebook whose cell shows 100 Markdown outputs through lreg's
+// notebook package and exits at once. GoNB v0.11.1 closes its end of the cell's output pipe when the program
+// exits, so outputs still in the pipe are lost unless the program waits for GoNB to take them (gonbui.Sync):
+// a headless run kept only the first output of 5-early-evidence's run cell, and with it the line saying what
+// was reused. A cell of raw gonbui.DisplayMarkdown calls, which do not wait, is logged beside it for comparison.
+func TestEveryOutputOfACellArrives(t *testing.T) {
+	jupyter := requireTools(t)
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := kernel(t, root)
+	const n = 100
+	setup, err := firstCell(filepath.Join(root, "notebooks", "5-early-evidence.ipynb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := writeNotebook(t, "outputs.ipynb", setup,
+		fmt.Sprintf("import (\n\t\"fmt\"\n\t\"github.com/janpfeifer/gonb/gonbui\"\n\tnb \"github.com/lreg/lreg/lreg/notebook\"\n)\n\n%%%%\nfor i := range %d {\n\tgonbui.DisplayMarkdown(fmt.Sprint(\"raw \", i))\n}", n),
+		fmt.Sprintf("%%%%\nenv := &nb.Env{}\nfor i := range %d {\n\tenv.Say(\"say %%d\", i)\n}", n))
+	run := execute(t, jupyter, env, path, t.TempDir())
+	t.Logf("outputs per cell %v (raw gonbui calls: %d of %d arrived)", run.outputs, run.outputs[1], n)
+	if got := run.outputs[2]; got != n {
+		t.Fatalf("%d of the %d outputs that env.Say showed arrived; outputs per cell %v\n%s", got, n, run.outputs, tail(run.log, 3000))
+	}
+}
+
+// writeNotebook writes a GoNB notebook of these code cells into a temporary folder and returns its path.
+func writeNotebook(t *testing.T, name string, cells ...string) string {
+	var cs []any
+	for _, src := range cells {
+		cs = append(cs, map[string]any{"cell_type": "code", "metadata": map[string]any{}, "outputs": []any{}, "execution_count": nil, "source": src})
+	}
+	doc := map[string]any{"nbformat": 4, "nbformat_minor": 5, "cells": cs,
+		"metadata": map[string]any{"kernelspec": map[string]any{"name": "gonb", "display_name": "Go (gonb)", "language": "go"}}}
+	b, _ := json.Marshal(doc)
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// firstCell is the source of a notebook's first code cell (the one that points GoNB at this repository).
+func firstCell(path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var nb struct {
+		Cells []struct {
+			Type   string `json:"cell_type"`
+			Source any    `json:"source"`
+		} `json:"cells"`
+	}
+	if err := json.Unmarshal(raw, &nb); err != nil {
+		return "", err
+	}
+	for _, c := range nb.Cells {
+		if c.Type == "code" {
+			return text(c.Source), nil
+		}
+	}
+	return "", fmt.Errorf("%s has no code cell", path)
 }

@@ -20,9 +20,20 @@ import (
 // stream of stderr lines; its lines still go to the progress log.
 func init() {
 	if gonbui.IsNotebook {
-		progress.SetDisplay(func(s progress.State) { gonbui.UpdateHTML(s.ID, BarHTML(s, os.Getenv(progress.LogEnv))) })
+		progress.SetDisplay(func(s progress.State) {
+			gonbui.UpdateHTML(s.ID, BarHTML(s, os.Getenv(progress.LogEnv)))
+			if s.Final {
+				flush()
+			}
+		})
 	}
 }
+
+// flush waits until GoNB has taken every output sent so far. A cell's program sends its outputs through a pipe
+// that GoNB reads while the program runs; what is still in the pipe when the program exits can be lost (a
+// headless nbconvert run kept only a cell's first output), so every lasting output is flushed as it is sent.
+// Outside GoNB it does nothing.
+func flush() { gonbui.Sync() }
 
 // BarHTML draws a bar's state as HTML: label, a filled bar, done/total, status, elapsed time and what is left,
 // and where its log is.
@@ -93,4 +104,5 @@ func showChart(c *plot.Chart, svg []byte) {
 		protocol.MIMEImageSVG:  string(svg),
 		protocol.MIMETextPlain: c.Title(),
 	}})
+	flush()
 }

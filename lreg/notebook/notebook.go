@@ -140,6 +140,7 @@ func (e *Env) Intro() {
 	gonbui.DisplayHTML(setup)
 	gonbui.DisplayMarkdown(fmt.Sprintf("Profile **%s** (set `LREG_PROFILE=paper` for SPEC.md's settings) · backend `%s` (%s) · results in `%s` · figures in `%s`",
 		e.Profile, e.Info.Config, e.Info.Reason, e.rel(e.RunDir), e.rel(e.FiguresDir)))
+	flush()
 }
 
 // Figure writes a chart to figures/<name>.html and .svg and shows it inline, interactive with its static SVG
@@ -154,6 +155,7 @@ func (e *Env) Figure(name string, c *plot.Chart) {
 // Table shows a table inline and writes it to figures/<name>.md and .html.
 func (e *Env) Table(name string, t plot.Table) {
 	gonbui.DisplayHTML(t.HTML())
+	flush()
 	files := Must(plot.WriteTable(e.FiguresDir, name, t))
 	e.wrote(files)
 }
@@ -161,6 +163,7 @@ func (e *Env) Table(name string, t plot.Table) {
 // Say shows Markdown.
 func (e *Env) Say(format string, args ...any) {
 	gonbui.DisplayMarkdown(fmt.Sprintf(format, args...))
+	flush()
 }
 
 // Reuse says whether a run computed anything or reused the stored results, so that a re-run without a change
@@ -211,7 +214,10 @@ func (e *Env) Live() *Live {
 }
 
 // Show replaces the live output with a chart.
-func (l *Live) Show(c *plot.Chart) { gonbui.UpdateHTML(l.id, c.Snippet()) }
+func (l *Live) Show(c *plot.Chart) {
+	gonbui.UpdateHTML(l.id, c.Snippet())
+	flush()
+}
 
 // Bar is a progress bar (in a notebook, an HTML output updated in place) that also keeps its last status line.
 type Bar struct {

@@ -27,8 +27,8 @@ func (e *Env) Verdicts(name string, cs []verdict.Comparison) []verdict.Compariso
 	detail := plot.Table{Title: "Every comparison: A − B with its 95% confidence interval (Welch), p and Holm's p",
 		Header: []string{"claim", "task", "A", "B", "A − B [95% CI]", "over", "p", "p (Holm)", "verdict"}}
 	for _, c := range cs {
-		detail.Rows = append(detail.Rows, []string{c.Claim, c.Task, num(c.A), num(c.B),
-			fmt.Sprintf("%s [%s, %s]", num(c.Diff), num(c.Low), num(c.High)), c.Over, num(c.P), num(c.AdjP), c.Verdict})
+		detail.Rows = append(detail.Rows, []string{c.Claim, c.Task, verdict.Num(c.A), verdict.Num(c.B), c.Effect(), c.Over,
+			verdict.PValue(c.Test.P), verdict.PValue(c.AdjP), c.Verdict})
 	}
 	e.Table(name+"-comparisons", detail)
 	var parts []string
@@ -38,5 +38,3 @@ func (e *Env) Verdicts(name string, cs []verdict.Comparison) []verdict.Compariso
 	e.Say("**Verdicts, computed from the records** (profile %s): %s.", e.Profile, strings.Join(parts, "; "))
 	return cs
 }
-
-func num(v float64) string { return fmt.Sprintf("%.4g", v) }

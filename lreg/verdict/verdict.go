@@ -35,10 +35,6 @@ type Comparison struct {
 	Over      string  // the replicates, e.g. "3 LOs vs 3 LOs"
 	// Test is Welch's test of A - B (Diff, its 95% interval, p); AdjP the Holm-corrected p within Family.
 	Test    stats.Welch
-	Diff    float64 // Test's, copied by Decide
-	Low     float64
-	High    float64
-	P       float64
 	AdjP    float64
 	Verdict string
 }
@@ -49,12 +45,11 @@ func Decide(cs []Comparison) []Comparison {
 	families := map[string][]int{}
 	for i, c := range out {
 		families[c.Family] = append(families[c.Family], i)
-		out[i].Diff, out[i].Low, out[i].High, out[i].P = c.Test.Diff, c.Test.Low, c.Test.High, c.Test.P
 	}
 	for _, idx := range families {
 		ps := make([]float64, len(idx))
 		for k, i := range idx {
-			ps[k] = out[i].P
+			ps[k] = out[i].Test.P
 		}
 		for k, adj := range stats.Holm(ps) {
 			out[idx[k]].AdjP = adj
@@ -74,9 +69,9 @@ func of(c Comparison) string {
 		return NotConfirmed
 	case c.Direction == 0:
 		return Confirmed
-	case c.Diff*float64(c.Direction) > 0:
+	case c.Test.Diff*float64(c.Direction) > 0:
 		return Confirmed
-	case c.Diff*float64(c.Direction) < 0:
+	case c.Test.Diff*float64(c.Direction) < 0:
 		return Contradicted
 	}
 	return NotConfirmed
@@ -137,20 +132,27 @@ func Markdown(cs []Comparison) string {
 	sorted := append([]Comparison(nil), cs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Family < sorted[j].Family })
 	for _, c := range sorted {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s [%s, %s] | %s | %s | %s | %s |\n", c.Family, c.Claim, c.Task, c.Measure,
-			num(c.A), num(c.B), num(c.Diff), num(c.Low), num(c.High), c.Over, pval(c.P), pval(c.AdjP), c.Verdict)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Family, c.Claim, c.Task, c.Measure,
+			Num(c.A), Num(c.B), c.Effect(), c.Over, PValue(c.Test.P), PValue(c.AdjP), c.Verdict)
 	}
 	return b.String()
 }
 
-func num(v float64) string {
+// Effect is A - B with its 95% interval, as the tables show it: "0.0032 [-0.017, 0.023]".
+func (c Comparison) Effect() string {
+	return fmt.Sprintf("%s [%s, %s]", Num(c.Test.Diff), Num(c.Test.Low), Num(c.Test.High))
+}
+
+// Num is a number as the tables show it: 4 significant digits, "—" for none.
+func Num(v float64) string {
 	if math.IsNaN(v) {
 		return "—"
 	}
 	return fmt.Sprintf("%.4g", v)
 }
 
-func pval(p float64) string {
+// PValue is a p-value as the tables show it: 4 decimals, or 2 significant digits below 1e-4.
+func PValue(p float64) string {
 	switch {
 	case math.IsNaN(p):
 		return "—"
@@ -173,8 +175,8 @@ func Records(cs []Comparison) []Record {
 	out := make([]Record, len(cs))
 	for i, c := range cs {
 		out[i] = Record{Family: c.Family, Claim: c.Claim, Task: c.Task, Measure: c.Measure, Over: c.Over, Verdict: c.Verdict,
-			Direction: c.Direction, A: finite(c.A), B: finite(c.B), Diff: finite(c.Diff), Low: finite(c.Low), High: finite(c.High),
-			P: finite(c.P), AdjP: finite(c.AdjP)}
+			Direction: c.Direction, A: finite(c.A), B: finite(c.B), Diff: finite(c.Test.Diff), Low: finite(c.Test.Low), High: finite(c.Test.High),
+			P: finite(c.Test.P), AdjP: finite(c.AdjP)}
 	}
 	return out
 }
