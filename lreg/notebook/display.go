@@ -32,8 +32,17 @@ func init() {
 // flush waits until GoNB has taken every output sent so far. A cell's program sends its outputs through a pipe
 // that GoNB reads while the program runs; what is still in the pipe when the program exits can be lost (a
 // headless nbconvert run kept only a cell's first output), so every lasting output is flushed as it is sent.
-// Outside GoNB it does nothing.
-func flush() { gonbui.Sync() }
+// Outside GoNB it does nothing; if GoNB does not answer within flushWait (its pipe broke), the cell goes on.
+func flush() {
+	done := make(chan struct{})
+	go func() { gonbui.Sync(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(flushWait):
+	}
+}
+
+const flushWait = 30 * time.Second
 
 // BarHTML draws a bar's state as HTML: label, a filled bar, done/total, status, elapsed time and what is left,
 // and where its log is.
