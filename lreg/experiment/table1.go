@@ -226,11 +226,11 @@ func (t *Table1) Run() ([]Row, error) {
 		return nil, err
 	}
 	t.sweep = &Sweep{Backend: t.Backend, Info: t.Info, Profile: t.Profile, RunDir: t.RunDir, Log: t.Log, Limit: t.MaxCells, BatchRuns: t.BatchRuns}
-	if err := los.runJobs(t.jobs(names)); err != nil {
+	sets := &datasetCache{opts: t.Data, log: t.Log} // loaded once for the cells and the speed check
+	if err := los.runJobs(t.jobs(names, sets)); err != nil {
 		return nil, err
 	}
 	if t.Cfg.speedOn() && len(t.Cfg.Baselines) > 0 && !t.Scale.Shard.Split() {
-		sets := datasetCache{opts: t.Data, log: t.Log}
 		if ds := sets.get(SpeedDataset); ds != nil {
 			if err := t.speedCells(ds); err != nil {
 				return nil, err
@@ -245,9 +245,8 @@ func (t *Table1) Run() ([]Row, error) {
 }
 
 // jobs are this shard's cells: a group is a method on a task (data set x optimizee), in table order.
-func (t *Table1) jobs(names []string) []job {
+func (t *Table1) jobs(names []string, sets *datasetCache) []job {
 	groups := len(t.Cfg.Datasets) * len(t.Cfg.Optimizees) * len(names)
-	sets := datasetCache{opts: t.Data, log: t.Log}
 	methods := methodCache{runDir: t.RunDir, rates: t.Cfg.Rates, byName: map[string]metatest.Method{}}
 	var jobs []job
 	g := 0
@@ -263,7 +262,7 @@ func (t *Table1) jobs(names []string) []job {
 					continue
 				}
 				jobs = append(jobs, job{lo: loOf(name), run: func() error {
-					ds, m, err := cellInputs(&sets, methods, dsName, name)
+					ds, m, err := cellInputs(sets, methods, dsName, name)
 					if ds == nil || err != nil {
 						return err
 					}
