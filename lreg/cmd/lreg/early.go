@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,11 +14,7 @@ func init() { experiments["early-evidence"] = cmdEarly }
 // cmdEarly runs the early-evidence experiment (SPEC.md section 6): SGD, SGD with weight decay, and LOs
 // meta-trained without and with the L2 meta-regularizer, on new random cubic problems; resumable.
 func cmdEarly(args []string) error {
-	fs := flag.NewFlagSet("run early-evidence", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	var scale scaleFlags
-	scale.register(fs)
+	fs, c, scale := experimentFlags("early-evidence")
 	problems := fs.Int("problems", 0, "meta-test problems (profile: paper 100, smoke 8)")
 	epochs := fs.Int("epochs", 0, "epoch cap per problem (profile: paper 5000, smoke 2000)")
 	patience := fs.Int("patience", 0, "early stopping patience on the training MSE (profile: paper 500, smoke 200)")
@@ -38,15 +33,14 @@ func cmdEarly(args []string) error {
 	cases := fs.String("cases", "", "comma list of cases (sgd, sgd-l2, lo-none, lo-l2)")
 	chunk := fs.Int("chunk", 0, "optimizer steps per compiled call (speed only) (100)")
 	force := fs.Bool("force", false, "recompute records that exist")
-	if err := parseFlags(fs, args); err != nil {
+	set, err := c.parse(fs, args)
+	if err != nil {
 		return err
 	}
-	c.finish()
 	cfg, err := experiment.EarlyProfile(c.profile)
 	if err != nil {
 		return err
 	}
-	set := setFlags(fs)
 	override(set, "problems", &cfg.Runs, *problems)
 	override(set, "epochs", &cfg.Epochs, *epochs)
 	override(set, "patience", &cfg.Patience, *patience)
@@ -73,11 +67,8 @@ func cmdEarly(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	opts, err := scale.options()
+	opts, err := c.start(scale)
 	if err != nil {
-		return err
-	}
-	if err := c.checkRunDir(); err != nil {
 		return err
 	}
 	e := experiment.Early{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Log: os.Stderr, Force: *force, Scale: opts}

@@ -172,6 +172,33 @@ func parseInts(s string) ([]int, error) {
 
 // scaleFlags are every sweep's scale-out flags (docs/scale-out.md): --shard runs a part of the sweep, --merge
 // writes the tables from the records of all parts, --wait bounds how long a part waits for another's LOs.
+// experimentFlags are the flags of `lreg run NAME`: the common ones and the sharding ones; the command adds its
+// own to fs, then calls c.parse and c.start.
+func experimentFlags(name string) (fs *flag.FlagSet, c *common, scale *scaleFlags) {
+	fs, c, scale = flag.NewFlagSet("run "+name, flag.ContinueOnError), &common{}, &scaleFlags{}
+	c.register(fs)
+	scale.register(fs)
+	return fs, c, scale
+}
+
+// parse parses an experiment's flags, fills in what the profile decides (c.finish) and returns the flags given.
+func (c *common) parse(fs *flag.FlagSet, args []string) (map[string]bool, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	c.finish()
+	return setFlags(fs), nil
+}
+
+// start checks the sharding flags and that the run directory is writable, before any work starts.
+func (c *common) start(scale *scaleFlags) (shard.Options, error) {
+	opts, err := scale.options()
+	if err != nil {
+		return opts, err
+	}
+	return opts, c.checkRunDir()
+}
+
 type scaleFlags struct {
 	spec  string
 	merge bool

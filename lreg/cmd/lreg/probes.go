@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,13 +13,9 @@ func init() { experiments["probes"] = cmdProbes }
 
 // cmdProbes runs the PGA sharpness probes (Figures 4-6 and the per-radius figures), resumable, shardable.
 func cmdProbes(args []string) error {
-	fs := flag.NewFlagSet("run probes", flag.ContinueOnError)
-	var c common
-	c.register(fs)
+	fs, c, scale := experimentFlags("probes")
 	var sf sweepFlags
 	sf.register(fs)
-	var scale scaleFlags
-	scale.register(fs)
 	regs := fs.String("regs", "", "comma list of regularized LOs to compare with lo-none (sam, gsam, gam)")
 	datasets := fs.String("datasets", "", "comma list of data sets")
 	optimizees := fs.String("optimizees", "", "comma list of optimizees")
@@ -28,15 +23,14 @@ func cmdProbes(args []string) error {
 	fixed := fs.Int("fixed-steps", 0, "the second moment: probe after this many steps (profile: paper 2000)")
 	valN := fs.Int("val-n", 0, "validation examples the probes measure on (profile: paper 2000, smoke 200)")
 	pgaSteps := fs.Int("pga-steps", 0, "PGA steps per radius (profile: paper 10, smoke 3)")
-	if err := parseFlags(fs, args); err != nil {
+	set, err := c.parse(fs, args)
+	if err != nil {
 		return err
 	}
-	c.finish()
 	cfg, err := experiment.ProbesProfile(c.profile)
 	if err != nil {
 		return err
 	}
-	set := setFlags(fs)
 	overrideList(set, "regs", &cfg.Regs, *regs)
 	overrideList(set, "datasets", &cfg.Datasets, *datasets)
 	overrideList(set, "optimizees", &cfg.Optimizees, *optimizees)
@@ -47,11 +41,8 @@ func cmdProbes(args []string) error {
 	if err := sf.apply(set, &cfg.Meta, &cfg.Test); err != nil {
 		return err
 	}
-	opts, err := scale.options()
+	opts, err := c.start(scale)
 	if err != nil {
-		return err
-	}
-	if err := c.checkRunDir(); err != nil {
 		return err
 	}
 	p := experiment.Probes{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr, Scale: opts}

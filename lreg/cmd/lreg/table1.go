@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,29 +13,24 @@ func init() { experiments["table1"] = cmdTable1 }
 
 // cmdTable1 runs Table 1: every LO and baseline on every task, resumable, shardable.
 func cmdTable1(args []string) error {
-	fs := flag.NewFlagSet("run table1", flag.ContinueOnError)
-	var c common
-	c.register(fs)
+	fs, c, scale := experimentFlags("table1")
 	var sf sweepFlags
 	sf.register(fs)
-	var scale scaleFlags
-	scale.register(fs)
-	los := fs.String("los", "", "comma list of LO names to compare (profile: none, sam, gsam, gam, hessian, entropy, and -smooth variants)")
+	los := fs.String("los", "", "comma list of LO names to compare (none, sam, gsam, gam, hessian, entropy; -smooth and -meta variants)")
 	baselines := fs.String("baselines", "", "comma list of hand-made optimizers (sgd, adam, sam, gsam, gam)")
 	datasets := fs.String("datasets", "", "comma list of data sets (mnist, fashion-mnist, cifar10)")
 	optimizees := fs.String("optimizees", "", "comma list of optimizees (mlp-sigmoid, mlp-relu, cnn)")
 	runs := fs.Int("runs", 0, "seeds per cell (profile: paper 10, smoke 2)")
-	metaSeeds := fs.Int("meta-seeds", 0, "LOs per LO name, meta-trained from seeds 0..N-1; the tests against lo-none are over their means (profile: paper 3, smoke 1)")
+	metaSeeds := fs.Int("meta-seeds", 0, "LOs per LO name, meta-trained from seeds 0..N-1, the same for every name; the tests against lo-none are over their means (profile: paper 3, smoke 1, cpu 3 for none and sam, 1 for the others)")
 	batchRuns := fs.Int("batch-runs", 0, "seeds of a cell trained together in one graph (speed only; 0: 10, 1: one at a time)")
-	if err := parseFlags(fs, args); err != nil {
+	set, err := c.parse(fs, args)
+	if err != nil {
 		return err
 	}
-	c.finish()
 	cfg, err := experiment.Table1Profile(c.profile)
 	if err != nil {
 		return err
 	}
-	set := setFlags(fs)
 	overrideList(set, "los", &cfg.LOs, *los)
 	overrideList(set, "baselines", &cfg.Baselines, *baselines)
 	overrideList(set, "datasets", &cfg.Datasets, *datasets)
@@ -48,11 +42,8 @@ func cmdTable1(args []string) error {
 	if err := sf.apply(set, &cfg.Meta, &cfg.Test); err != nil {
 		return err
 	}
-	opts, err := scale.options()
+	opts, err := c.start(scale)
 	if err != nil {
-		return err
-	}
-	if err := c.checkRunDir(); err != nil {
 		return err
 	}
 	t := experiment.Table1{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr, Scale: opts, BatchRuns: *batchRuns}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,11 +16,7 @@ func init() { experiments["taylorglo"] = cmdTaylorGLO }
 // cmdTaylorGLO is `lreg run taylorglo`: the CMA-ES search for a Taylor loss (resumed from its log in the run
 // directory), then the comparison of the best loss with cross-entropy (stored runs reused).
 func cmdTaylorGLO(args []string) error {
-	fs := flag.NewFlagSet("run taylorglo", flag.ContinueOnError)
-	var c common
-	c.register(fs)
-	var scale scaleFlags
-	scale.register(fs)
+	fs, c, scale := experimentFlags("taylorglo")
 	population := fs.Int("population", 0, "CMA-ES population (28)")
 	generations := fs.Int("generations", 0, "CMA-ES generations at most (profile: paper 100, smoke 6)")
 	sigma := fs.Float64("sigma", 0, "CMA-ES initial step size around t = 0 (1.2)")
@@ -44,15 +39,14 @@ func cmdTaylorGLO(args []string) error {
 	probeN := fs.Int("probe-n", 0, "probe validation examples from the meta-train half, as the LOs' probes (profile: paper 2000, smoke 200)")
 	probeKind := fs.String("probe-kind", "", "probe measure: loss (SAM/GSAM's) or gradnorm (GAM's) (loss)")
 	searchOnly := fs.Bool("search-only", false, "stop after the search")
-	if err := parseFlags(fs, args); err != nil {
+	set, err := c.parse(fs, args)
+	if err != nil {
 		return err
 	}
-	c.finish()
 	cfg, err := taylorglo.Profile(c.profile)
 	if err != nil {
 		return err
 	}
-	set := setFlags(fs)
 	override(set, "population", &cfg.Search.Population, *population)
 	override(set, "generations", &cfg.Search.Generations, *generations)
 	override(set, "sigma", &cfg.Search.Sigma, *sigma)
@@ -89,11 +83,8 @@ func cmdTaylorGLO(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	opts, err := scale.options()
+	opts, err := c.start(scale)
 	if err != nil {
-		return err
-	}
-	if err := c.checkRunDir(); err != nil {
 		return err
 	}
 	loaded := map[string]*data.Dataset{}
