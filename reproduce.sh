@@ -2,7 +2,7 @@
 # reproduce.sh — set up what lreg needs, then execute every notebook headless: all figures and tables.
 #
 #   ./reproduce.sh                        smoke profile: every figure and table in minutes on 2 CPU cores
-#   ./reproduce.sh --profile cpu          results that mean something: about two hours on 2 CPU cores (XLA)
+#   ./reproduce.sh --profile cpu          results that mean something on 2 CPU cores (XLA): 44 min, 78 with --retrain
 #                                         takes the LOs committed in results/cpu/los (--retrain meta-trains them)
 #                                         and rewrites results/cpu and the README's results block
 #   ./reproduce.sh --profile paper        SPEC.md's settings (meant for a GPU: see README, "Backends")

@@ -60,9 +60,10 @@ func Table1Comparisons(rows []Row, table string) []verdict.Comparison {
 			}
 			if base, isMeta := strings.CutSuffix(lo, "-meta"); isMeta {
 				if o, found := rs["lo-"+base]; found {
+					a, b := topLevel(r), topLevel(o)
 					cs = append(cs, verdict.Comparison{Family: fam(FamilyPlacement), Claim: r.Method + " (on the LO's weights) and lo-" + base + " (in the meta-loss) differ in test accuracy",
 						Task: task, Measure: "test accuracy", Direction: 0, A: r.Accuracy.Mean, B: o.Accuracy.Mean,
-						Over: fmt.Sprintf("%d LOs vs %d LOs", r.LOMeans.N, o.LOMeans.N), Test: stats.WelchOf(stats.OfSummary(r.LOMeans, "LOs"), stats.OfSummary(o.LOMeans, "LOs"))})
+						Over: fmt.Sprintf("%d %s vs %d %s", a.N, a.Unit, b.N, b.Unit), Test: stats.WelchOf(a, b)})
 				}
 			}
 			reg, err := metareg.ParseName(lo)
@@ -78,6 +79,15 @@ func Table1Comparisons(rows []Row, table string) []verdict.Comparison {
 		}
 	}
 	return cs
+}
+
+// topLevel is an LO row's test accuracy at its top level of replication, as its test against lo-none takes
+// it (Table1Rows): the means of its LOs where it has at least two, else its runs.
+func topLevel(r Row) stats.Estimate {
+	if r.LOMeans.N >= 2 {
+		return stats.OfSummary(r.LOMeans, "LOs")
+	}
+	return stats.OfSummary(r.Accuracy, "runs")
 }
 
 // scaled is a test of values multiplied by k (seconds to milliseconds): the same t and p.
