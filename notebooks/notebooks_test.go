@@ -37,6 +37,17 @@ func requireTools(t *testing.T) string {
 	return jupyter
 }
 
+// notebookKernel is what a notebook test needs: the jupyter command (the test is skipped without one, see
+// requireTools), the repository's root, and the environment nbconvert runs with (kernel).
+func notebookKernel(t *testing.T) (jupyter, root string, env []string) {
+	jupyter = requireTools(t)
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jupyter, root, kernel(t, root)
+}
+
 // kernel builds GoNB and goimports and installs the kernel spec in a private Jupyter folder; it returns the
 // environment that nbconvert runs with.
 func kernel(t *testing.T, root string) []string {
@@ -187,12 +198,7 @@ func TestNotebookReusesAndRecomputes(t *testing.T) {
 	// Such a failure came from GoNB dropping the outputs still in a cell's pipe when its program exited (the
 	// run cell kept only its first output, 1 run in 6 under load); the notebook package now flushes every
 	// output (TestEveryOutputOfACellArrives), and 6 runs in a row passed under the same load.
-	jupyter := requireTools(t)
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := kernel(t, root)
+	jupyter, root, env := notebookKernel(t)
 	runDir := t.TempDir()
 	orig := filepath.Join(root, "notebooks", "5-early-evidence.ipynb")
 
@@ -240,12 +246,7 @@ func TestNotebookReusesAndRecomputes(t *testing.T) {
 // stderr: that line is what reproduce.sh and execute look for. The test fails if neither nbconvert nor that
 // line tells the failure; it logs whether nbconvert saw it (then the line would no longer be needed).
 func TestFailedCellIsCaught(t *testing.T) {
-	jupyter := requireTools(t)
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := kernel(t, root)
+	jupyter, _, env := notebookKernel(t)
 	nbPath := writeNotebook(t, "fails.ipynb", "%%\nfmt.Println(\"before\")\nos.Exit(3)", "%%\nfmt.Println(\"after\")")
 	out := t.TempDir()
 	cmd := exec.Command(jupyter, "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=300",
@@ -265,17 +266,13 @@ func TestFailedCellIsCaught(t *testing.T) {
 }
 
 // TestEveryOutputOfACellArrives executes a notebook whose cell shows a large Markdown output and then 20 small
-// ones through lreg's notebook package, and exits at once. GoNB v0.11.1 closes its end of the cell's output pipe when the program
-// exits, so outputs still in the pipe are lost unless the program waits for GoNB to take them (gonbui.Sync):
+// ones through lreg's notebook package, and exits at once. GoNB v0.11.1 closes its end of the cell's output
+// pipe when the program exits, so outputs still in the pipe are lost unless the program waits for GoNB to take
+// them (gonbui.Sync):
 // a headless run kept only the first output of 5-early-evidence's run cell, and with it the line saying what
 // was reused. A cell of raw gonbui.DisplayMarkdown calls, which do not wait, is logged beside it for comparison.
 func TestEveryOutputOfACellArrives(t *testing.T) {
-	jupyter := requireTools(t)
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := kernel(t, root)
+	jupyter, root, env := notebookKernel(t)
 	const n, big = 20, 1 << 20 // 20 small outputs after a 4 MB one, which GoNB takes a while to pass on
 	setup, err := firstCell(filepath.Join(root, "notebooks", "5-early-evidence.ipynb"))
 	if err != nil {
