@@ -28,7 +28,7 @@ type loSet struct {
 	names []string
 	scale shard.Options
 	log   io.Writer
-	// config is the meta-training of the LO called name (nil: every stored LO is taken as it is).
+	// config is the meta-training of the LO called name: a stored LO of other settings is never taken.
 	config func(name string) (meta.Config, error)
 }
 
@@ -57,14 +57,12 @@ func (s loSet) trainMine(train func(name string, resume bool) error) error {
 		if !s.scale.Shard.OwnsItem(i) {
 			continue
 		}
-		if s.config != nil {
-			cfg, err := s.config(name)
-			if err != nil {
-				return err
-			}
-			if _, err := meta.Settle(s.dir, cfg, s.log); err != nil {
-				return err
-			}
+		cfg, err := s.config(name)
+		if err != nil {
+			return err
+		}
+		if _, err := meta.Settle(s.dir, cfg, s.log); err != nil {
+			return err
 		}
 		if !s.stored(name) {
 			todo = append(todo, name)

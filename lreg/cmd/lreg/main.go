@@ -170,8 +170,6 @@ func parseInts(s string) ([]int, error) {
 	return out, nil
 }
 
-// scaleFlags are every sweep's scale-out flags (docs/scale-out.md): --shard runs a part of the sweep, --merge
-// writes the tables from the records of all parts, --wait bounds how long a part waits for another's LOs.
 // experimentFlags are the flags of `lreg run NAME`: the common ones and the sharding ones; the command adds its
 // own to fs, then calls c.parse and c.start.
 func experimentFlags(name string) (fs *flag.FlagSet, c *common, scale *scaleFlags) {
@@ -199,6 +197,8 @@ func (c *common) start(scale *scaleFlags) (shard.Options, error) {
 	return opts, c.checkRunDir()
 }
 
+// scaleFlags are every sweep's scale-out flags (docs/scale-out.md): --shard runs a part of the sweep, --merge
+// writes the tables from the records of all parts, --wait bounds how long a part waits for another's LOs.
 type scaleFlags struct {
 	spec  string
 	merge bool
