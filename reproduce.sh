@@ -10,6 +10,8 @@
 #                                         flatness, early-evidence, taylorglo)
 #   ./reproduce.sh --setup-only           install and build, run nothing
 #   ./reproduce.sh --lab [--port N]       set up, then open the notebooks in JupyterLab (prints the URL to open)
+#   ./reproduce.sh --require-xla          fail, instead of running on the pure-Go backend, where XLA cannot be had
+#                                         (also LREG_REQUIRE_XLA=1); LREG_PYTHON=/path/to/python3 picks the Python
 #
 # Safe to run again: finished work is reused (a re-run of an unchanged profile recomputes nothing), a stopped
 # meta-training resumes from its checkpoint. Results go to runs/<profile>/; executed notebooks, their HTML,
@@ -27,11 +29,12 @@ while [ $# -gt 0 ]; do
     --only) only="${2:?--only needs notebook names}"; shift 2 ;;
     --only=*) only="${1#*=}"; shift ;;
     --setup-only) setup_only=1; shift ;;
+    --require-xla) export LREG_REQUIRE_XLA=1; shift ;;
     --retrain) export LREG_RETRAIN=1; shift ;;
     --lab) lab=1; shift ;;
     --port) lab_port="${2:?--port needs a number}"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-    *) echo "reproduce.sh: unknown argument '$1' (use --profile smoke|cpu|paper, --only NAMES, --setup-only, --retrain, --lab)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "reproduce.sh: unknown argument '$1' (use --profile smoke|cpu|paper, --only NAMES, --setup-only, --retrain, --lab, --require-xla)" >&2; exit 2 ;;
   esac
 done
 case "$profile" in smoke|cpu|paper) ;; *) echo "reproduce.sh: unknown profile '$profile' (use smoke, cpu or paper)" >&2; exit 2 ;; esac
@@ -60,52 +63,129 @@ go build -o bin/lreg ./lreg/cmd/lreg
 go build -o bin/gonb github.com/janpfeifer/gonb
 go build -o bin/goimports golang.org/x/tools/cmd/goimports
 
-# The XLA CPU engine: OpenXLA's PJRT plugin from PyPI (requirements.txt, hash-checked) in the project's .venv,
-# which `--backend auto` finds. Where it cannot be had (not Linux, no Python 3.9+, pip failed) lreg runs on
-# the pure-Go backend, several times slower; LREG_REQUIRE_XLA=1 makes that an error.
-setup_xla() {
-  local why="" py
-  case "$(uname -s)/$(uname -m)" in
-    Linux/x86_64|Linux/aarch64) ;;
-    *) why="PyPI's xla-cpu-pjrt wheel is for Linux x86_64 and aarch64 only, not $(uname -s)/$(uname -m)" ;;
-  esac
-  py=$(command -v python3 || true)
-  if [ -z "$why" ] && { [ -z "$py" ] || ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 9))'; }; then
-    why="Python 3.9+ (python3) is needed to install it: install python3 and python3-venv, then run this again"
-  fi
-  if [ -z "$why" ] && [ ! -x .venv/bin/pip ]; then
-    echo "making the project's virtual environment .venv ($("$py" --version))"
-    if ! err=$("$py" -m venv .venv 2>&1); then
-      rm -rf .venv
-      why="'python3 -m venv .venv' failed (Debian/Ubuntu: apt-get install python3-venv): $err"
-    fi
-  fi
-  # .venv/requirements.sha256 records which requirements.txt was installed: a changed file is installed again.
-  if [ -z "$why" ] && ! sha256sum -c --status .venv/requirements.sha256 2>/dev/null; then
-    echo "installing requirements.txt into .venv (pip, hash-checked): the XLA CPU plugin (63 MB), JupyterLab and nbconvert"
-    if err=$(.venv/bin/pip install --disable-pip-version-check -q --require-hashes -r requirements.txt 2>&1); then
-      sha256sum requirements.txt >.venv/requirements.sha256
-    else
-      why="pip could not install requirements.txt (is PyPI reachable? a proxy needs PIP_INDEX_URL or PIP_CERT): $err"
-    fi
-  fi
-  if [ -n "$why" ]; then
-    echo "WARNING: no XLA CPU engine: $why" >&2
-    [ "${LREG_REQUIRE_XLA:-}" = 1 ] && { echo "reproduce.sh: LREG_REQUIRE_XLA=1 and the XLA CPU plugin is not installed" >&2; exit 1; }
-    echo "WARNING: lreg runs on the pure-Go backend (see README, Backends)" >&2
-  fi
-  # Which backend runs, checked (a plugin that is there but does not load stops here, with lreg's error).
-  engine=$(bin/lreg backend 2>&1) || {
-    echo "reproduce.sh: the backend did not load:" >&2; echo "$engine" | sed 's/^/    /' >&2; exit 1; }
-  # tcmalloc keeps the memory XLA frees for its next call (lreg preloads it itself: 1.4x faster meta-steps).
-  if grep -q '^tcmalloc: not installed' <<<"$engine" && is_root && apt_install libtcmalloc-minimal4; then
-    echo "installed Debian's libtcmalloc-minimal4"
-    engine=$(bin/lreg backend 2>&1)
-  fi
-  echo "$engine" | sed 's/^/  /'
+# The Python side, in the project's virtual environment .venv: two hash-checked pip installs, each on its own so
+# that one failing never costs the other. requirements/xla.txt is the XLA CPU engine (OpenXLA's PJRT plugin, which
+# `--backend auto` finds); requirements/notebooks.txt is JupyterLab and nbconvert (one lock for every Python 3.9+).
+# Without the engine lreg runs on the pure-Go backend, several times slower (--require-xla or LREG_REQUIRE_XLA=1
+# makes that an error); without the notebooks' packages Debian's jupyter-nbconvert executes the notebooks. Either
+# is said when it happens and again in the last lines of the run, with pip's first error line and the fix.
+# LREG_PYTHON picks the interpreter (default: python3 on PATH); a .venv made by another one is made again.
+xla_why="" xla_fix="" nb_why="" nb_fix=""
+# pip_error OUTPUT: pip's first line that says what went wrong.
+pip_error() {
+  { awk '/^ERROR: / && !/^ERROR: Ignored the following versions/ {print; found=1; exit} END {exit !found}' <<<"$1" ||
+    grep -v '^[[:space:]]*$' <<<"$1" | tail -n 1; } | cut -c1-400
 }
-echo "== the engine: XLA's CPU plugin (PyPI) in .venv"
-setup_xla
+# pip_fix ERROR: the fix for a pip install that failed with ERROR.
+pip_fix() {
+  if grep -qiE 'connection|resolution|timed? ?out|proxy|ssl|certificate|max retries|\(from versions: none\)' <<<"$1"; then
+    echo "let pip reach PyPI (a proxy needs PIP_INDEX_URL, or PIP_CERT for its certificate), then: ./reproduce.sh --setup-only"
+  else
+    echo "LREG_PYTHON=/path/to/python3.9+ ./reproduce.sh --setup-only   (or see: .venv/bin/pip install --require-hashes -r requirements/$2.txt)"
+  fi
+}
+setup_python() {
+  local py ver out venv_pkg
+  py=${LREG_PYTHON:-$(command -v python3 || true)}
+  if [ -z "$py" ] && is_root && apt_install python3 python3-venv; then
+    echo "installed Debian's python3 and python3-venv"; py=$(command -v python3 || true)
+  fi
+  if [ -z "$py" ] || ! ver=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); then
+    xla_why="no Python 3 (${LREG_PYTHON:-python3}) to install it with"
+    xla_fix="sudo apt-get install python3-venv   (Debian, Ubuntu; or any Python 3.9+: LREG_PYTHON=/path/to/python3), then: ./reproduce.sh --setup-only"
+    nb_why=$xla_why nb_fix=$xla_fix
+    return
+  fi
+  # Remake a .venv whose Python is gone, or that another interpreter than LREG_PYTHON made.
+  if [ -e .venv ] && { ! .venv/bin/python -c '' 2>/dev/null ||
+       { [ -n "${LREG_PYTHON:-}" ] && [ "$(.venv/bin/python -c 'import platform; print(platform.python_version())')" != "$("$py" -c 'import platform; print(platform.python_version())')" ]; }; }; then
+    echo "making .venv again (its Python is gone, or is not LREG_PYTHON=$py)"
+    rm -rf .venv
+  fi
+  if [ ! -x .venv/bin/pip ]; then
+    echo "making the project's virtual environment .venv ($("$py" --version) at $py)"
+    if ! out=$("$py" -m venv .venv 2>&1); then
+      rm -rf .venv
+      # Debian and Ubuntu ship venv's pip (ensurepip) apart: python3.11-venv on Debian 12, python3.12-venv on 24.04.
+      venv_pkg="python$ver-venv"
+      if is_root && apt_install "$venv_pkg"; then
+        echo "installed Debian's $venv_pkg"
+        out=$("$py" -m venv .venv 2>&1) || rm -rf .venv
+      fi
+    fi
+    if [ ! -x .venv/bin/pip ]; then
+      xla_why="'$py -m venv .venv' failed: $(grep -v '^[[:space:]]*$' <<<"$out" | head -n 1 | cut -c1-300)"
+      xla_fix="sudo apt-get install $venv_pkg   (Debian, Ubuntu), then: ./reproduce.sh --setup-only"
+      nb_why=$xla_why nb_fix=$xla_fix
+      return
+    fi
+  fi
+  # .venv/NAME.sha256 records which requirements/NAME.txt is installed: a changed file is installed again.
+  case "$(uname -s)/$(uname -m)" in
+    Linux/x86_64|Linux/aarch64)
+      if ! sha256sum -c --status .venv/xla.sha256 2>/dev/null; then
+        echo "installing requirements/xla.txt into .venv (pip, hash-checked): the XLA CPU plugin (63 MB)"
+        if out=$(.venv/bin/pip install --disable-pip-version-check -q --require-hashes -r requirements/xla.txt 2>&1); then
+          sha256sum requirements/xla.txt >.venv/xla.sha256
+        else
+          xla_why="pip could not install requirements/xla.txt: $(pip_error "$out")"
+          xla_fix=$(pip_fix "$out" xla)
+        fi
+      fi ;;
+    *) xla_why="PyPI's xla-cpu-pjrt wheel is for Linux x86_64 and aarch64 only, not $(uname -s)/$(uname -m)"
+       xla_fix="none on this machine: on Linux x86_64 or aarch64 run ./reproduce.sh; a PJRT plugin of your own runs with --backend xla:/path/plugin.so" ;;
+  esac
+  if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 9))'; then
+    nb_why="JupyterLab 4 and requirements/notebooks.txt need Python 3.9+, and .venv has $("$py" --version 2>&1)"
+    nb_fix="LREG_PYTHON=/path/to/python3.9+ ./reproduce.sh --setup-only"
+  elif ! sha256sum -c --status .venv/notebooks.sha256 2>/dev/null; then
+    echo "installing requirements/notebooks.txt into .venv (pip, hash-checked): JupyterLab, nbconvert and what they need"
+    if out=$(.venv/bin/pip install --disable-pip-version-check -q --require-hashes -r requirements/notebooks.txt 2>&1); then
+      sha256sum requirements/notebooks.txt >.venv/notebooks.sha256
+    else
+      nb_why="pip could not install requirements/notebooks.txt: $(pip_error "$out")"
+      nb_fix=$(pip_fix "$out" notebooks)
+    fi
+  fi
+}
+echo "== Python packages in .venv: XLA's CPU plugin (the engine), JupyterLab and nbconvert (PyPI)"
+setup_python
+if [ -n "$xla_why" ]; then
+  echo "WARNING: no XLA CPU engine: $xla_why" >&2
+  echo "  fix: $xla_fix" >&2
+  [ "${LREG_REQUIRE_XLA:-}" = 1 ] && { echo "reproduce.sh: --require-xla (LREG_REQUIRE_XLA=1) and the XLA CPU plugin is not installed" >&2; exit 1; }
+  echo "WARNING: lreg runs on the pure-Go backend (see README, Backends)" >&2
+fi
+[ -n "$nb_why" ] && { echo "WARNING: no JupyterLab in .venv: $nb_why" >&2; echo "  fix: $nb_fix" >&2; }
+
+echo "== the engine"
+# Which backend runs, checked (a plugin that is there but does not load stops here, with lreg's error).
+engine=$(bin/lreg backend 2>&1) || {
+  echo "reproduce.sh: the backend did not load:" >&2; echo "$engine" | sed 's/^/    /' >&2; exit 1; }
+# tcmalloc keeps the memory XLA frees for its next call (lreg preloads it itself: 1.4x faster meta-steps).
+if grep -q '^tcmalloc: not installed' <<<"$engine" && is_root && apt_install libtcmalloc-minimal4; then
+  echo "installed Debian's libtcmalloc-minimal4"
+  engine=$(bin/lreg backend 2>&1)
+fi
+echo "$engine" | sed 's/^/  /'
+if ! grep -q '^backend: xla' <<<"$engine" && [ "${LREG_REQUIRE_XLA:-}" = 1 ]; then
+  echo "reproduce.sh: --require-xla (LREG_REQUIRE_XLA=1) and lreg does not run on XLA: $(grep '^why: ' <<<"$engine")" >&2; exit 1
+fi
+
+# engine_report: the last lines of every run (and of --setup-only): the backend, and what is missing, why, the fix.
+engine_report() {
+  echo "backend: $(grep '^backend: ' <<<"$engine" | sed 's/^backend: //')"
+  if ! grep -q '^backend: xla' <<<"$engine"; then
+    {
+      echo "WARNING: lreg runs on the pure-Go backend here, not on XLA (several times slower): ${xla_why:-$(grep '^why: ' <<<"$engine" | sed 's/^why: //')}"
+      [ -n "$xla_fix" ] && echo "  fix: $xla_fix"
+    } >&2
+  fi
+  if [ -n "$nb_why" ]; then
+    { echo "WARNING: no JupyterLab in .venv (the notebooks run with $jupyter; --lab cannot start): $nb_why"; echo "  fix: $nb_fix"; } >&2
+  fi
+  return 0
+}
 
 have() { bin/lreg data 2>/dev/null | awk -v n="$1" '$1 == n && $2 == "yes" {found=1} END {exit !found}'; }
 
@@ -140,9 +220,9 @@ if ! command -v chromium >/dev/null && is_root; then
   if apt_install chromium; then echo "installed Debian's chromium (for the in-browser check of the charts)"
   else echo "note: could not install Chromium (apt-get install chromium): the in-browser check of the charts will be skipped"; fi
 fi
-# Notebooks run with the nbconvert/nbclient and JupyterLab of .venv (requirements.txt); Debian's nbconvert is the
-# fallback where no virtual environment could be made.
-if [ -x .venv/bin/jupyter-nbconvert ]; then
+# Notebooks run with the nbconvert/nbclient and JupyterLab of .venv (requirements/notebooks.txt); Debian's
+# nbconvert is the fallback where they could not be installed.
+if [ -z "$nb_why" ] && [ -x .venv/bin/jupyter-nbconvert ]; then
   jupyter=$root/.venv/bin/jupyter
 elif ! command -v jupyter-nbconvert >/dev/null; then
   if is_root && apt_install jupyter-nbconvert; then
@@ -162,12 +242,14 @@ spec="$JUPYTER_DATA_DIR/kernels/gonb/kernel.json"
 grep -qs "$root/bin/gonb" "$spec" || bin/gonb --install >/dev/null 2>&1 || true
 [ -f "$spec" ] || { echo "reproduce.sh: could not install the GoNB kernel: run 'PATH=$root/bin:\$PATH bin/gonb --install' to see why" >&2; exit 1; }
 jupyter=${jupyter:-jupyter}
-[ "$setup_only" = 1 ] && { echo "setup done"; exit 0; }
+[ "$setup_only" = 1 ] && { echo "setup done"; engine_report; exit 0; }
 
 # --lab: JupyterLab on notebooks/, on the loopback, with bin/ on PATH (GoNB, goimports), the kernel above, and
 # this profile; the run directory is runs/<profile> as for the headless run ($LREG_RUN_DIR moves it).
 if [ "$lab" = 1 ]; then
-  [ -x .venv/bin/jupyter-lab ] || { echo "reproduce.sh: JupyterLab is not installed in .venv (see the WARNING above): fix that, then run this again" >&2; exit 1; }
+  [ -z "$nb_why" ] && [ -x .venv/bin/jupyter-lab ] || {
+    echo "reproduce.sh: --lab: JupyterLab is not installed in .venv: ${nb_why:-no .venv/bin/jupyter-lab}" >&2
+    echo "  fix: ${nb_fix:-rm -rf .venv && ./reproduce.sh --setup-only}" >&2; exit 1; }
   export LREG_PROFILE="$profile"
   token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
   echo "== JupyterLab on notebooks/ ($profile profile, results in ${LREG_RUN_DIR:-runs/$profile}); Ctrl-C stops it"
@@ -294,7 +376,8 @@ else
 fi
 
 echo
-echo "== summary ($profile profile, $((SECONDS - start_all)) s; results in runs/$profile, figures in figures/; $(grep '^backend: ' <<<"$engine"))"
+echo "== summary ($profile profile, $((SECONDS - start_all)) s; results in runs/$profile, figures in figures/)"
 cat "$out/summary.txt"
 [ -n "$browser_note" ] && echo "$browser_note" >&2
+engine_report
 exit $failed

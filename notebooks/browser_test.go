@@ -21,7 +21,7 @@ import (
 )
 
 // lab is what the JupyterLab test needs: JupyterLab in the project's .venv (./reproduce.sh --setup-only
-// installs it from requirements.txt), Node with playwright-core (npm ci), and Chromium. Without one of them
+// installs it from requirements/notebooks.txt), Node with playwright-core (npm ci), and Chromium. Without one of them
 // the test is skipped with what to install, unless LREG_REQUIRE_NOTEBOOKS=1 (CI), where that fails.
 type lab struct {
 	jupyterLab, node, script, chromium string

@@ -14,7 +14,7 @@ import (
 )
 
 // requireTools finds nbconvert: the project's .venv's (./reproduce.sh --setup-only installs it from
-// requirements.txt), else one on PATH (Debian's jupyter-nbconvert); it returns the jupyter command to run.
+// requirements/notebooks.txt), else one on PATH (Debian's jupyter-nbconvert); it returns the jupyter command to run.
 // Without one the test is skipped, unless LREG_REQUIRE_NOTEBOOKS=1 (CI).
 func requireTools(t *testing.T) string {
 	root, err := filepath.Abs("..")

@@ -50,7 +50,7 @@ func XLABackend(t testing.TB) backends.Backend {
 	})
 	if xlaOnce.err == errNoPlugin {
 		if os.Getenv("LREG_REQUIRE_XLA") == "1" {
-			t.Fatal("LREG_REQUIRE_XLA=1 but no XLA CPU plugin is installed: run ./reproduce.sh --setup-only (it installs requirements.txt into .venv)")
+			t.Fatal("LREG_REQUIRE_XLA=1 but no XLA CPU plugin is installed: run ./reproduce.sh --setup-only (it installs requirements/xla.txt into .venv; its last lines say why where it could not)")
 		}
 		t.Skip("no XLA CPU plugin installed (./reproduce.sh --setup-only installs it into .venv): the test runs on XLA only")
 	}
