@@ -76,12 +76,21 @@ pip_error() {
   { awk '/^ERROR: / && !/^ERROR: Ignored the following versions/ {print; found=1; exit} END {exit !found}' <<<"$1" ||
     grep -v '^[[:space:]]*$' <<<"$1" | tail -n 1; } | cut -c1-400
 }
+# a_python: a Python 3.9+ here to name in a fix (python3.N on PATH, the system's), else a placeholder.
+a_python() {
+  local p
+  for p in python3.14 python3.13 python3.12 python3.11 python3.10 python3.9 /usr/bin/python3; do
+    command -v "$p" >/dev/null && "$p" -c 'import sys, venv; sys.exit(sys.version_info < (3, 9))' 2>/dev/null &&
+      { command -v "$p"; return; }
+  done
+  echo "/path/to/python3.9+"
+}
 # pip_fix ERROR: the fix for a pip install that failed with ERROR.
 pip_fix() {
   if grep -qiE 'connection|resolution|timed? ?out|proxy|ssl|certificate|max retries|\(from versions: none\)' <<<"$1"; then
     echo "let pip reach PyPI (a proxy needs PIP_INDEX_URL, or PIP_CERT for its certificate), then: ./reproduce.sh --setup-only"
   else
-    echo "LREG_PYTHON=/path/to/python3.9+ ./reproduce.sh --setup-only   (or see: .venv/bin/pip install --require-hashes -r requirements/$2.txt)"
+    echo "LREG_PYTHON=$(a_python) ./reproduce.sh --setup-only   (or see: .venv/bin/pip install --require-hashes -r requirements/$2.txt)"
   fi
 }
 setup_python() {
@@ -137,7 +146,7 @@ setup_python() {
   esac
   if ! "$py" -c 'import sys; sys.exit(sys.version_info < (3, 9))'; then
     nb_why="JupyterLab 4 and requirements/notebooks.txt need Python 3.9+, and .venv has $("$py" --version 2>&1)"
-    nb_fix="LREG_PYTHON=/path/to/python3.9+ ./reproduce.sh --setup-only"
+    nb_fix="LREG_PYTHON=$(a_python) ./reproduce.sh --setup-only"
   elif ! sha256sum -c --status .venv/notebooks.sha256 2>/dev/null; then
     echo "installing requirements/notebooks.txt into .venv (pip, hash-checked): JupyterLab, nbconvert and what they need"
     if out=$(.venv/bin/pip install --disable-pip-version-check -q --require-hashes -r requirements/notebooks.txt 2>&1); then
@@ -182,7 +191,7 @@ engine_report() {
     } >&2
   fi
   if [ -n "$nb_why" ]; then
-    { echo "WARNING: no JupyterLab in .venv (the notebooks run with $jupyter; --lab cannot start): $nb_why"; echo "  fix: $nb_fix"; } >&2
+    { echo "WARNING: no JupyterLab in .venv (the notebooks run with $([ "$jupyter" = jupyter ] && echo "the jupyter-nbconvert on PATH" || echo "$jupyter"); --lab cannot start): $nb_why"; echo "  fix: $nb_fix"; } >&2
   fi
   return 0
 }
