@@ -33,7 +33,9 @@ func init() {
 	// could not be differentiated twice (GAM on the LO's weights, second-order meta-gradients, through the
 	// XLA form of the LSTM's gates).
 	VJPRegistration[NodeTypeSlice] = func(node *Node, v []*Node, _ shapes.Shape) []*Node {
-		return []*Node{sliceVJP(node, v[0])}
+		padded := sliceVJP(node, v[0])
+		recordSliceGrad(node, v[0], padded) // for SplitJoined (split.go)
+		return []*Node{padded}
 	}
 	// d sigma = v sigma (1 - sigma) = v sigma - (v sigma) sigma
 	VJPRegistration[NodeTypeLogistic] = func(node *Node, v []*Node, _ shapes.Shape) []*Node {

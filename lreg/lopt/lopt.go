@@ -122,11 +122,22 @@ type Net struct {
 	cfg        Config
 	gate       [][]*Node // [layer][gate]: W, U and b stacked, [in+H+1, H] (see Forward)
 	joint      []*Node   // [layer]: the four gates side by side, [in+H+1, 4H]; on XLA only (see Forward)
+	jt         []*Node   // [layer]: joint transposed, made on first use (columns.go)
 	outW, outB *Node
+	columns    bool // steps run in the columns form (columns.go); on XLA unless BindReference
 }
 
-// Bind attaches weights (in WeightNames order) to the network.
+// Bind attaches weights (in WeightNames order) to the network. On XLA its steps run in the columns form
+// (columns.go), which computes the same function faster.
 func (c Config) Bind(weights []*Node) *Net {
+	n := c.BindReference(weights)
+	n.columns = n.joint != nil
+	return n
+}
+
+// BindReference is Bind with the steps in the reference form (Forward per parameter tensor), the graph lreg
+// ran before the columns form; `lreg bench` times both and TestColumnsMatchReference compares them.
+func (c Config) BindReference(weights []*Node) *Net {
 	if len(weights) != len(c.WeightNames()) {
 		panic(fmt.Sprintf("lopt: got %d weights, want %d", len(weights), len(c.WeightNames())))
 	}
@@ -146,21 +157,28 @@ func (c Config) Bind(weights []*Node) *Net {
 		}
 	}
 	n.outW, n.outB = weights[k], weights[k+1]
+	n.jt = make([]*Node, c.Layers)
 	return n
 }
 
 // Preprocess maps gradients [n] to the log/sign features [n, 2] (or [n, 3] with the parameter value).
 func (n *Net) Preprocess(grad, param *Node) *Node {
-	p := n.cfg.P
-	absG := Abs(grad)
-	big := GreaterOrEqual(absG, ConstAs(grad, math.Exp(-p)))
-	f1 := Where(big, Div(Log(Add(absG, ConstAs(grad, 1e-8))), ConstAs(grad, p)), ConstAs(grad, -1))
-	f2 := Where(big, Sign(grad), Mul(grad, ConstAs(grad, math.Exp(p))))
+	f1, f2 := n.features(grad)
 	features := []*Node{InsertAxes(f1, -1), InsertAxes(f2, -1)}
 	if n.cfg.ParamInput {
 		features = append(features, InsertAxes(param, -1))
 	}
 	return Concatenate(features, 1)
+}
+
+// features are the two log/sign features of gradients of any shape.
+func (n *Net) features(grad *Node) (f1, f2 *Node) {
+	p := n.cfg.P
+	absG := Abs(grad)
+	big := GreaterOrEqual(absG, ConstAs(grad, math.Exp(-p)))
+	f1 = Where(big, Div(Log(Add(absG, ConstAs(grad, 1e-8))), ConstAs(grad, p)), ConstAs(grad, -1))
+	f2 = Where(big, Sign(grad), Mul(grad, ConstAs(grad, math.Exp(p))))
+	return f1, f2
 }
 
 // State is the LSTM state of one parameter tensor: H[l], C[l] of shape [n, Hidden] per layer.
@@ -221,8 +239,18 @@ func (n *Net) Update(param, grad *Node, st State) (*Node, State) {
 	return newParams[0], Unflat(newState)
 }
 
-// Rule adapts the LO to optim.Rule. Its state list is, per parameter tensor and layer, H then C.
+// Rule adapts the LO to optim.Rule. Its state list is, per parameter tensor and layer, H then C (what
+// meta-training's checkpoints hold).
 func (n *Net) Rule() optim.Rule { return netRule{n} }
+
+// StepRule is the Rule to step optimizee runs with: on the columns form, one whose state stays in that form
+// (colsRule), else Rule.
+func (n *Net) StepRule() optim.Rule {
+	if n.columns {
+		return colsRule{n}
+	}
+	return netRule{n}
+}
 
 type netRule struct{ n *Net }
 
@@ -235,8 +263,9 @@ func (r netRule) InitState(params []*Node) []*Node {
 }
 
 func (r netRule) Step(params, grads, state []*Node) ([]*Node, []*Node) {
-	newParams, newState, _ := r.n.StepTraced(params, grads, state)
-	return newParams, newState
+	u := r.n.Begin(params, state)
+	newParams, _ := u.Step(params, grads)
+	return newParams, u.End()
 }
 
 // Trace is what one LO step saw: per parameter tensor, its input features [n, features] and its LSTM state
@@ -246,8 +275,8 @@ type Trace struct {
 	States []State
 }
 
-// StepTraced is Rule().Step that also returns the step's Trace. state is the flat list of Rule (per tensor
-// and layer, H then C).
+// StepTraced is one step of the reference form that also returns the step's Trace. state is the flat list of
+// Rule (per tensor and layer, H then C). Begin/Step/End run either form.
 func (n *Net) StepTraced(params, grads, state []*Node) (newParams, newState []*Node, tr Trace) {
 	per := 2 * n.cfg.Layers
 	newParams = make([]*Node, len(params))
@@ -282,8 +311,14 @@ func Unflat(nodes []*Node) State {
 
 // Method makes an optim.Method of an LO with stored weights, for the meta-test runner.
 func Method(name string, cfg Config, weights []*tensors.Tensor) optim.Method {
-	return optim.Method{Name: name, Inputs: weights, Bind: func(w []*Node) optim.Rule { return cfg.Bind(w).Rule() },
+	return optim.Method{Name: name, Inputs: weights, Bind: func(w []*Node) optim.Rule { return cfg.Bind(w).StepRule() },
 		Graph: fmt.Sprintf("lo %+v", cfg)}
+}
+
+// MethodReference is Method with the LO's steps in the reference form (BindReference), for `lreg bench`.
+func MethodReference(name string, cfg Config, weights []*tensors.Tensor) optim.Method {
+	return optim.Method{Name: name, Inputs: weights, Bind: func(w []*Node) optim.Rule { return cfg.BindReference(w).Rule() },
+		Graph: fmt.Sprintf("lo-reference %+v", cfg)}
 }
 
 func shapeOf(dtype dtypes.DType, dims ...int) shapes.Shape { return shapes.Make(dtype, dims...) }

@@ -94,40 +94,58 @@ func TestLSTMStepByHand(t *testing.T) {
 	})
 }
 
-// The state keeps its structure, shapes and dtype over two updates, and parameters move.
+// The state keeps its structure, shapes and dtype over two updates, and parameters move; the columns form
+// (one state for all coordinates, [H, N] per layer; XLA only) moves them as the reference form does (per
+// tensor, [n, H]).
 func TestRuleKeepsStateShapes(t *testing.T) {
 	testenv.Backends(t, func(t *testing.T, b backends.Backend) {
 		cfg := Config{}.Defaults()
 		weights := cfg.InitWeights(rand.New(rand.NewPCG(2, 2)), dtypes.Float32)
 		params := []*tensors.Tensor{tensors.FromValue([][]float32{{1, 2, 3}, {4, 5, 6}}), tensors.FromValue([]float32{0.5, -0.5})}
-		m := Method("lo", cfg, weights)
-		nW := len(weights)
-		exec := MustNewExec(b, func(in []*Node) []*Node {
-			rule := m.Bind(in[:nW])
-			p := in[nW:]
-			st := rule.InitState(p)
-			for range 2 {
-				grads := []*Node{Mul(p[0], ConstAs(p[0], 0.1)), Mul(p[1], ConstAs(p[1], -0.1))}
-				p, st = rule.Step(p, grads, st)
+		perTensor := [][]int{{2, 3}, {2}, {6, 20}, {6, 20}, {6, 20}, {6, 20}, {2, 20}, {2, 20}, {2, 20}, {2, 20}}
+		columns := [][]int{{2, 3}, {2}, {20, 8}, {20, 8}, {20, 8}, {20, 8}}
+		var moved [][]float32
+		for _, m := range []optim.Method{Method("lo", cfg, weights), MethodReference("lo", cfg, weights)} {
+			nW := len(weights)
+			// The columns form is Method's on XLA; MethodReference and pure Go keep a state per tensor.
+			cols := b.Name() == "xla" && m.Graph == Method("lo", cfg, weights).Graph
+			exec := MustNewExec(b, func(in []*Node) []*Node {
+				rule := m.Bind(in[:nW])
+				p := in[nW:]
+				st := rule.InitState(p)
+				for range 2 {
+					grads := []*Node{Mul(p[0], ConstAs(p[0], 0.1)), Mul(p[1], ConstAs(p[1], -0.1))}
+					p, st = rule.Step(p, grads, st)
+				}
+				return append(p, st...)
+			})
+			args := []any{}
+			for _, w := range weights {
+				args = append(args, w)
 			}
-			return append(p, st...)
-		})
-		args := []any{}
-		for _, w := range weights {
-			args = append(args, w)
-		}
-		out := exec.MustExec(append(args, params[0], params[1])...)
-		if len(out) != 2+2*2*cfg.Layers {
-			t.Fatalf("got %d outputs, want params + H,C per layer per tensor", len(out))
-		}
-		wantDims := [][]int{{2, 3}, {2}, {6, 20}, {6, 20}, {6, 20}, {6, 20}, {2, 20}, {2, 20}, {2, 20}, {2, 20}}
-		for i, o := range out {
-			if o.DType() != dtypes.Float32 || !slices.Equal(o.Shape().Dimensions, wantDims[i]) {
-				t.Errorf("output %d: %s, want float32 %v", i, o.Shape(), wantDims[i])
+			out := exec.MustExec(append(args, params[0], params[1])...)
+			wantDims := perTensor
+			if cols {
+				wantDims = columns
 			}
+			if len(out) != len(wantDims) {
+				t.Fatalf("%s: got %d outputs, want %d (params, then H and C per layer%s)", m.Graph, len(out), len(wantDims), map[bool]string{false: " per tensor", true: ""}[cols])
+			}
+			for i, o := range out {
+				if o.DType() != dtypes.Float32 || !slices.Equal(o.Shape().Dimensions, wantDims[i]) {
+					t.Errorf("%s output %d: %s, want float32 %v", m.Graph, i, o.Shape(), wantDims[i])
+				}
+			}
+			p := append(tensors.MustCopyFlatData[float32](out[0]), tensors.MustCopyFlatData[float32](out[1])...)
+			if p[0] == 1 {
+				t.Errorf("%s: the LO did not move the parameters", m.Graph)
+			}
+			moved = append(moved, p)
 		}
-		if tensors.MustCopyFlatData[float32](out[0])[0] == 1 {
-			t.Error("the LO did not move the parameters")
+		for i := range moved[0] {
+			if d := math.Abs(float64(moved[0][i] - moved[1][i])); d > 1e-6 {
+				t.Errorf("parameter %d after two steps: %.7g (Method) against %.7g (MethodReference)", i, moved[0][i], moved[1][i])
+			}
 		}
 	})
 }

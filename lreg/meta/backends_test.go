@@ -7,6 +7,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 
+	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/inner"
 	"github.com/lreg/lreg/lreg/internal/testenv"
 	"github.com/lreg/lreg/lreg/metareg"
@@ -18,6 +19,12 @@ import (
 func metaSteps(t *testing.T, b backends.Backend, cfg Config, n int) (losses, weights []float64) {
 	t.Helper()
 	opt := &task.MLP{In: 8, Hidden: 6, Classes: 3, Activation: "sigmoid"}
+	return metaStepsOn(t, b, cfg, opt, blobsDataset().Train, n)
+}
+
+// metaStepsOn is metaSteps on the optimizee opt with data train.
+func metaStepsOn(t *testing.T, b backends.Backend, cfg Config, opt task.Optimizee, train data.Subset, n int) (losses, weights []float64) {
+	t.Helper()
 	dt := cfg.DTypeOf()
 	exec, err := stepExec(b, cfg, opt)
 	if err != nil {
@@ -35,7 +42,7 @@ func metaSteps(t *testing.T, b backends.Backend, cfg Config, n int) (losses, wei
 		t.Fatal(err)
 	}
 	adam, state := out[:1+2*len(w)], out[1+2*len(w):]
-	sampler := inner.Sampler{Data: blobsDataset().Train, Batch: cfg.Batch, Seed: 3, DType: dt}
+	sampler := inner.Sampler{Data: train, Batch: cfg.Batch, Seed: 3, DType: dt}
 	for i := range n {
 		x, y := sampler.Batches(0, i*cfg.Unroll, cfg.Unroll)
 		args := append(inner.Args(w, adam, params, state), x, y)

@@ -12,11 +12,13 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/inner"
 	"github.com/lreg/lreg/lreg/optim"
 	"github.com/lreg/lreg/lreg/record"
+	"github.com/lreg/lreg/lreg/roofline"
 	"github.com/lreg/lreg/lreg/task"
 )
 
@@ -26,24 +28,28 @@ import (
 
 // BenchRecord is one `lreg bench` run: its results and provenance.
 type BenchRecord struct {
-	Provenance     record.Provenance `json:"provenance"`
-	MetaSteps      []BenchResult     `json:"meta_steps"`
-	OptimizeeSteps []StepBench       `json:"optimizee_steps"`
+	Provenance     record.Provenance   `json:"provenance"`
+	MetaSteps      []BenchResult       `json:"meta_steps"`
+	OptimizeeSteps []StepBench         `json:"optimizee_steps"`
+	Rooflines      []roofline.Analysis `json:"rooflines,omitempty"`
 }
 
 // BenchResult is the cost of meta-steps on one backend.
 type BenchResult struct {
 	Backend            string  `json:"backend"`
-	Reg                string  `json:"reg"` // the meta-loss, by LO name (none, sam, sam-meta, none-smooth, ...)
+	Reg                string  `json:"reg"`   // the meta-loss, by LO name (none, sam, sam-meta, none-smooth, ...)
+	Graph              string  `json:"graph"` // the LO's graph form: columns (lreg's) or reference (the form before it)
 	Unroll             int     `json:"unroll"`
 	Batch              int     `json:"batch"`
 	Runs               int     `json:"runs"`                  // optimizee runs per meta-step (Config.Runs)
+	LOs                int     `json:"los"`                   // LOs meta-trained in one graph (stepExecLOs)
+	SecondsPerLO       float64 `json:"seconds_per_lo"`        // FastestMetaStep / LOs
 	Coordinates        int     `json:"coordinates"`           // optimizee parameters the LO updates, per run
 	FirstCallSeconds   float64 `json:"first_call_seconds"`    // graph build + compile + one meta-step
 	CompileSeconds     float64 `json:"compile_seconds"`       // the first call less a timed meta-step
 	SecondsPerMetaStep float64 `json:"seconds_per_meta_step"` // mean over the timed steps
 	FastestMetaStep    float64 `json:"fastest_meta_step"`     // the fastest timed step (robust to a busy machine)
-	SecondsPerRun      float64 `json:"seconds_per_run"`       // FastestMetaStep / Runs
+	SecondsPerRun      float64 `json:"seconds_per_run"`       // FastestMetaStep / (Runs x LOs)
 	Steps              int     `json:"steps"`
 	PeakRSSMiB         float64 `json:"peak_rss_mib"` // the process's resident memory high-water mark during this benchmark
 }
@@ -82,59 +88,121 @@ func benchData() (data.Subset, task.Input) {
 // Bench times meta-steps of cfg (MNIST-shaped random data, cfg.Optimizee, cfg.Runs runs per step) on backend
 // b: one untimed first call, then steps timed calls.
 func Bench(b backends.Backend, backendName string, cfg Config, steps int) (BenchResult, error) {
+	rs, err := BenchInterleaved(b, backendName, []BenchCase{{Cfg: cfg, LOs: 1}}, steps)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	return rs[0], nil
+}
+
+// BenchCase is a meta-step to time: a config, and how many LOs of it train in one graph (stepExecLOs).
+type BenchCase struct {
+	Cfg Config
+	LOs int
+}
+
+// BenchInterleaved times the meta-steps of several configs (the same meta-step in two graph forms, say) in
+// turns: each config's first call, then steps rounds of one timed call of each, so that a machine busy for a
+// while slows them alike. Peak memory is of all of them together.
+func BenchInterleaved(b backends.Backend, backendName string, cfgs []BenchCase, steps int) ([]BenchResult, error) {
+	startMem()
+	res := make([]BenchResult, len(cfgs))
+	calls := make([]func(i int) error, len(cfgs))
+	for k, cfg := range cfgs {
+		var err error
+		if res[k], calls[k], err = prepareBench(b, backendName, cfg.Cfg, max(1, cfg.LOs)); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		if err := calls[k](0); err != nil {
+			return nil, err
+		}
+		res[k].FirstCallSeconds = time.Since(start).Seconds()
+		res[k].FastestMetaStep = math.Inf(1)
+		res[k].Steps = steps
+	}
+	for i := range steps {
+		for k := range cfgs {
+			start := time.Now()
+			if err := calls[k](i + 1); err != nil {
+				return nil, err
+			}
+			d := time.Since(start).Seconds()
+			res[k].SecondsPerMetaStep += d / float64(steps)
+			res[k].FastestMetaStep = min(res[k].FastestMetaStep, d)
+		}
+	}
+	for k := range res {
+		res[k].CompileSeconds = max(0, res[k].FirstCallSeconds-res[k].FastestMetaStep)
+		res[k].SecondsPerRun = res[k].FastestMetaStep / float64(res[k].Runs*res[k].LOs)
+		res[k].SecondsPerLO = res[k].FastestMetaStep / float64(res[k].LOs)
+		res[k].PeakRSSMiB = PeakRSSMiB()
+	}
+	return res, nil
+}
+
+// prepareBench compiles the meta-step of los LOs of cfg in one graph and returns a call that runs meta-step i.
+func prepareBench(b backends.Backend, backendName string, cfg Config, los int) (BenchResult, func(i int) error, error) {
 	sub, in := benchData()
 	base, err := task.New(cfg.Optimizee, in, 10)
 	if err != nil {
-		return BenchResult{}, err
+		return BenchResult{}, nil, err
 	}
 	dt := cfg.DTypeOf()
 	tk, err := RunsTask(func(cfg Config) (Task, error) {
 		return Task{Optimizee: base, Train: inner.Sampler{Data: sub, Batch: cfg.Batch, Seed: 3, DType: dt}}, nil
 	})(cfg)
 	if err != nil {
-		return BenchResult{}, err
+		return BenchResult{}, nil, err
 	}
 	opt := tk.Optimizee
-	startMem()
-	exec, err := stepExec(b, cfg, opt)
+	exec, err := stepExecLOs(b, cfg, opt, los)
 	if err != nil {
-		return BenchResult{}, err
+		return BenchResult{}, nil, err
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	weights := cfg.LO.InitWeights(rng, dt)
-	params := opt.Init(rng, dt)
 	init, err := initExec(b, cfg)
 	if err != nil {
-		return BenchResult{}, err
+		return BenchResult{}, nil, err
 	}
-	out, err := init.Exec(inner.Args(weights, params)...)
-	if err != nil {
-		return BenchResult{}, err
+	// Each LO's inputs: weights, Adam state, params, LO state; each starts from its own seed.
+	type lo struct{ weights, adam, params, state []*tensors.Tensor }
+	LOs := make([]lo, los)
+	for k := range LOs {
+		rng := rand.New(rand.NewPCG(1, uint64(2+k)))
+		weights := cfg.LO.InitWeights(rng, dt)
+		params := opt.Init(rng, dt)
+		out, err := init.Exec(inner.Args(weights, params)...)
+		if err != nil {
+			return BenchResult{}, nil, err
+		}
+		LOs[k] = lo{weights, out[:1+2*len(weights)], params, out[1+2*len(weights):]}
 	}
-	adam, state := out[:1+2*len(weights)], out[1+2*len(weights):]
-	res := BenchResult{Backend: backendName, Reg: cfg.LOName(), Unroll: cfg.Unroll, Batch: cfg.Batch, Runs: max(1, cfg.Runs),
-		Steps: steps, Coordinates: coordinates(base)}
+	form := "columns"
+	if cfg.ReferenceGraph {
+		form = "reference"
+	}
+	res := BenchResult{Backend: backendName, Reg: cfg.LOName(), Graph: form, LOs: los, Unroll: cfg.Unroll, Batch: cfg.Batch,
+		Runs: max(1, cfg.Runs), Coordinates: coordinates(base)}
 	run := func(i int) error {
 		x, y := tk.Train.Batches(0, i*cfg.Unroll, cfg.Unroll)
-		args := append(inner.Args(weights, adam, params, state), x, y)
-		out, err := exec.Exec(append(args, stepExtras(cfg, opt, i, 0, 0)...)...)
+		var args []any
+		for _, l := range LOs {
+			args = append(args, inner.Args(l.weights, l.adam, l.params, l.state)...)
+			args = append(append(args, x, y), stepExtras(cfg, opt, i, 0, 0)...)
+		}
+		out, err := exec.Exec(args...)
 		if err != nil {
 			return err
 		}
-		nW, nA, nP := len(weights), len(adam), len(params)
-		weights, adam = out[:nW], out[nW:nW+nA]
-		params, state = out[nW+nA:nW+nA+nP], out[nW+nA+nP:len(out)-3]
+		per := len(out) / los
+		for k := range LOs {
+			o := out[k*per : (k+1)*per]
+			nW, nA, nP := len(LOs[k].weights), len(LOs[k].adam), len(LOs[k].params)
+			LOs[k] = lo{o[:nW], o[nW : nW+nA], o[nW+nA : nW+nA+nP], o[nW+nA+nP : len(o)-3]}
+		}
 		return nil
 	}
-	first, perStep, fastest, err := timeCalls(steps, run)
-	if err != nil {
-		return res, err
-	}
-	res.FirstCallSeconds, res.SecondsPerMetaStep, res.FastestMetaStep = first, perStep, fastest
-	res.CompileSeconds = max(0, first-fastest)
-	res.SecondsPerRun = fastest / float64(res.Runs)
-	res.PeakRSSMiB = PeakRSSMiB()
-	return res, nil
+	return res, run, nil
 }
 
 // BenchStep times optimizee steps of method m on runs batched runs of the named optimizee (MNIST-shaped

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
 
 	"github.com/lreg/lreg/lreg/lopt"
 	"github.com/lreg/lreg/lreg/metareg"
@@ -48,6 +49,19 @@ type Config struct {
 	ScheduleEpochs int `json:"schedule_epochs"`
 
 	CheckpointSeconds float64 `json:"checkpoint_seconds"` // save the resumable state at most this often; 0 = every meta-step
+
+	// ReferenceGraph builds the meta-step with the LO's reference form (lopt.BindReference) instead of the
+	// faster columns form: the same function, for `lreg bench` and the tests that compare the two. Not part of
+	// the settings (an LO's identity): both forms train the same LO, up to float32 rounding.
+	ReferenceGraph bool `json:"-"`
+}
+
+// bind attaches the LO's weights in the form the config asks for.
+func (c Config) bind(w []*Node) *lopt.Net {
+	if c.ReferenceGraph {
+		return c.LO.BindReference(w)
+	}
+	return c.LO.Bind(w)
 }
 
 // Paper is SPEC.md section 2's configuration.

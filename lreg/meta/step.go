@@ -37,6 +37,7 @@ func Unroll(cfg Config, opt task.Optimizee, net *lopt.Net, params, state []*Node
 	stepLosses := make([]*Node, T)
 	var sum *Node
 	var traces []lopt.Trace
+	lo := net.Begin(params, state)
 	for t := range T {
 		xt, yt := inner.SliceBatch(x, y, t)
 		loss := opt.Loss(params, xt, yt)
@@ -51,9 +52,10 @@ func Unroll(cfg Config, opt task.Optimizee, net *lopt.Net, params, state []*Node
 		}
 		stepLosses[t] = Reshape(loss, 1)
 		var tr lopt.Trace
-		params, state, tr = net.StepTraced(params, grads, state)
+		params, tr = lo.Step(params, grads)
 		traces = append(traces, tr)
 	}
+	state = lo.End()
 	xl, yl := inner.SliceBatch(x, y, T-1)
 	lossFn := func(p []*Node) *Node { return opt.Loss(p, xl, yl) }
 	final := lossFn(params)
@@ -128,42 +130,59 @@ func MetaGradient(cfg Config, run func(w []*Node) UnrollResult, weights []*Node,
 // Outputs: new weights, new Adam state, new params, new LO state, meta-loss, finite flag, step losses [T].
 // A non-finite meta-loss or meta-gradient leaves weights and Adam state unchanged (the flag says so).
 func stepExec(b backends.Backend, cfg Config, opt task.Optimizee) (*Exec, error) {
-	L := layoutOf(cfg, opt)
-	adam := optim.NewAdam(cfg.MetaLR)
-	return NewExec(b, func(in []*Node) []*Node {
-		k := 0
-		take := func(n int) []*Node { k += n; return in[k-n : k] }
-		weights, adamState, params, state := take(L.nW), take(L.nA), take(L.nP), take(L.nS)
-		xy := take(2)
-		noise := take(L.nNoise)
-		sched := take(2)
-		lr, rho := sched[0], sched[1]
+	return stepExecLOs(b, cfg, opt, 1)
+}
 
-		run := func(w []*Node) UnrollResult {
-			return Unroll(cfg, opt, cfg.LO.Bind(w), params, state, xy[0], xy[1], noise)
+// stepExecLOs compiles the meta-steps of los LOs of the same config in one graph: the inputs of stepExec for
+// each LO, one LO after the other, and so the outputs. The LOs share nothing, so XLA runs one LO's kernels
+// while another's wait: on a CPU, the cores stay busy through every kernel's start and end.
+func stepExecLOs(b backends.Backend, cfg Config, opt task.Optimizee, los int) (*Exec, error) {
+	L := layoutOf(cfg, opt)
+	per := L.nW + L.nA + L.nP + L.nS + 2 + L.nNoise + 2
+	return NewExec(b, func(in []*Node) []*Node {
+		var out []*Node
+		for k := range los {
+			out = append(out, stepGraph(cfg, opt, L, in[k*per:(k+1)*per])...)
 		}
-		grads, res := MetaGradient(cfg, run, weights, rho)
-		sq := optim.VecNormSq(grads)
-		finite := LogicalAnd(IsFinite(res.MetaLoss), IsFinite(sq))
-		if cfg.ClipNorm > 0 {
-			// Scale all gradients by min(1, clip / ||g||).
-			scale := Min(OnesLike(sq), Div(ConstAs(sq, cfg.ClipNorm), Sqrt(Add(sq, ConstAs(sq, 1e-12)))))
-			grads = optim.VecScale(scale, grads)
-		}
-		// Zero non-finite gradients before Adam so its state never holds a NaN, then keep the old values.
-		for i := range grads {
-			grads[i] = Where(finite, grads[i], ZerosLike(grads[i]))
-		}
-		newWeights, newAdam := adam.StepLR(weights, grads, adamState, lr)
-		for i := range newWeights {
-			newWeights[i] = Where(finite, newWeights[i], weights[i])
-		}
-		for i := range newAdam {
-			newAdam[i] = Where(finite, newAdam[i], adamState[i])
-		}
-		out := append(append(append(append([]*Node{}, newWeights...), newAdam...), res.Params...), res.State...)
-		return append(out, res.MetaLoss, finite, res.StepLoss)
+		return out
 	})
+}
+
+// stepGraph is one LO's meta-step (see stepExec) on its inputs.
+func stepGraph(cfg Config, opt task.Optimizee, L stepLayout, in []*Node) []*Node {
+	adam := optim.NewAdam(cfg.MetaLR)
+	k := 0
+	take := func(n int) []*Node { k += n; return in[k-n : k] }
+	weights, adamState, params, state := take(L.nW), take(L.nA), take(L.nP), take(L.nS)
+	xy := take(2)
+	noise := take(L.nNoise)
+	sched := take(2)
+	lr, rho := sched[0], sched[1]
+
+	run := func(w []*Node) UnrollResult {
+		return Unroll(cfg, opt, cfg.bind(w), params, state, xy[0], xy[1], noise)
+	}
+	grads, res := MetaGradient(cfg, run, weights, rho)
+	sq := optim.VecNormSq(grads)
+	finite := LogicalAnd(IsFinite(res.MetaLoss), IsFinite(sq))
+	if cfg.ClipNorm > 0 {
+		// Scale all gradients by min(1, clip / ||g||).
+		scale := Min(OnesLike(sq), Div(ConstAs(sq, cfg.ClipNorm), Sqrt(Add(sq, ConstAs(sq, 1e-12)))))
+		grads = optim.VecScale(scale, grads)
+	}
+	// Zero non-finite gradients before Adam so its state never holds a NaN, then keep the old values.
+	for i := range grads {
+		grads[i] = Where(finite, grads[i], ZerosLike(grads[i]))
+	}
+	newWeights, newAdam := adam.StepLR(weights, grads, adamState, lr)
+	for i := range newWeights {
+		newWeights[i] = Where(finite, newWeights[i], weights[i])
+	}
+	for i := range newAdam {
+		newAdam[i] = Where(finite, newAdam[i], adamState[i])
+	}
+	out := append(append(append(append([]*Node{}, newWeights...), newAdam...), res.Params...), res.State...)
+	return append(out, res.MetaLoss, finite, res.StepLoss)
 }
 
 // initExec compiles the start of a run: (weights, params) -> (meta-Adam's zero state, the LO's zero state).
@@ -171,7 +190,7 @@ func initExec(b backends.Backend, cfg Config) (*Exec, error) {
 	nW := len(cfg.LO.WeightNames())
 	return NewExec(b, func(in []*Node) []*Node {
 		adamState := optim.NewAdam(cfg.MetaLR).InitState(in[:nW])
-		return append(adamState, cfg.LO.Bind(in[:nW]).Rule().InitState(in[nW:])...)
+		return append(adamState, cfg.bind(in[:nW]).Rule().InitState(in[nW:])...)
 	})
 }
 

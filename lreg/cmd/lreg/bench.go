@@ -15,6 +15,7 @@ import (
 	"github.com/lreg/lreg/lreg/metareg"
 	"github.com/lreg/lreg/lreg/optim"
 	"github.com/lreg/lreg/lreg/record"
+	"github.com/lreg/lreg/lreg/roofline"
 	"github.com/lreg/lreg/lreg/store"
 	"github.com/lreg/lreg/lreg/task"
 )
@@ -39,7 +40,10 @@ func cmdBench(args []string) error {
 	runs := fs.String("runs", "1,4", "comma list of runs batched in one graph to time optimizee steps at; empty: no optimizee steps")
 	optimizees := fs.String("optimizees", "mlp-sigmoid,cnn", "optimizees whose steps are timed")
 	methods := fs.String("methods", strings.Join(benchMethods, ","), "optimizers whose optimizee steps are timed: lo and baselines")
+	graphs := fs.String("graph", "columns,reference", "comma list of the LO's graph forms to time: columns (lreg's) and reference (the form before it)")
 	out := fs.String("out", "runs/bench", "folder for bench-<backend>.json and .md")
+	losFlag := fs.String("los", "1,4", "comma list of LOs meta-trained in one graph to time the columns form's meta-step at")
+	roof := fs.Bool("roofline", true, "count the FLOPs and bytes of each timed LO graph in XLA's optimized HLO, time its matmul shapes alone, and print where its time goes")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "lreg bench: seconds per meta-step and per optimizee step, compile time and peak memory on one backend.\n"+
 			"The defaults (two timed calls per row, 1 and 4 runs) take about 4 minutes on 2 CPU cores; the full table\n"+
@@ -75,7 +79,14 @@ func cmdBench(args []string) error {
 	for _, n := range splitList(*methods) {
 		if n == "lo" {
 			// An untrained LO costs what a trained one does.
-			ms = append(ms, lopt.Method("lo", lo, lo.InitWeights(rand.New(rand.NewPCG(1, 2)), task.DType("float32"))))
+			w := lo.InitWeights(rand.New(rand.NewPCG(1, 2)), task.DType("float32"))
+			for _, gr := range splitList(*graphs) {
+				if gr == "reference" {
+					ms = append(ms, lopt.MethodReference("lo-reference", lo, w))
+				} else {
+					ms = append(ms, lopt.Method("lo", lo, w))
+				}
+			}
 			continue
 		}
 		r, ok := rules[n]
@@ -83,6 +94,14 @@ func cmdBench(args []string) error {
 			return fmt.Errorf("--methods: unknown optimizer %q: use lo or one of %s", n, strings.Join(experiment.BaselineNames, ", "))
 		}
 		ms = append(ms, optim.Static(n, r))
+	}
+	var dump *roofline.Dump
+	if *roof {
+		// XLA writes the optimized HLO of the timed graphs here; it reads XLA_FLAGS when the backend opens.
+		if dump, err = roofline.EnableDump("stepExec|newStepper"); err != nil {
+			return fmt.Errorf("--roofline: %w", err)
+		}
+		defer dump.Close()
 	}
 	c := common{backend: *be}
 	b, info, err := c.open()
@@ -92,35 +111,101 @@ func cmdBench(args []string) error {
 	rec := meta.BenchRecord{Provenance: record.New("bench", info.Config)}
 	var md strings.Builder
 	w := io.MultiWriter(os.Stdout, &md)
+	var machine *roofline.Machine
+	// analyze adds the roofline of the graph in hlo (none where the backend writes no HLO) to the record.
+	analyze := func(title, hlo string, measured float64) error {
+		if hlo == "" {
+			return nil
+		}
+		counts, err := roofline.CountFile(hlo)
+		if err != nil {
+			return fmt.Errorf("roofline of %s: %w", title, err)
+		}
+		if machine == nil {
+			m, err := roofline.Measure(b, nil)
+			if err != nil {
+				return err
+			}
+			machine = &m
+		}
+		if err := machine.Add(b, counts.Dots); err != nil {
+			return err
+		}
+		rec.Rooflines = append(rec.Rooflines, roofline.Analyze(title, counts, *machine, measured))
+		return nil
+	}
 
+	forms := splitList(*graphs)
+	losPer, err := parseRuns(*losFlag, "--los")
+	if err != nil {
+		return err
+	}
+	if len(losPer) == 0 {
+		losPer = []int{1}
+	}
 	if len(metaR) > 0 && len(regs) > 0 {
-		fmt.Fprintf(w, "\nMeta-step: T=%d, MNIST-shaped MLP-sigmoid, batch %d, 2x20 LSTM LO, on %s\n\n", *unroll, *batch, info.Config)
-		fmt.Fprintln(w, "| meta-loss | runs | s/meta-step | s/run | x none | compile s | first call s | peak RSS MiB |")
-		// s/meta-step is the fastest timed call: other work on the machine only ever slows a call down.
-		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
-		noneAt := map[int]float64{}
+		fmt.Fprintf(w, "\nMeta-step: T=%d, MNIST-shaped MLP-sigmoid, batch %d, 2x20 LSTM LO, on %s; the graph forms timed in turns\n\n", *unroll, *batch, info.Config)
+		fmt.Fprintln(w, "| meta-loss | LO graph | LOs in the graph | runs | s/call | s/LO-meta-step | x none | x reference | x one LO | compile s | first call s | peak RSS MiB |")
+		// s/call is the fastest timed call: other work on the machine only ever slows a call down.
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+		noneAt := map[string]float64{}
 		for _, r := range regs {
 			for _, R := range metaR {
-				cfg := meta.Paper()
-				cfg.Unroll, cfg.Batch, cfg.SecondOrder, cfg.Reg, cfg.Runs = *unroll, *batch, *secondOrder, r, R
-				if err := cfg.Validate(); err != nil {
-					fmt.Fprintf(w, "| %s | %d | - | - | - | - | - | refused: mixes runs |\n", cfg.LOName(), R)
+				var cfgs []meta.BenchCase
+				for _, gr := range forms {
+					cfg := meta.Paper()
+					cfg.Unroll, cfg.Batch, cfg.SecondOrder, cfg.Reg, cfg.Runs = *unroll, *batch, *secondOrder, r, R
+					cfg.ReferenceGraph = gr == "reference"
+					for _, K := range losPer {
+						if K == 1 || !cfg.ReferenceGraph {
+							cfgs = append(cfgs, meta.BenchCase{Cfg: cfg, LOs: K})
+						}
+					}
+				}
+				if err := cfgs[0].Cfg.Validate(); err != nil {
+					fmt.Fprintf(w, "| %s | - | - | %d | - | - | - | - | - | - | refused: mixes runs |\n", cfgs[0].Cfg.LOName(), R)
 					continue
 				}
-				res, err := meta.Bench(b, info.Config, cfg, *steps)
+				results, err := meta.BenchInterleaved(b, info.Config, cfgs, *steps)
 				if err != nil {
-					return fmt.Errorf("meta-step %s, %d runs: %w", cfg.LOName(), R, err)
+					return fmt.Errorf("meta-step %s, %d runs: %w", cfgs[0].Cfg.LOName(), R, err)
 				}
-				if res.Reg == "none" {
-					noneAt[R] = res.FastestMetaStep
+				hlos := dump.New("stepExec")
+				var ref, one float64
+				for _, res := range results {
+					if res.Graph == "reference" {
+						ref = res.FastestMetaStep
+					} else if res.LOs == 1 {
+						one = res.FastestMetaStep
+					}
 				}
-				ratio := "-"
-				if n, ok := noneAt[R]; ok {
-					ratio = fmt.Sprintf("%.2f", res.FastestMetaStep/n)
+				for k, res := range results {
+					key := fmt.Sprintf("%s/%d/%d", res.Graph, R, res.LOs)
+					if res.Reg == "none" {
+						noneAt[key] = res.FastestMetaStep
+					}
+					ratio, vsRef := "-", "-"
+					if n, ok := noneAt[key]; ok {
+						ratio = fmt.Sprintf("%.2f", res.FastestMetaStep/n)
+					}
+					if ref > 0 {
+						vsRef = fmt.Sprintf("%.2f", res.SecondsPerLO/ref)
+					}
+					vsOne := "-"
+					if one > 0 && res.LOs > 1 {
+						vsOne = fmt.Sprintf("%.2f", res.SecondsPerLO/one)
+					}
+					fmt.Fprintf(w, "| %s | %s | %d | %d | %.3f | %.3f | %s | %s | %s | %.1f | %.1f | %.0f |\n", res.Reg, res.Graph, res.LOs, R, res.FastestMetaStep, res.SecondsPerLO,
+						ratio, vsRef, vsOne, res.CompileSeconds, res.FirstCallSeconds, res.PeakRSSMiB)
+					rec.MetaSteps = append(rec.MetaSteps, res)
+					if len(hlos) == len(results) && res.LOs == 1 {
+						title := fmt.Sprintf("Roofline of the meta-step %s, %s form, %d run(s) (the LSTM's matmuls alone, counted by hand: %.2f GFLOP)",
+							res.Reg, res.Graph, R, lopt.Config{}.Defaults().MetaStepGFLOP(res.Coordinates*res.Runs, res.Unroll))
+						if err := analyze(title, hlos[k], res.FastestMetaStep); err != nil {
+							return err
+						}
+					}
 				}
-				fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %s | %.1f | %.1f | %.0f |\n", res.Reg, R, res.FastestMetaStep, res.SecondsPerRun,
-					ratio, res.CompileSeconds, res.FirstCallSeconds, res.PeakRSSMiB)
-				rec.MetaSteps = append(rec.MetaSteps, res)
 			}
 		}
 	}
@@ -147,9 +232,30 @@ func cmdBench(args []string) error {
 					fmt.Fprintf(w, "| %s | %s | %d | %.1f | %.2f | %s | %.1f | %.0f |\n", o, m.Name, R, 1000*res.FastestCall,
 						1000*res.SecondsPerRunStep, speedup, res.CompileSeconds, res.PeakRSSMiB)
 					rec.OptimizeeSteps = append(rec.OptimizeeSteps, res)
+					var step string
+					for _, h := range dump.New("newStepper") {
+						if !strings.Contains(h, "newStepper_func1") { // the init graph
+							step = h
+						}
+					}
+					if strings.HasPrefix(m.Name, "lo") && step != "" {
+						title := fmt.Sprintf("Roofline of the optimizee step with the LO (%s form), %s, %d run(s) (the LSTM's forward alone, counted by hand: %.3f GFLOP)",
+							map[bool]string{true: "reference", false: "columns"}[m.Name == "lo-reference"], o, R,
+							lopt.Config{}.Defaults().ForwardGFLOP(res.Coordinates*R))
+						if err := analyze(title, step, res.FastestCall); err != nil {
+							return err
+						}
+					}
 				}
 			}
 		}
+	}
+	for _, a := range rec.Rooflines {
+		a.Write(w, 6)
+	}
+	if machine != nil {
+		fmt.Fprintf(w, "\nThe machine, measured in this process: peak %.0f GFLOP/s (a 1024^3 float32 matmul), %.1f GB/s (a streaming kernel over 64 MB, bytes read + written), %.0f us per call of an empty graph (taken off each matmul's time alone).\n",
+			machine.PeakGFLOPs, machine.BandwidthGBs, 1e6*machine.CallOverhead)
 	}
 	rec.Provenance.Finish()
 	fmt.Fprintf(w, "\nTimes are the fastest of %d timed calls after a first call (compile = first call - fastest call); peak RSS is the process's high-water mark during the row. `%s`\n",

@@ -1,0 +1,254 @@
+package lopt
+
+import (
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+
+	"github.com/lreg/lreg/lreg/backend"
+	"github.com/lreg/lreg/lreg/optim"
+)
+
+// The columns form of the LO (XLA only; `lreg bench` times it against the reference form, Forward).
+//
+// The reference form runs the LSTM once per parameter tensor with the coordinates as rows ([n, features]):
+// its four gates are column slices of one [n, 4H] matmul, and the gradient of those slices is a sum of four
+// zero-padded [n, 4H] tensors, which XLA's CPU emitter evaluates element by element with a bounds test per
+// operand (the largest kernels of a meta-step, measured by `perf` on the JIT'd code). The columns form:
+//   - runs the LSTM once over every coordinate of every tensor (and run) together, N of them: one set of
+//     kernels a step instead of one per tensor;
+//   - keeps the coordinate axis last and contiguous: inputs [features, N], state [H, N], pre-activations
+//     [4H, N] = [W; U; b]^T . [x; h; 1]. A gate is a block of rows, so slicing it, and the gradient of the
+//     slice, touch whole contiguous rows, and every element-wise kernel runs along N.
+//
+// It computes the same function; only the order of float32 sums differs (TestColumnsMatchReference).
+
+// cols is the LSTM state of all coordinates: per layer, H and C of shape [Hidden, N].
+type cols struct{ H, C []*Node }
+
+// Columns reports whether this Net runs the columns form (Bind on XLA; BindReference never does).
+func (n *Net) Columns() bool { return n.columns }
+
+// jointT is layer l's [W; U; b] transposed, [4H, in+H+1].
+func (n *Net) jointT(l int) *Node {
+	if n.jt[l] == nil {
+		n.jt[l] = Transpose(n.joint[l], 0, 1)
+	}
+	return n.jt[l]
+}
+
+// forwardCols is Forward in the columns form: x [features, N] -> m [N] and the next state.
+func (n *Net) forwardCols(x *Node, st cols) (*Node, cols) {
+	var next cols
+	g := x.Graph()
+	N := x.Shape().Dimensions[1]
+	ones := Ones(g, shapes.Make(x.DType(), 1, N))
+	in := x
+	for l := range n.cfg.Layers {
+		pre := Dot(n.jointT(l), Concatenate([]*Node{in, st.H[l], ones}, 0)) // [4H, N]
+		gates := split(pre)
+		i, f, gg, o := Sigmoid(gates[0]), Sigmoid(gates[1]), Tanh(gates[2]), Sigmoid(gates[3])
+		c := Div(Add(Mul(f, st.C[l]), Mul(i, gg)), n.one()) // c / 1: see one
+		h := Mul(o, Tanh(c))
+		next.H, next.C = append(next.H, h), append(next.C, c)
+		in = h
+	}
+	// outW^T . h: [1, H] . [H, N]
+	out := Add(Reshape(Dot(Transpose(n.outW, 0, 1), in), -1), n.outB)
+	return out, next
+}
+
+// one is 1, computed from the weights (exp(b - b)) so that XLA cannot fold it, and divides the cell state
+// c_t as a fusion barrier. XLA's fusion never duplicates an expensive op such as a division, so c_t is
+// stored once a step, where otherwise the chain c_t = f c_{t-1} + i g would be fused into every later step
+// and recomputed from step 0 (O(T^2); the reference form stops it with a matmul by the identity, which cost
+// 9% of a meta-step's FLOPs). x / 1 is exact; a non-finite b makes the run diverge, as it would anyway.
+func (n *Net) one() *Node {
+	b := Reshape(n.outB)
+	return StopGradient(Exp(Sub(b, b)))
+}
+
+// split cuts the pre-activations [4H, N] into the four gates' rows, their gradient one Concatenate.
+func split(pre *Node) []*Node { return backend.SplitJoined(pre, 0, 4) }
+
+// preprocessCols is Preprocess in the columns form: grad, param [N] -> features [2 or 3, N].
+func (n *Net) preprocessCols(grad, param *Node) *Node {
+	f1, f2 := n.features(grad)
+	features := []*Node{InsertAxes(f1, 0), InsertAxes(f2, 0)}
+	if n.cfg.ParamInput {
+		features = append(features, InsertAxes(param, 0))
+	}
+	return Concatenate(features, 0)
+}
+
+// toCols gathers the per-tensor state of Rule (per tensor and layer, H then C, each [n_i, H]) into columns.
+func (n *Net) toCols(state []*Node, tensors int) cols {
+	per := 2 * n.cfg.Layers
+	var st cols
+	for l := range n.cfg.Layers {
+		var hs, cs []*Node
+		for i := range tensors {
+			hs = append(hs, Transpose(state[i*per+2*l], 0, 1))
+			cs = append(cs, Transpose(state[i*per+2*l+1], 0, 1))
+		}
+		st.H, st.C = append(st.H, concat1(hs)), append(st.C, concat1(cs))
+	}
+	return st
+}
+
+// fromCols splits columns back into Rule's per-tensor state; sizes are the tensors' coordinate counts.
+func (n *Net) fromCols(st cols, sizes []int) []*Node {
+	var out []*Node
+	off := 0
+	for _, sz := range sizes {
+		for l := range n.cfg.Layers {
+			out = append(out, Transpose(Slice(st.H[l], AxisRange(), AxisRange(off, off+sz)), 0, 1),
+				Transpose(Slice(st.C[l], AxisRange(), AxisRange(off, off+sz)), 0, 1))
+		}
+		off += sz
+	}
+	return out
+}
+
+func concat1(xs []*Node) *Node {
+	if len(xs) == 1 {
+		return xs[0]
+	}
+	return Concatenate(xs, 1)
+}
+
+// flatAll flattens tensors into one vector [N] and returns their sizes.
+func flatAll(xs []*Node) (*Node, []int) {
+	var parts []*Node
+	var sizes []int
+	for _, x := range xs {
+		parts = append(parts, Reshape(x, -1))
+		sizes = append(sizes, x.Shape().Size())
+	}
+	if len(parts) == 1 {
+		return parts[0], sizes
+	}
+	return Concatenate(parts, 0), sizes
+}
+
+// Unrolled steps the LO over several optimizee steps with the state kept in the columns form between them
+// (converted from and to Rule's per-tensor layout once, at Begin and End), so an unroll pays no per-step
+// transposes. On a Net without the columns form it is StepTraced step by step.
+type Unrolled struct {
+	net   *Net
+	st    cols
+	flat  []*Node // the reference form's state, where the Net has no columns form
+	sizes []int
+}
+
+// Begin starts an unroll from Rule's per-tensor state for parameter tensors params.
+func (n *Net) Begin(params, state []*Node) *Unrolled {
+	u := &Unrolled{net: n}
+	for _, p := range params {
+		u.sizes = append(u.sizes, p.Shape().Size())
+	}
+	if !n.columns {
+		u.flat = state
+		return u
+	}
+	u.st = n.toCols(state, len(params))
+	return u
+}
+
+// Step applies one LO step to params with gradients grads and returns the new params and the step's Trace.
+func (u *Unrolled) Step(params, grads []*Node) ([]*Node, Trace) {
+	n := u.net
+	if !n.columns {
+		newParams, newState, tr := n.StepTraced(params, grads, u.flat)
+		u.flat = newState
+		return newParams, tr
+	}
+	g, _ := flatAll(grads)
+	var p *Node
+	if n.cfg.ParamInput {
+		p, _ = flatAll(params)
+	}
+	x := n.preprocessCols(g, p)
+	prev := u.st
+	m, next := n.forwardCols(x, prev)
+	u.st = next
+	m = Mul(m, ConstAs(m, n.cfg.OutScale))
+	newParams := make([]*Node, len(params))
+	var tr Trace
+	off := 0
+	for i, par := range params {
+		sz := u.sizes[i]
+		newParams[i] = Add(par, Reshape(Slice(m, AxisRange(off, off+sz)), par.Shape().Dimensions...))
+		// The trace in the reference layout, for the smoothing term; XLA drops it where nothing reads it.
+		tr.Inputs = append(tr.Inputs, Transpose(Slice(x, AxisRange(), AxisRange(off, off+sz)), 0, 1))
+		var s State
+		for l := range n.cfg.Layers {
+			s.H = append(s.H, Transpose(Slice(prev.H[l], AxisRange(), AxisRange(off, off+sz)), 0, 1))
+			s.C = append(s.C, Transpose(Slice(prev.C[l], AxisRange(), AxisRange(off, off+sz)), 0, 1))
+		}
+		tr.States = append(tr.States, s)
+		off += sz
+	}
+	return newParams, tr
+}
+
+// End returns the state in Rule's per-tensor layout.
+func (u *Unrolled) End() []*Node {
+	if !u.net.columns {
+		return u.flat
+	}
+	return u.net.fromCols(u.st, u.sizes)
+}
+
+// colsRule is the LO as an optim.Rule whose state is the columns form's (per layer, H then C, each [H, N] over
+// every coordinate of every parameter tensor): a meta-test step converts nothing. Meta-training keeps Rule's
+// per-tensor state (its checkpoints hold it) and converts once an unroll (Begin, End).
+type colsRule struct{ n *Net }
+
+func (r colsRule) InitState(params []*Node) []*Node {
+	N := 0
+	for _, p := range params {
+		N += p.Shape().Size()
+	}
+	var out []*Node
+	for range r.n.cfg.Layers {
+		z := Zeros(params[0].Graph(), shapes.Make(params[0].DType(), r.n.cfg.Hidden, N))
+		out = append(out, z, z)
+	}
+	return out
+}
+
+func (r colsRule) Step(params, grads, state []*Node) ([]*Node, []*Node) {
+	var st cols
+	for l := range r.n.cfg.Layers {
+		st.H, st.C = append(st.H, state[2*l]), append(st.C, state[2*l+1])
+	}
+	u := &Unrolled{net: r.n, st: st}
+	for _, p := range params {
+		u.sizes = append(u.sizes, p.Shape().Size())
+	}
+	newParams, _ := u.Step(params, grads)
+	var out []*Node
+	for l := range r.n.cfg.Layers {
+		out = append(out, u.st.H[l], u.st.C[l])
+	}
+	return newParams, out
+}
+
+// ForRuns: the LO updates every coordinate from its own gradient and state, so batched runs never mix.
+func (r colsRule) ForRuns() optim.Rule { return r }
+
+// ForwardGFLOP counts the matmuls of one LO step on N coordinates in the columns form: per layer the gates'
+// [4H, in+H+1] . [in+H+1, N], then the output layer's [1, H] . [H, N].
+func (c Config) ForwardGFLOP(N int) float64 {
+	c = c.Defaults()
+	in, f := c.NumInputs(), 0.0
+	for range c.Layers {
+		f += 2 * float64(4*c.Hidden) * float64(in+c.Hidden+1) * float64(N)
+		in = c.Hidden
+	}
+	return (f + 2*float64(c.Hidden)*float64(N)) / 1e9
+}
+
+// MetaStepGFLOP counts the LO's matmuls in a first-order meta-step of T steps on N coordinates: each step's
+// forward, and its backward's two matmuls per forward one (the gradients of both operands).
+func (c Config) MetaStepGFLOP(N, T int) float64 { return 3 * float64(T) * c.ForwardGFLOP(N) }

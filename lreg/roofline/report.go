@@ -1,0 +1,138 @@
+package roofline
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Analysis is one compiled graph against the machine: what it computes, how long a call took, and a model of
+// where that time goes.
+type Analysis struct {
+	Title        string  `json:"title"`
+	Measured     float64 `json:"measured_seconds"`     // the fastest timed call
+	GFLOP        float64 `json:"gflop"`                // matmul FLOPs in the compiled HLO
+	GB           float64 `json:"gb"`                   // bytes read and written by its kernels
+	Floor        float64 `json:"floor_seconds"`        // GFLOP at the machine's peak matmul rate
+	MatmulModel  float64 `json:"matmul_model_seconds"` // every matmul at its shape's measured speed
+	StreamModel  float64 `json:"stream_model_seconds"` // every other kernel's bytes at the measured bandwidth
+	Unexplained  float64 `json:"unexplained_seconds"`  // measured - the two models
+	PeakGFLOPs   float64 `json:"peak_gflops"`
+	BandwidthGBs float64 `json:"bandwidth_gbs"`
+	Matmuls      []Line  `json:"matmuls"` // by shape, slowest first
+	Kernels      []Line  `json:"kernels"` // the other kernels by kind, most bytes first
+}
+
+// Line is one row of the breakdown.
+type Line struct {
+	What    string  `json:"what"`
+	Count   int     `json:"count"`
+	GFLOP   float64 `json:"gflop"`
+	GB      float64 `json:"gb"`
+	Seconds float64 `json:"seconds"` // modelled
+	GFLOPs  float64 `json:"gflops,omitempty"`
+}
+
+// Analyze models a graph of counts c whose fastest call took measured seconds, on machine m.
+func Analyze(title string, c Counts, m Machine, measured float64) Analysis {
+	a := Analysis{Title: title, Measured: measured, GFLOP: c.FLOPs() / 1e9, GB: float64(c.Bytes("")) / 1e9,
+		PeakGFLOPs: m.PeakGFLOPs, BandwidthGBs: m.BandwidthGBs}
+	a.Floor = a.GFLOP / m.PeakGFLOPs
+	for _, d := range c.Dots {
+		sec, ok := m.DotSeconds[d.Key()]
+		if !ok { // not timed (not float32): at the peak
+			sec = d.FLOPs() / (m.PeakGFLOPs * 1e9)
+		}
+		a.Matmuls = append(a.Matmuls, Line{What: d.LHS.String() + " . " + d.RHS.String() + contraction(d), Count: d.Count,
+			GFLOP: d.FLOPs() * float64(d.Count) / 1e9, Seconds: sec * float64(d.Count), GFLOPs: d.FLOPs() / sec / 1e9})
+		a.MatmulModel += sec * float64(d.Count)
+	}
+	sort.Slice(a.Matmuls, func(i, j int) bool { return a.Matmuls[i].Seconds > a.Matmuls[j].Seconds })
+	kinds := map[string]*Line{}
+	for _, k := range c.Kernels {
+		if k.Kind == "matmul" {
+			continue
+		}
+		l := kinds[k.Kind]
+		if l == nil {
+			l = &Line{What: k.Kind}
+			kinds[k.Kind] = l
+		}
+		l.Count++
+		l.GB += float64(k.Bytes) / 1e9
+	}
+	for _, l := range kinds {
+		l.Seconds = l.GB / m.BandwidthGBs
+		a.StreamModel += l.Seconds
+		a.Kernels = append(a.Kernels, *l)
+	}
+	sort.Slice(a.Kernels, func(i, j int) bool {
+		if a.Kernels[i].GB != a.Kernels[j].GB {
+			return a.Kernels[i].GB > a.Kernels[j].GB
+		}
+		return a.Kernels[i].What < a.Kernels[j].What
+	})
+	a.Unexplained = measured - a.MatmulModel - a.StreamModel
+	return a
+}
+
+func contraction(d Dot) string {
+	s := fmt.Sprintf(" (contract %v.%v", d.LHSContract, d.RHSContract)
+	if len(d.LHSBatch) > 0 {
+		s += fmt.Sprintf(", batch %v.%v", d.LHSBatch, d.RHSBatch)
+	}
+	return s + ")"
+}
+
+// Write prints the analysis as Markdown: the summary, then the top rows of each breakdown.
+func (a Analysis) Write(w io.Writer, top int) {
+	pct := func(s float64) string { return fmt.Sprintf("%.0f%%", 100*s/a.Measured) }
+	fmt.Fprintf(w, "\n%s\n\n", a.Title)
+	fmt.Fprintln(w, "| | seconds | share of the call | note |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	fmt.Fprintf(w, "| measured (fastest call) | %.4f | 100%% | |\n", a.Measured)
+	fmt.Fprintf(w, "| floor: %.2f GFLOP of matmuls at the peak %.0f GFLOP/s | %.4f | %s | the call runs at %.2fx the floor |\n",
+		a.GFLOP, a.PeakGFLOPs, a.Floor, pct(a.Floor), a.Measured/a.Floor)
+	fmt.Fprintf(w, "| model: the matmuls, each shape at its measured speed alone | %.4f | %s | %d shapes |\n", a.MatmulModel, pct(a.MatmulModel), len(a.Matmuls))
+	fmt.Fprintf(w, "| model: the other kernels' %.2f GB at %.1f GB/s | %.4f | %s | element-wise, copies, concatenations, reductions |\n",
+		a.GB-a.matmulGB(), a.BandwidthGBs, a.StreamModel, pct(a.StreamModel))
+	fmt.Fprintf(w, "| not explained by the model | %.4f | %s | dispatch, page faults, threads waiting, kernels slower than streaming |\n",
+		a.Unexplained, pct(a.Unexplained))
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| matmul shape | count | GFLOP | GFLOP/s alone | modelled s |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for i, l := range a.Matmuls {
+		if i == top {
+			fmt.Fprintf(w, "| ... %d more shapes | | | | %.4f |\n", len(a.Matmuls)-top, sumSeconds(a.Matmuls[top:]))
+			break
+		}
+		fmt.Fprintf(w, "| %s | %d | %.3f | %.0f | %.4f |\n", l.What, l.Count, l.GFLOP, l.GFLOPs, l.Seconds)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| other kernels, by kind | count | GB | modelled s |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for i, l := range a.Kernels {
+		if i == top {
+			fmt.Fprintf(w, "| ... %d more kinds | | | %.4f |\n", len(a.Kernels)-top, sumSeconds(a.Kernels[top:]))
+			break
+		}
+		fmt.Fprintf(w, "| %s | %d | %.3f | %.4f |\n", strings.ReplaceAll(l.What, "|", "/"), l.Count, l.GB, l.Seconds)
+	}
+}
+
+func (a Analysis) matmulGB() float64 {
+	gb := 0.0
+	for _, l := range a.Kernels {
+		gb += l.GB
+	}
+	return a.GB - gb
+}
+
+func sumSeconds(ls []Line) float64 {
+	s := 0.0
+	for _, l := range ls {
+		s += l.Seconds
+	}
+	return s
+}
