@@ -196,6 +196,24 @@ func Smoke() Design {
 	return d
 }
 
+// Tiny is the smoke design shrunk to seconds on pure Go, for tests (and process-level tests of the CLI, through
+// `--design`): LOs of hidden size 4 meta-trained for 4 meta-steps, one meta-test task per regime of a few steps,
+// for a small MNIST such as the tests write to disk.
+func Tiny() Design {
+	d := Smoke()
+	d.Meta.LO.Hidden, d.Meta.Unroll, d.Meta.Batch, d.Meta.Curriculum, d.Meta.MaxMetaSteps = 4, 5, 8, []int{10, 20}, 4
+	d.LOs = []LOKind{d.LOs[0], d.LOs[1], d.LOs[6]} // none, sam, none-final2
+	d.LOs[0].Snapshots, d.LOs[1].Snapshots, d.LOs[2].MetaSeeds = []int{1, 3}, []int{1, 3}, 1
+	conv, over := &d.Regimes[0], &d.Regimes[1]
+	conv.Tasks, over.Tasks = []Task{{data.MNIST, "mlp-sigmoid"}}, []Task{{data.MNIST, "mlp-relu"}}
+	for _, r := range []*Regime{conv, over} {
+		r.Runs, r.BaselineRuns = 2, 2
+		r.Test.Batch, r.Test.MaxSteps, r.Test.EvalTrain, r.Test.TestN = 8, 5, 50, 100
+	}
+	over.Test.TrainN, over.Test.MaxSteps, over.Test.Patience = 50, 6, 6
+	return d
+}
+
 // Validate reports a design that cannot run, naming the part.
 func (d Design) Validate() error {
 	if err := d.Meta.Validate(); err != nil {

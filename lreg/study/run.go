@@ -71,6 +71,9 @@ type Run struct {
 	TestAccuracy  float64 `json:"test_accuracy"`
 }
 
+// OutcomeSHA256 is the SHA-256 a record states of its outcome.
+func OutcomeSHA256(o Outcome) string { return hashOf(o) }
+
 // RecordPath is where a unit's record lies in a run directory.
 func RecordPath(dir, id string) string { return filepath.Join(dir, "units", id+".json") }
 
@@ -165,7 +168,7 @@ func (r *Runner) runUnit(u Unit, id string) error {
 	}
 	prov.Finish()
 	rec.Outcome, rec.Provenance = out, prov
-	rec.OutcomeSHA256 = hashOf(out)
+	rec.OutcomeSHA256 = OutcomeSHA256(out)
 	return store.WriteJSON(RecordPath(r.Dir, id), rec)
 }
 

@@ -104,23 +104,6 @@ func TestPlanDeterministic(t *testing.T) {
 	}
 }
 
-// tiny is a study of the smoke design's shape in seconds: LOs of hidden size 4 meta-trained for 4 meta-steps, a
-// meta-test task per regime of a few steps, on a small MNIST written to disk.
-func tiny() Design {
-	d := Smoke()
-	d.Meta.LO.Hidden, d.Meta.Unroll, d.Meta.Batch, d.Meta.Curriculum, d.Meta.MaxMetaSteps = 4, 5, 8, []int{10, 20}, 4
-	d.LOs = []LOKind{d.LOs[0], d.LOs[1], d.LOs[6]} // none, sam, none-final2
-	d.LOs[0].Snapshots, d.LOs[1].Snapshots, d.LOs[2].MetaSeeds = []int{1, 3}, []int{1, 3}, 1
-	conv, over := &d.Regimes[0], &d.Regimes[1]
-	conv.Tasks, over.Tasks = []Task{{data.MNIST, "mlp-sigmoid"}}, []Task{{data.MNIST, "mlp-relu"}}
-	for _, r := range []*Regime{conv, over} {
-		r.Runs, r.BaselineRuns = 2, 2
-		r.Test.Batch, r.Test.MaxSteps, r.Test.EvalTrain, r.Test.TestN = 8, 5, 50, 100
-	}
-	over.Test.TrainN, over.Test.MaxSteps, over.Test.Patience = 50, 6, 6
-	return d
-}
-
 func runAll(t *testing.T, p *Plan, dir, dataDir string, units []int) {
 	t.Helper()
 	r := &Runner{Plan: p, Dir: dir, Backend: testenv.GoBackend(t), Info: "go:test", Data: data.Options{Dir: dataDir}, Log: io.Discard}
@@ -143,7 +126,7 @@ func all(p *Plan) []int {
 func TestShardsMergeEqualOneRun(t *testing.T) {
 	dataDir := t.TempDir()
 	testenv.WriteMNIST(t, dataDir, 400)
-	p, err := NewPlan(tiny())
+	p, err := NewPlan(Tiny())
 	if err != nil {
 		t.Fatal(err)
 	}

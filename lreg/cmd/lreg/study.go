@@ -241,6 +241,11 @@ func studyStatus(args []string) error {
 	if *shards < 1 {
 		return fmt.Errorf("--shards %d: want >= 1", *shards)
 	}
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			return fmt.Errorf("lreg study status: %s is not a directory: name the --run-dir of each `lreg study run` (or the merged one)", d)
+		}
+	}
 	p, err := sf.plan()
 	if err != nil {
 		return err
