@@ -1,10 +1,12 @@
 package meta
 
 import (
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -296,4 +298,62 @@ func TestMetaLevelSharpnessByHand(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A snapshot after meta-step s holds the LO that a run capped at s meta-steps stores; one past the run's end
+// holds its final LO.
+func TestSnapshotsEqualCappedRuns(t *testing.T) {
+	b := testenv.GoBackend(t)
+	ds := blobsDataset()
+	cfg := smokeBlobsConfig()
+	cfg.Curriculum, cfg.MaxMetaSteps = []int{20}, 12 // epochs of 4 meta-steps: evaluations at 4, 8, 12
+	prov := record.New("test", "go")
+	weightsOf := func(path string) [][]float32 {
+		_, w, err := LoadLO(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out [][]float32
+		for _, x := range w {
+			out = append(out, tensors.MustCopyFlatData[float32](x))
+		}
+		return out
+	}
+	full := t.TempDir()
+	tr, err := NewTrainer(b, cfg, ImageTask(ds), full, false, prov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Log = io.Discard
+	tr.Snapshots = []int{6, 8, 1000}
+	if err := tr.Train(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		step int
+		want string // the LO of a run capped at step ("" = the full run's final LO)
+	}{{6, "cap"}, {8, "cap"}, {1000, ""}} {
+		want := weightsOf(LOFile(full, cfg.LOName()))
+		if tc.want == "cap" {
+			dir := t.TempDir()
+			capped := cfg
+			capped.MaxMetaSteps = tc.step
+			trc, err := NewTrainer(b, capped, ImageTask(ds), dir, false, prov)
+			if err != nil {
+				t.Fatal(err)
+			}
+			trc.Log = io.Discard
+			if err := trc.Train(); err != nil {
+				t.Fatal(err)
+			}
+			want = weightsOf(LOFile(dir, cfg.LOName()))
+		}
+		got := weightsOf(SnapshotFile(full, cfg.LOName(), tc.step))
+		if tc.step == 6 && reflect.DeepEqual(got, weightsOf(LOFile(full, cfg.LOName()))) {
+			t.Errorf("the snapshot after meta-step 6 is the final LO: the test cannot tell them apart")
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("snapshot after meta-step %d differs from the LO of a run capped there (%q)", tc.step, tc.want)
+		}
+	}
 }

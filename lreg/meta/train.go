@@ -53,6 +53,11 @@ func ClaimFile(runDir, name string) string {
 	return filepath.Join(runDir, ".claims", "meta-train-"+name+".lock")
 }
 
+// SnapshotFile is where a run's snapshot after meta-step step is stored (Trainer.Snapshots).
+func SnapshotFile(runDir, name string, step int) string {
+	return filepath.Join(runDir, fmt.Sprintf("lo-%s.step%d.lreg", name, step))
+}
+
 // ProgressFile holds its meta-loss curve and evaluations, for plots.
 func ProgressFile(runDir, name string) string { return filepath.Join(runDir, "progress-"+name+".json") }
 
@@ -123,6 +128,12 @@ type Trainer struct {
 	Log     io.Writer
 	Prov    record.Provenance
 	Ctx     context.Context // when done (Ctrl-C), Train saves a checkpoint and returns; nil: never
+	// Snapshots are meta-steps after which Train also stores the LO that a run capped there would store (the
+	// best evaluated so far: storedLO) in SnapshotFile, for a dose-response over meta-training. A snapshot the
+	// run does not reach (its curriculum ended first) is the final LO, which that capped run would also have
+	// stored. Each is written before the checkpoint that follows its meta-step, so a resumed run misses none.
+	// They do not change the training.
+	Snapshots []int
 
 	opt        task.Optimizee
 	train      inner.Batcher // training runs
@@ -329,6 +340,11 @@ func (tr *Trainer) Train() error {
 			}
 		}
 		tr.P.WallSeconds = wallBefore + time.Since(start).Seconds()
+		if slices.Contains(tr.Snapshots, tr.P.MetaStep) {
+			if err := tr.saveSnapshot(tr.P.MetaStep); err != nil {
+				return err
+			}
+		}
 		if err := tr.maybeCheckpoint(false); err != nil {
 			return err
 		}
@@ -342,7 +358,25 @@ func (tr *Trainer) Train() error {
 	if err != nil {
 		return err
 	}
+	for _, step := range tr.Snapshots {
+		if step > tr.P.MetaStep { // not reached: a run capped there stores the final LO too
+			if err := tr.saveLO(SnapshotFile(tr.RunDir, cfg.LOName(), step), cfg.LOName(), weights, tr.Stored.Loss); err != nil {
+				return err
+			}
+		}
+	}
 	return tr.saveLO(tr.Stored.Path, cfg.LOName(), weights, tr.Stored.Loss)
+}
+
+// saveSnapshot stores, after meta-step step, the LO that storedLO would choose now, leaving Stored as it was.
+func (tr *Trainer) saveSnapshot(step int) error {
+	kept := tr.Stored
+	defer func() { tr.Stored = kept }()
+	weights, err := tr.storedLO()
+	if err != nil {
+		return err
+	}
+	return tr.saveLO(SnapshotFile(tr.RunDir, tr.Cfg.LOName(), step), tr.Cfg.LOName(), weights, tr.Stored.Loss)
 }
 
 // storedLO chooses the LO to store and fills Stored: the best evaluated LO. When the run stopped before any

@@ -30,8 +30,10 @@ import (
 	"github.com/lreg/lreg/lreg/task"
 )
 
-// Kinds of R_reg.
-var Kinds = []string{"none", "sam", "gsam", "gam", "l2", "hessian", "entropy"}
+// Kinds of R_reg. "final" is a control, not a regularizer: R = L(theta_T), a second copy of the final step's
+// loss, which is what SAM's term L(theta_T + eps_hat) adds to the meta-loss besides sharpness (the powered
+// study's none-final2 LO separates the two).
+var Kinds = []string{"none", "sam", "gsam", "gam", "l2", "hessian", "entropy", "final"}
 
 // Config selects and tunes the regularizers. Zero values are filled by Defaults.
 type Config struct {
@@ -240,6 +242,8 @@ func (c Config) RegTerm(loss optim.LossFn, params, noise []*Node) *Node {
 		r = GAM(loss, params, c.Rho)
 	case "l2":
 		r = optim.VecNormSq(params)
+	case "final":
+		r = loss(params)
 	case "hessian":
 		if c.Power > 0 {
 			r = TopEigenvalue(loss, params, noise, c.Power)

@@ -141,6 +141,7 @@ func TestRegularizersOnAQuadraticByHand(t *testing.T) {
 			{"gsam", func(p, _ []*Node) *Node { return GSAM(quadratic, p, rho, alpha) }, nil, lp + alpha*(lp-quadValue(th)), 1e-12},
 			{"gam", func(p, _ []*Node) *Node { return GAM(quadratic, p, rho) }, nil, rho * norm(agd), 1e-12},
 			{"l2", func(p, _ []*Node) *Node { return optim.VecNormSq(p) }, nil, l2, 1e-12},
+			{"final (control)", func(p, _ []*Node) *Node { return Config{Kind: "final"}.Defaults().RegTerm(quadratic, p, nil) }, nil, quadValue(th), 1e-12},
 			{"hessian trace", func(p, n []*Node) *Node { return HutchinsonTrace(quadratic, p, n) }, probes, trace, 1e-12},
 			{"hessian top eigenvalue", func(p, n []*Node) *Node { return TopEigenvalue(quadratic, p, n, 60) }, probes[:2], maxA, 1e-6},
 			{"local entropy", func(p, n []*Node) *Node { return LocalEntropy(quadratic, p, n, sigma) }, xiT, entropy, 1e-12},

@@ -41,23 +41,32 @@ type Config struct {
 	TestN     int    `json:"test_n,omitempty"` // measure on the first TestN test examples; 0 = all
 	// ValN > 0 makes a tuning run: it trains on the meta-test-train half without its last ValN examples and is
 	// measured on those (reported as TestLoss and TestAccuracy); the test split is never touched. 0: a test run.
-	ValN  int    `json:"val_n,omitempty"`
-	DType string `json:"dtype"` // "float32" or "float64"
+	ValN int `json:"val_n,omitempty"`
+	// TrainN > 0 trains on the first TrainN examples of the meta-test-train half only (after ValN's cut), a
+	// regime where the optimizee can overfit; the final training loss is then measured on those examples
+	// (EvalTrain of them). 0: the whole half.
+	TrainN int    `json:"train_n,omitempty"`
+	DType  string `json:"dtype"` // "float32" or "float64"
 }
 
 // Splits are the parts a run of cfg uses: ds's split, or for a tuning run (ValN > 0) the meta-test-train half
 // cut into training examples and a validation set that stands in for the test split.
 func (c Config) Splits(ds *data.Dataset) (data.Splits, error) {
 	s := ds.Split(c.DataSeed)
-	if c.ValN == 0 {
-		return s, nil
-	}
 	n := s.MetaTestTrain.N
-	if c.ValN >= n/2 {
-		return s, fmt.Errorf("meta-test: a validation set of %d examples would leave too few of the %d in %s's meta-test-train half; choose val_n < %d", c.ValN, n, ds.Name, n/2)
+	if c.ValN > 0 {
+		if c.ValN >= n/2 {
+			return s, fmt.Errorf("meta-test: a validation set of %d examples would leave too few of the %d in %s's meta-test-train half; choose val_n < %d", c.ValN, n, ds.Name, n/2)
+		}
+		s.Test = s.MetaTestTrain.Rows(n-c.ValN, n)
+		s.MetaTestTrain = s.MetaTestTrain.Rows(0, n-c.ValN)
 	}
-	s.Test = s.MetaTestTrain.Rows(n-c.ValN, n)
-	s.MetaTestTrain = s.MetaTestTrain.Rows(0, n-c.ValN)
+	if c.TrainN > 0 {
+		if c.TrainN > s.MetaTestTrain.N {
+			return s, fmt.Errorf("meta-test: train_n %d is more than the %d training examples of %s's meta-test-train half; choose train_n <= %d (0: all)", c.TrainN, s.MetaTestTrain.N, ds.Name, s.MetaTestTrain.N)
+		}
+		s.MetaTestTrain = s.MetaTestTrain.Rows(0, c.TrainN)
+	}
 	return s, nil
 }
 
@@ -92,8 +101,8 @@ func (c Config) Validate() error {
 			return fmt.Errorf("meta-test: %s must be >= 1, got %d", f.name, f.v)
 		}
 	}
-	if c.TestN < 0 || c.ValN < 0 {
-		return fmt.Errorf("meta-test: test_n and val_n must be >= 0 (test_n 0: the whole test split; val_n 0: not a tuning run), got %d and %d", c.TestN, c.ValN)
+	if c.TestN < 0 || c.ValN < 0 || c.TrainN < 0 {
+		return fmt.Errorf("meta-test: test_n, val_n and train_n must be >= 0 (test_n 0: the whole test split; val_n 0: not a tuning run; train_n 0: the whole training half), got %d, %d and %d", c.TestN, c.ValN, c.TrainN)
 	}
 	if c.DType != "float32" && c.DType != "float64" {
 		return fmt.Errorf("dtype %q: use float32 or float64", c.DType)

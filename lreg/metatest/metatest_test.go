@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -222,5 +223,33 @@ func TestStepClockLeavesOutTheFirstCall(t *testing.T) {
 	}
 	if c.calls != 3 || c.firstSteps != 3 || c.steps != 5 {
 		t.Errorf("after calls of 3, 3 and 2 active runs: %+v, want the first 3 apart and 5 counted", c)
+	}
+}
+
+// TrainN keeps the first TrainN examples of the meta-test-train half (after a ValN cut) and leaves the test
+// split alone; more than the half holds is refused, naming the limit.
+func TestTrainNSubset(t *testing.T) {
+	ds := &data.Dataset{Name: "blobs", Source: "synthetic", Height: 2, Width: 2, Channels: 1, NumClasses: 3, Train: blobs(400, 1), Test: blobs(150, 2)}
+	cfg := Smoke()
+	full, err := cfg.Splits(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TrainN = 50
+	sub, err := cfg.Splits(ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.MetaTestTrain.N != 200 || sub.MetaTestTrain.N != 50 || sub.Test.N != 150 {
+		t.Fatalf("meta-test-train %d -> %d examples, test %d: want 200 -> 50, test 150", full.MetaTestTrain.N, sub.MetaTestTrain.N, sub.Test.N)
+	}
+	for i := range 50 * 4 {
+		if sub.MetaTestTrain.X[i] != full.MetaTestTrain.X[i] {
+			t.Fatalf("the subset is not the half's first 50 examples (value %d differs)", i)
+		}
+	}
+	cfg.ValN, cfg.TrainN = 20, 181
+	if _, err := cfg.Splits(ds); err == nil || !strings.Contains(err.Error(), "train_n <= 180") {
+		t.Fatalf("train_n 181 after a val_n 20 cut of 200: got %v, want an error naming train_n <= 180", err)
 	}
 }

@@ -32,6 +32,7 @@ Usage:
   lreg backend [--backend B]               which backend runs (XLA CPU, GPU or pure Go) and why; checks it
   lreg bench [flags]                       seconds per meta-step and peak memory (lreg bench -h)
   lreg run EXPERIMENT [flags]              run an experiment headless (lreg run -h lists them)
+  lreg study design|plan|run|status|merge  the powered study, in units of work that shards run and merges check (lreg study -h)
   lreg check-html FILE.html...             check in headless Chromium that every chart of each file drew
 `
 
@@ -62,6 +63,8 @@ func main() {
 		err = cmdBench(args)
 	case "run":
 		err = cmdRun(args)
+	case "study":
+		err = cmdStudy(args)
 	case "check-html":
 		err = cmdCheckHTML(args)
 	case "-h", "--help", "help":

@@ -91,7 +91,7 @@ func cmdMetaTrain(args []string) error {
 	c.register(fs)
 	resume := fs.Bool("resume", false, "continue the stopped run in --run-dir from its checkpoint")
 	name := fs.String("name", "", "the LO's name, stored as <run-dir>/lo-<name>.lreg (default from --reg: none, sam, sam-smooth, gsam-meta, ...)")
-	reg := fs.String("reg", "none", "meta-loss regularizer: none, sam, gsam, gam, l2, hessian, entropy")
+	reg := fs.String("reg", "none", "meta-loss regularizer: none, sam, gsam, gam, l2, hessian, entropy, or final (a control: a second copy of the final step's loss)")
 	regOn := fs.String("reg-on", "optimizee", "where it acts: optimizee (a term at theta_T) or meta (SAM/GSAM/GAM on the LO's weights)")
 	smooth := fs.Bool("smooth", false, "add the smoothing regularizer (PGA on the LO's input)")
 	lambdaS := fs.Float64("lambda-s", 0, "weight of the smoothing term (1)")

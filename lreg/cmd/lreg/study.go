@@ -1,0 +1,285 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/lreg/lreg/lreg/backend"
+	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/shard"
+	"github.com/lreg/lreg/lreg/store"
+	"github.com/lreg/lreg/lreg/study"
+)
+
+const studyUsage = `usage: lreg study COMMAND [flags] (lreg study COMMAND -h lists them)
+  design   write the study's design with its power calculation (results/study/DESIGN.md)
+  plan     list the units of work: what each needs and makes, and the command that runs it alone
+  run      run units (--shard i/n: one part of them; --unit ID: one) into --run-dir; resumable
+  status   what is done and left in run directories, with an ETA from measured unit times
+  merge    take the records of run directories into --out, each checked against the plan`
+
+func cmdStudy(args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Println(studyUsage)
+		if len(args) == 0 {
+			return errors.New("lreg study needs a command")
+		}
+		return nil
+	}
+	switch args[0] {
+	case "design":
+		return studyDesign(args[1:])
+	case "plan":
+		return studyPlan(args[1:])
+	case "run":
+		return studyRun(args[1:])
+	case "status":
+		return studyStatus(args[1:])
+	case "merge":
+		return studyMerge(args[1:])
+	}
+	return fmt.Errorf("unknown study command %q\n%s", args[0], studyUsage)
+}
+
+// studyFlags are the flags that pick the design: --size or --design FILE.
+type studyFlags struct{ size, file string }
+
+func (s *studyFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.size, "size", "smoke", "the study's size: smoke (every path, minutes on 2 CPU cores) or study (the powered study)")
+	fs.StringVar(&s.file, "design", "", "a design file (JSON, as `lreg study plan --write-design` writes) instead of --size")
+}
+
+func (s *studyFlags) plan() (*study.Plan, error) {
+	var d study.Design
+	var err error
+	if s.file != "" {
+		d, err = study.Load(s.file)
+	} else {
+		d, err = study.Of(s.size)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return study.NewPlan(d)
+}
+
+// args is how the flags name the design again, for the commands a plan prints.
+func (s *studyFlags) args() string {
+	if s.file != "" {
+		return "--design " + s.file
+	}
+	return "--size " + s.size
+}
+
+func studyDesign(args []string) error {
+	fs := flag.NewFlagSet("study design", flag.ContinueOnError)
+	var sf studyFlags
+	sf.register(fs)
+	out := fs.String("out", filepath.Join("results", "study", "DESIGN.md"), "where to write the design")
+	records := fs.String("records", filepath.Join("results", "cpu", "records.tar.gz"), "the cpu profile's records, whose spreads give the power calculation")
+	_ = fs.Set("size", "study")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	p, err := sf.plan()
+	if err != nil {
+		return err
+	}
+	doc, err := study.DesignDoc(p.Design, *records, filepath.ToSlash(*records))
+	if err != nil {
+		return err
+	}
+	if err := store.WriteAtomic(*out, []byte(doc)); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s\n", *out)
+	return nil
+}
+
+func studyPlan(args []string) error {
+	fs := flag.NewFlagSet("study plan", flag.ContinueOnError)
+	var sf studyFlags
+	sf.register(fs)
+	spec := fs.String("shard", "", "list only the units of shard i/n")
+	asJSON := fs.Bool("json", false, "print the units as JSON (id, unit, outputs, estimate in seconds)")
+	write := fs.String("write-design", "", "write the design as JSON to this file (edit it, then pass --design FILE)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	p, err := sf.plan()
+	if err != nil {
+		return err
+	}
+	if *write != "" {
+		if err := store.WriteJSON(*write, p.Design); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", *write)
+	}
+	sh, err := shard.Parse(*spec)
+	if err != nil {
+		return err
+	}
+	units := p.Shard(sh)
+	if *asJSON {
+		type entry struct {
+			Index    int        `json:"index"`
+			ID       string     `json:"id"`
+			Unit     study.Unit `json:"unit"`
+			Outputs  []string   `json:"outputs"`
+			Estimate float64    `json:"estimate_seconds"`
+		}
+		var out []entry
+		for _, i := range units {
+			out = append(out, entry{i, p.IDs[i], p.Units[i], p.Units[i].Outputs(), p.Units[i].Estimate()})
+		}
+		b, _ := json.MarshalIndent(out, "", "  ")
+		fmt.Println(string(b))
+		return nil
+	}
+	fmt.Printf("study %s (design %s): %d units", p.Design.Size, p.Design.Hash()[:12], len(p.Units))
+	if sh.Split() {
+		fmt.Printf(", %d of them in shard %s", len(units), sh)
+	}
+	fmt.Println(". A unit runs alone with the command under it, into its --run-dir; a meta-test needs its LO's meta-training there.")
+	for _, i := range units {
+		fmt.Println(p.Describe(i, "lreg study run "+sf.args()+" --run-dir DIR"))
+	}
+	return nil
+}
+
+func studyRun(args []string) error {
+	fs := flag.NewFlagSet("study run", flag.ContinueOnError)
+	var sf studyFlags
+	sf.register(fs)
+	spec := fs.String("shard", "", "run only shard i of n (0 <= i < n): whole LOs (meta-training, then its meta-tests) and baselines, dealt by estimated cost; e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT")
+	unit := fs.String("unit", "", "run only this unit (an ID from `lreg study plan`)")
+	runDir := fs.String("run-dir", "", "where records, LOs and checkpoints go (default runs/study-<size>); then `lreg study merge`")
+	dataDir := fs.String("data", "data", "data folder (see `lreg data`)")
+	backendFlag := fs.String("backend", "", "auto, go, xla or xla:/path/to/pjrt_plugin.so (default $GOMLX_BACKEND, else auto)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	p, err := sf.plan()
+	if err != nil {
+		return err
+	}
+	sh, err := shard.Parse(*spec)
+	if err != nil {
+		return err
+	}
+	units := p.Shard(sh)
+	if *unit != "" {
+		i := p.Index(*unit)
+		if i < 0 {
+			return fmt.Errorf("--unit %s is not a unit of the %s study: list them with `lreg study plan %s`", *unit, p.Design.Size, sf.args())
+		}
+		if sh.Split() {
+			return fmt.Errorf("--unit and --shard exclude each other: give one")
+		}
+		units = []int{i}
+	}
+	if *runDir == "" {
+		*runDir = filepath.Join("runs", study.Profile(p.Design))
+	}
+	if err := store.CheckWritable(*runDir); err != nil {
+		return fmt.Errorf("--run-dir %s: results cannot be written there (%v): choose a writable folder with --run-dir", *runDir, err)
+	}
+	for _, name := range datasetsOf(p) { // fail before any work when a data set is missing
+		if _, err := data.Load(name, data.Options{Dir: *dataDir}); err != nil {
+			return err
+		}
+	}
+	b, info, err := backend.New(*backendFlag)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "backend: %s (%s)\n", info.Config, info.Reason)
+	r := &study.Runner{Plan: p, Dir: *runDir, Backend: b, Info: info.Config, Data: data.Options{Dir: *dataDir}, Log: os.Stderr}
+	ran, skipped, err := r.Run(units)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("study %s, shard %s: %d units run, %d found done, in %s\n", p.Design.Size, sh, ran, skipped, *runDir)
+	return nil
+}
+
+func datasetsOf(p *study.Plan) []string {
+	seen := map[string]bool{p.Design.Meta.Dataset: true}
+	out := []string{p.Design.Meta.Dataset}
+	for _, r := range p.Design.Regimes {
+		for _, t := range r.Tasks {
+			if !seen[t.Dataset] {
+				seen[t.Dataset] = true
+				out = append(out, t.Dataset)
+			}
+		}
+	}
+	return out
+}
+
+func studyStatus(args []string) error {
+	fs := flag.NewFlagSet("study status", flag.ContinueOnError)
+	var sf studyFlags
+	sf.register(fs)
+	shards := fs.Int("shards", 1, "processes the ETA assumes for what is left")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: lreg study status [--size S | --design F] [--shards N] DIR...")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dirs := fs.Args()
+	if len(dirs) == 0 {
+		return fmt.Errorf("lreg study status: name the run directories (e.g. runs/study-* results/study)")
+	}
+	if *shards < 1 {
+		return fmt.Errorf("--shards %d: want >= 1", *shards)
+	}
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			return fmt.Errorf("lreg study status: %s is not a directory: name the --run-dir of each `lreg study run` (or the merged one)", d)
+		}
+	}
+	p, err := sf.plan()
+	if err != nil {
+		return err
+	}
+	fmt.Print(study.StatusOf(p, dirs, *shards).Table(p))
+	return nil
+}
+
+func studyMerge(args []string) error {
+	fs := flag.NewFlagSet("study merge", flag.ContinueOnError)
+	var sf studyFlags
+	sf.register(fs)
+	out := fs.String("out", "", "the directory to merge into (default results/study for --size study)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	p, err := sf.plan()
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		if sf.file != "" || sf.size != "study" {
+			return fmt.Errorf("lreg study merge: give --out DIR (only the full study merges into results/study by default)")
+		}
+		*out = filepath.Join("results", "study")
+	}
+	srcs := fs.Args()
+	if len(srcs) == 0 {
+		return fmt.Errorf("lreg study merge: name the run directories to take in, e.g. lreg study merge %s --out %s runs/study-*", sf.args(), *out)
+	}
+	rep, err := study.Merge(p, *out, srcs)
+	if err != nil {
+		return fmt.Errorf("merge refused, nothing written: %w", err)
+	}
+	fmt.Printf("%s\ninto %s (from %s)\n", rep, *out, strings.Join(srcs, ", "))
+	return nil
+}

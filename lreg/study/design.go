@@ -1,0 +1,300 @@
+// Package study is the powered study of the paper's central claim ("regularized LOs outperform unregularized
+// ones in test accuracy"): many LOs per kind (the LO, one meta-seed, is the unit of replication), two meta-test
+// regimes (the paper's protocol and one where the optimizee can overfit), a dose-response over meta-training
+// and a control for SAM's reweighting of the final step. Its design is Go data (Design), written out as
+// results/study/DESIGN.md by Doc, with the minimal detectable effect computed from the cpu profile's records
+// (power.go) before any run.
+//
+// The work is a plan of independent units (Plan): meta-train one LO; meta-test one LO on one task in one
+// regime; train one baseline on one task in one regime. A finished unit is a content-addressed record
+// (units/<ID>.json, the ID a hash of the unit's inputs), so a run is resumable, a shard (--shard i/n) of a
+// Slurm array or of GNU parallel runs its part in its own directory, and Merge takes the directories in,
+// checking every record against the plan.
+package study
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/meta"
+	"github.com/lreg/lreg/lreg/metareg"
+	"github.com/lreg/lreg/lreg/metatest"
+)
+
+// LOKind is one kind of LO of the study, meta-trained from MetaSeeds meta-seeds.
+type LOKind struct {
+	Name      string         `json:"name"`                // none, sam, gsam, gam, none-smooth, sam-meta, none-final2
+	Reg       metareg.Config `json:"reg"`                 // its meta-loss regularizer (meta.Config.Reg)
+	MetaSeeds int            `json:"meta_seeds"`          // LOs of this kind: meta-seeds 0 .. MetaSeeds-1
+	Snapshots []int          `json:"snapshots,omitempty"` // meta-steps whose LOs are kept too (meta.Trainer.Snapshots)
+	Why       string         `json:"why"`                 // its role, for DESIGN.md
+}
+
+// Task is an optimizee on a data set.
+type Task struct {
+	Dataset   string `json:"dataset"`
+	Optimizee string `json:"optimizee"`
+}
+
+func (t Task) String() string { return t.Dataset + "/" + t.Optimizee }
+
+// Regime is a meta-test protocol and the tasks it runs.
+type Regime struct {
+	Name  string          `json:"name"`  // "converge" (the paper's protocol) or "overfit"
+	Test  metatest.Config `json:"test"`  // the protocol; Dataset and Optimizee are set per task
+	Tasks []Task          `json:"tasks"` // in order
+	Runs  int             `json:"runs"`  // meta-test runs (seeds 100, 101, ...) per LO on an MLP task
+	// CNNRuns and CNNMaxSteps, where > 0, replace Runs and Test.MaxSteps on the CNN (its steps cost 5x).
+	CNNRuns      int    `json:"cnn_runs,omitempty"`
+	CNNMaxSteps  int    `json:"cnn_max_steps,omitempty"`
+	BaselineRuns int    `json:"baseline_runs"` // runs of each baseline per task
+	Snapshots    bool   `json:"snapshots"`     // the LOs' snapshots are meta-tested here too (the dose-response)
+	Why          string `json:"why"`
+}
+
+// TestConfig is the protocol of the regime on task t, and its seeds for an LO.
+func (r Regime) TestConfig(t Task) (metatest.Config, []uint64) {
+	c := r.Test
+	c.Dataset, c.Optimizee = t.Dataset, t.Optimizee
+	runs := r.Runs
+	if t.Optimizee == "cnn" {
+		if r.CNNRuns > 0 {
+			runs = r.CNNRuns
+		}
+		if r.CNNMaxSteps > 0 {
+			c.MaxSteps = r.CNNMaxSteps
+		}
+	}
+	return c, seeds(runs)
+}
+
+// Baselines are the hand-made optimizers of the positive control: does an explicit regularizer (SAM, weight
+// decay) help in a regime? Each runs at one learning rate per optimizee, the same for all three, so that the
+// comparison isolates the regularizer.
+type Baselines struct {
+	Names       []string           `json:"names"`        // sgd, sgd-l2, sam
+	LR          map[string]float64 `json:"lr"`           // per optimizee
+	WeightDecay float64            `json:"weight_decay"` // sgd-l2's
+	Rho         float64            `json:"rho"`          // sam's
+}
+
+// Design is the whole study: what is meta-trained, how it is meta-tested, and the statistics.
+type Design struct {
+	Size      string      `json:"size"`    // "smoke" or "study"
+	Meta      meta.Config `json:"meta"`    // every LO's meta-training but its regularizer, name and seed
+	LOs       []LOKind    `json:"los"`     // in order; LOs[0] is the reference (none)
+	Regimes   []Regime    `json:"regimes"` // in order
+	Baselines Baselines   `json:"baselines"`
+	Alpha     float64     `json:"alpha"` // family-wise error rate of each family (Holm); 0.05
+	Power     float64     `json:"power"` // the power the minimal detectable effect is stated at; 0.8
+}
+
+// Sizes are the study's sizes, smallest first.
+var Sizes = []string{"smoke", "study"}
+
+// Of returns the design of a size.
+func Of(size string) (Design, error) {
+	switch size {
+	case "smoke":
+		return Smoke(), nil
+	case "study":
+		return Study(), nil
+	}
+	return Design{}, fmt.Errorf("unknown study size %q: use smoke (every path in minutes on 2 CPU cores) or study (the powered study, many hours), or --design FILE", size)
+}
+
+// Load reads a design from a JSON file (a custom size: `lreg study plan --size smoke --json-design` writes one).
+func Load(path string) (Design, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Design{}, err
+	}
+	var d Design
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return Design{}, fmt.Errorf("design %s: %v (write a valid one with `lreg study plan --size smoke --write-design FILE`)", path, err)
+	}
+	return d, d.Validate()
+}
+
+// loKind builds an LO kind from its name: KIND[-meta][-smooth] (metareg.ParseName), or none-final2, the control
+// whose meta-loss carries a second copy of the final step's loss (metareg kind "final").
+func loKind(name string, seeds int, why string, snapshots ...int) LOKind {
+	var reg metareg.Config
+	var err error
+	if name == "none-final2" {
+		reg = metareg.Config{Kind: "final"}.Defaults()
+	} else if reg, err = metareg.ParseName(name); err != nil {
+		panic(err)
+	}
+	return LOKind{Name: name, Reg: reg, MetaSeeds: seeds, Snapshots: snapshots, Why: why}
+}
+
+// Study is the powered study (issue 22). LOs: none and sam from 10 meta-seeds, with snapshots at 250, 500 and
+// 1,000 meta-steps (the final LO is the fourth point); gsam, gam, none-smooth, sam-meta and the control
+// none-final2 from 5. Meta-training: the cpu profile's (mean meta-loss, meta-Adam lr 1e-2, 10 runs per epoch,
+// 5 evaluation runs) through the curriculum 100, 200, 500, so that LOs train on runs of 500 steps, capped at
+// 1,500 meta-steps, on the full MNIST. Two regimes on the full MNIST and Fashion-MNIST (see Regime.Why).
+func Study() Design {
+	m := meta.CPU()
+	m.Curriculum, m.MaxMetaSteps, m.MaxEpochsPerStage = []int{100, 200, 500}, 1500, 5
+	snaps := []int{250, 500, 1000}
+	conv := metatest.CPU()
+	over := metatest.CPU()
+	over.TrainN, over.MaxSteps, over.Patience, over.EvalTrain = 1000, 2000, 2000, 1000
+	mlps := []Task{{data.MNIST, "mlp-sigmoid"}, {data.MNIST, "mlp-relu"}, {data.FashionMNIST, "mlp-sigmoid"}, {data.FashionMNIST, "mlp-relu"}}
+	all := []Task{mlps[0], mlps[1], {data.MNIST, "cnn"}, mlps[2], mlps[3], {data.FashionMNIST, "cnn"}}
+	return Design{
+		Size: "study",
+		Meta: m,
+		LOs: []LOKind{
+			loKind("none", 10, "the reference: the unregularized meta-loss", snaps...),
+			loKind("sam", 10, "SAM's term L(theta_T + eps) in the meta-loss (the paper's main regularizer)", snaps...),
+			loKind("gsam", 5, "GSAM's term in the meta-loss"),
+			loKind("gam", 5, "GAM's first-order flatness in the meta-loss"),
+			loKind("none-smooth", 5, "the smoothing regularizer (PGA on the LO's input) alone"),
+			loKind("sam-meta", 5, "SAM on the LO's own weights (the other placement)"),
+			loKind("none-final2", 5, "control: the meta-loss plus a second copy of the final step's loss, which SAM's term also adds"),
+		},
+		Regimes: []Regime{
+			{Name: "converge", Test: conv, Tasks: all, Runs: 5, CNNRuns: 3, CNNMaxSteps: 100, BaselineRuns: 10, Snapshots: true,
+				Why: "the cpu profile's protocol (the paper's: train until the smoothed training loss stops improving for 100 steps), capped at 300 steps (CNN: 100)"},
+			{Name: "overfit", Test: over, Tasks: mlps, Runs: 5, BaselineRuns: 10,
+				Why: "the optimizee trains on 1,000 examples of the meta-test-train half for 2,000 steps (no early stop), where it can overfit and an explicit regularizer has room to help; the CNN is left out (2,000 of its steps cost as much as 10,000 MLP steps)"},
+		},
+		Baselines: Baselines{Names: []string{"sgd", "sgd-l2", "sam"}, LR: map[string]float64{"mlp-sigmoid": 1, "mlp-relu": 0.3, "cnn": 0.1}, WeightDecay: 5e-4, Rho: 0.05},
+		Alpha:     0.05, Power: 0.8,
+	}
+}
+
+// Smoke takes every path of Study in minutes on 2 CPU cores: every LO kind, two meta-seeds each (so every
+// comparison can be made), snapshots, both regimes, the baselines; tiny budgets on MNIST alone.
+func Smoke() Design {
+	d := Study()
+	d.Size = "smoke"
+	d.Meta = meta.Smoke()
+	d.Meta.Curriculum, d.Meta.MaxMetaSteps, d.Meta.MaxEpochsPerStage = []int{40, 80}, 8, 2
+	for i := range d.LOs {
+		d.LOs[i].MetaSeeds = 2
+		if len(d.LOs[i].Snapshots) > 0 {
+			d.LOs[i].Snapshots = []int{2, 4}
+		}
+	}
+	conv, over := &d.Regimes[0], &d.Regimes[1]
+	conv.Tasks = []Task{{data.MNIST, "mlp-sigmoid"}, {data.MNIST, "cnn"}}
+	conv.Runs, conv.CNNRuns, conv.CNNMaxSteps, conv.BaselineRuns = 2, 2, 5, 2
+	conv.Test.MaxSteps, conv.Test.EvalTrain, conv.Test.TestN = 20, 200, 1000
+	over.Tasks = []Task{{data.MNIST, "mlp-relu"}}
+	over.Runs, over.BaselineRuns = 2, 2
+	over.Test.TrainN, over.Test.MaxSteps, over.Test.Patience, over.Test.EvalTrain, over.Test.TestN = 200, 40, 40, 200, 1000
+	return d
+}
+
+// Tiny is the smoke design shrunk to seconds on pure Go, for tests (and process-level tests of the CLI, through
+// `--design`): LOs of hidden size 4 meta-trained for 4 meta-steps, one meta-test task per regime of a few steps,
+// for a small MNIST such as the tests write to disk.
+func Tiny() Design {
+	d := Smoke()
+	d.Meta.LO.Hidden, d.Meta.Unroll, d.Meta.Batch, d.Meta.Curriculum, d.Meta.MaxMetaSteps = 4, 5, 8, []int{10, 20}, 4
+	d.LOs = []LOKind{d.LOs[0], d.LOs[1], d.LOs[6]} // none, sam, none-final2
+	d.LOs[0].Snapshots, d.LOs[1].Snapshots, d.LOs[2].MetaSeeds = []int{1, 3}, []int{1, 3}, 1
+	conv, over := &d.Regimes[0], &d.Regimes[1]
+	conv.Tasks, over.Tasks = []Task{{data.MNIST, "mlp-sigmoid"}}, []Task{{data.MNIST, "mlp-relu"}}
+	for _, r := range []*Regime{conv, over} {
+		r.Runs, r.BaselineRuns = 2, 2
+		r.Test.Batch, r.Test.MaxSteps, r.Test.EvalTrain, r.Test.TestN = 8, 5, 50, 100
+	}
+	over.Test.TrainN, over.Test.MaxSteps, over.Test.Patience = 50, 6, 6
+	return d
+}
+
+// Validate reports a design that cannot run, naming the part.
+func (d Design) Validate() error {
+	if err := d.Meta.Validate(); err != nil {
+		return fmt.Errorf("design %s: meta: %w", d.Size, err)
+	}
+	if len(d.LOs) == 0 || d.LOs[0].Reg.Kind != "none" || d.LOs[0].Reg.Smooth || d.LOs[0].Reg.On != "optimizee" {
+		return fmt.Errorf("design %s: the first LO kind must be the reference none", d.Size)
+	}
+	seen := map[string]bool{}
+	for _, k := range d.LOs {
+		if k.MetaSeeds < 1 || seen[k.Name] || k.Name == "" || strings.ContainsAny(k.Name, "./ ") {
+			return fmt.Errorf("design %s: LO kind %q: a unique name without '.', '/' or spaces and meta_seeds >= 1", d.Size, k.Name)
+		}
+		seen[k.Name] = true
+		if err := k.Reg.Validate(); err != nil {
+			return fmt.Errorf("design %s: LO kind %s: %w", d.Size, k.Name, err)
+		}
+		for i, s := range k.Snapshots {
+			if s < 1 || (i > 0 && s <= k.Snapshots[i-1]) {
+				return fmt.Errorf("design %s: LO kind %s: snapshots must be increasing meta-steps >= 1, got %v", d.Size, k.Name, k.Snapshots)
+			}
+		}
+	}
+	for _, r := range d.Regimes {
+		if r.Name == "" || r.Runs < 1 || r.BaselineRuns < 0 || len(r.Tasks) == 0 {
+			return fmt.Errorf("design %s: regime %q needs a name, runs >= 1 and tasks", d.Size, r.Name)
+		}
+		for _, t := range r.Tasks {
+			c, _ := r.TestConfig(t)
+			if err := c.Validate(); err != nil {
+				return fmt.Errorf("design %s: regime %s on %s: %w", d.Size, r.Name, t, err)
+			}
+		}
+	}
+	for _, b := range d.Baselines.Names {
+		if !slices.Contains([]string{"sgd", "sgd-l2", "sam"}, b) {
+			return fmt.Errorf("design %s: baseline %q: use sgd, sgd-l2 or sam", d.Size, b)
+		}
+	}
+	if !(d.Alpha > 0 && d.Alpha < 1) || !(d.Power > 0 && d.Power < 1) {
+		return fmt.Errorf("design %s: alpha and power must be in (0, 1)", d.Size)
+	}
+	return nil
+}
+
+// Hash is a SHA-256 of the design, for records and messages.
+func (d Design) Hash() string { return hashOf(d) }
+
+// LOName is the name of the LO of kind k from meta-seed s: "sam" for seed 0, "sam.seed3" (as Table 1 names them).
+func LOName(kind string, s int) string {
+	if s == 0 {
+		return kind
+	}
+	return fmt.Sprintf("%s.seed%d", kind, s)
+}
+
+// SnapshotName is the name of an LO's snapshot after meta-step step: "sam.seed3.step250" (meta.SnapshotFile).
+func SnapshotName(lo string, step int) string { return fmt.Sprintf("%s.step%d", lo, step) }
+
+// MetaConfig is the meta-training of kind k's LO from meta-seed s: the design's, with k's regularizer, the
+// seed Meta.Seed + s and the LO's name.
+func (d Design) MetaConfig(k LOKind, s int) meta.Config {
+	c := d.Meta
+	c.Reg, c.Seed, c.Name = k.Reg, d.Meta.Seed+uint64(s), LOName(k.Name, s)
+	return c
+}
+
+// seeds are the meta-test seeds of n runs: 100, 101, ... (experiment.Seeds: never used by meta-training).
+func seeds(n int) []uint64 {
+	s := make([]uint64, n)
+	for i := range s {
+		s[i] = uint64(100 + i)
+	}
+	return s
+}
+
+func hashOf(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	sum := sha256.Sum256(b)
+	return fmt.Sprintf("%x", sum[:])
+}

@@ -1,0 +1,272 @@
+package study
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/internal/testenv"
+	"github.com/lreg/lreg/lreg/shard"
+	"github.com/lreg/lreg/lreg/store"
+)
+
+// results/study/DESIGN.md is what `lreg study design` writes from the code and the committed cpu records.
+func TestDesignDocIsCurrent(t *testing.T) {
+	got, err := DesignDoc(Study(), filepath.Join("..", "..", "results", "cpu", "records.tar.gz"), "results/cpu/records.tar.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join("..", "..", "results", "study", "DESIGN.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Fatal("results/study/DESIGN.md is not what the code writes: run `lreg study design` and commit it")
+	}
+	// The numbers it states: the cpu spreads give an SD of 0.0166 for an LO's score in the converge regime, so
+	// 10 vs 10 LOs detect 2.20 points at alpha 0.05 with 80% power.
+	for _, s := range []string{"| converge | sam vs none | 10 vs 10 | 0.0166 | 0.05 | **2.20** |", "885 units"} {
+		if !strings.Contains(got, s) {
+			t.Errorf("DESIGN.md lacks %q", s)
+		}
+	}
+}
+
+// The plan is a pure function of the design: the same units in the same order with the same IDs; an ID changes
+// with what its unit depends on and nothing else; the shards partition it by whole LOs.
+func TestPlanDeterministic(t *testing.T) {
+	p1, err := NewPlan(Study())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, _ := NewPlan(Study())
+	if !slices.Equal(p1.IDs, p2.IDs) {
+		t.Fatal("two plans of one design differ")
+	}
+	count := map[string]int{}
+	for _, u := range p1.Units {
+		count[u.Kind]++
+	}
+	// 45 LOs; each meta-tested on 6 + 4 tasks, none's and sam's 20 also at 3 snapshots on the 6 converge tasks;
+	// 3 baselines on 10 tasks.
+	if count[MetaTrain] != 45 || count[MetaTest] != 45*10+20*3*6 || count[Baseline] != 30 {
+		t.Errorf("units per kind %v: want 45 meta-train, 810 meta-test, 30 baseline", count)
+	}
+	if p1.IDs[0] != "train-none-"+hashOf(p1.Units[0])[:12] || !strings.HasPrefix(p1.IDs[1], "test-converge-mnist-mlp-sigmoid-none-") {
+		t.Errorf("first IDs %s, %s", p1.IDs[0], p1.IDs[1])
+	}
+	// More runs in the overfit regime: its meta-test and baseline IDs change, no others.
+	d := Study()
+	d.Regimes[1].Runs++
+	d.Regimes[1].BaselineRuns++
+	p3, _ := NewPlan(d)
+	for i, u := range p1.Units {
+		changed := p3.IDs[i] != p1.IDs[i]
+		if changed != (u.Regime == "overfit") {
+			t.Fatalf("unit %s: ID changed %v with the overfit regime's runs", p1.IDs[i], changed)
+		}
+	}
+	// Shards: every unit in exactly one, an LO's units together and in plan order, loads within 25% of each other.
+	for _, n := range []int{1, 3, 7} {
+		seen := map[int]int{}
+		var loads []float64
+		for i := range n {
+			mine := p1.Shard(shard.Shard{Index: i, Count: n})
+			if !slices.Equal(mine, p1.Shard(shard.Shard{Index: i, Count: n})) || !slices.IsSorted(mine) {
+				t.Fatalf("shard %d/%d is not deterministic or not in plan order", i, n)
+			}
+			load := 0.0
+			for _, k := range mine {
+				seen[k]++
+				load += p1.Units[k].Estimate()
+				if u := p1.Units[k]; u.Kind == MetaTest && !slices.Contains(mine, p1.Index(u.Needs)) {
+					t.Fatalf("shard %d/%d meta-tests %s without meta-training it", i, n, u.LO)
+				}
+			}
+			loads = append(loads, load)
+		}
+		if len(seen) != len(p1.Units) {
+			t.Fatalf("%d shards cover %d of %d units", n, len(seen), len(p1.Units))
+		}
+		for k, c := range seen {
+			if c != 1 {
+				t.Fatalf("unit %d is in %d shards", k, c)
+			}
+		}
+		if lo, hi := slices.Min(loads), slices.Max(loads); hi > 1.25*lo {
+			t.Errorf("%d shards: estimated loads from %.0f s to %.0f s", n, lo, hi)
+		}
+	}
+}
+
+func runAll(t *testing.T, p *Plan, dir, dataDir string, units []int) {
+	t.Helper()
+	r := &Runner{Plan: p, Dir: dir, Backend: testenv.GoBackend(t), Info: "go:test", Data: data.Options{Dir: dataDir}, Log: io.Discard}
+	if _, _, err := r.Run(units); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func all(p *Plan) []int {
+	var out []int
+	for i := range p.Units {
+		out = append(out, i)
+	}
+	return out
+}
+
+// Two shards in separate run directories, merged, equal a one-process run record for record (outcome SHA-256s
+// and LO identities); a second run skips every unit; status counts them; the merge refuses a tampered record,
+// a conflicting duplicate, a replaced LO and a renamed record, writing nothing.
+func TestShardsMergeEqualOneRun(t *testing.T) {
+	dataDir := t.TempDir()
+	testenv.WriteMNIST(t, dataDir, 400)
+	p, err := NewPlan(Tiny())
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, a, b, merged := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	runAll(t, p, one, dataDir, all(p))
+	runAll(t, p, a, dataDir, p.Shard(shard.Shard{Index: 0, Count: 2}))
+	runAll(t, p, b, dataDir, p.Shard(shard.Shard{Index: 1, Count: 2}))
+	rep, err := Merge(p, merged, []string{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(rep)
+	if rep.Added != len(p.Units) || rep.Total != len(p.Units) {
+		t.Fatalf("merge took %d records, want all %d", rep.Added, len(p.Units))
+	}
+	for _, id := range p.IDs {
+		x, err := ReadRecord(p, one, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := ReadRecord(p, merged, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.OutcomeSHA256 != y.OutcomeSHA256 {
+			t.Errorf("unit %s: the merged shards' outcome differs from one process's (%s)", id, differs(x.Outcome, y.Outcome))
+		}
+	}
+	// Resuming: nothing left to run. Status: all done.
+	r := &Runner{Plan: p, Dir: merged, Backend: testenv.GoBackend(t), Info: "go:test", Data: data.Options{Dir: dataDir}, Log: io.Discard}
+	if ran, skipped, err := r.Run(all(p)); err != nil || ran != 0 || skipped != len(p.Units) {
+		t.Fatalf("a second run over the merged directory ran %d, skipped %d (%v): want 0 and %d", ran, skipped, err, len(p.Units))
+	}
+	if st := StatusOf(p, []string{a}, 1); len(st.Done)+len(st.Left) != len(p.Units) || len(st.Done) != len(p.Shard(shard.Shard{Index: 0, Count: 2})) {
+		t.Errorf("status of shard 0's directory: %d done, %d left", len(st.Done), len(st.Left))
+	}
+	// Merging the one-process run into the merged shards: duplicates, all equal.
+	if rep, err := Merge(p, merged, []string{one}); err != nil || rep.Duplicates != len(p.Units) || rep.Added != 0 {
+		t.Fatalf("merging equal duplicates: %v, %v", rep, err)
+	}
+
+	// A meta-test record of shard a, to tamper with in copies.
+	var testID string
+	for _, i := range p.Shard(shard.Shard{Index: 0, Count: 2}) {
+		if p.Units[i].Kind == MetaTest {
+			testID = p.IDs[i]
+			break
+		}
+	}
+	edit := func(t *testing.T, dir string, f func(rec *Record)) {
+		var rec Record
+		path := RecordPath(dir, testID)
+		if err := store.ReadJSON(path, &rec); err != nil {
+			t.Fatal(err)
+		}
+		f(&rec)
+		if err := store.WriteJSON(path, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name, want string
+		tamper     func(t *testing.T, dir string)
+	}{
+		{"edited accuracy", "does not match its recorded SHA-256", func(t *testing.T, dir string) {
+			edit(t, dir, func(rec *Record) { rec.Outcome.Runs[0].TestAccuracy += 0.3 })
+		}},
+		{"conflicting duplicate", "conflict", func(t *testing.T, dir string) {
+			edit(t, dir, func(rec *Record) {
+				rec.Outcome.Runs[0].TestAccuracy += 0.3
+				rec.OutcomeSHA256 = hashOf(rec.Outcome)
+			})
+		}},
+		{"other seeds", "seed", func(t *testing.T, dir string) {
+			edit(t, dir, func(rec *Record) {
+				rec.Outcome.Runs[1].Seed = 999
+				rec.OutcomeSHA256 = hashOf(rec.Outcome)
+			})
+		}},
+		{"renamed", "not " + testID, func(t *testing.T, dir string) {
+			if err := os.Rename(RecordPath(dir, p.IDs[0]), RecordPath(dir, testID)); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"replaced LO", "has identity", func(t *testing.T, dir string) {
+			lo := filepath.Join(dir, "los", "lo-none.lreg")
+			other, _ := os.ReadFile(filepath.Join(dir, "los", "lo-none.step1.lreg"))
+			if err := os.WriteFile(lo, other, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, dest := copyDir(t, a), copyDir(t, one)
+			tc.tamper(t, src)
+			before := listFiles(t, dest)
+			_, err := Merge(p, dest, []string{src})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("merge of a %s record: %v, want an error with %q", tc.name, err, tc.want)
+			}
+			t.Logf("refused: %v", err)
+			if after := listFiles(t, dest); !slices.Equal(before, after) {
+				t.Errorf("a refused merge wrote files")
+			}
+		})
+	}
+}
+
+func copyDir(t *testing.T, from string) string {
+	to := t.TempDir()
+	err := filepath.Walk(from, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return store.WriteAtomic(filepath.Join(to, rel), b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return to
+}
+
+func listFiles(t *testing.T, dir string) []string {
+	var out []string
+	filepath.Walk(dir, func(path string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			b, _ := os.ReadFile(path)
+			out = append(out, path+" "+hashOf(json.RawMessage(mustJSON(b))))
+		}
+		return nil
+	})
+	return out
+}
+
+func mustJSON(b []byte) []byte {
+	s, _ := json.Marshal(string(b))
+	return s
+}
