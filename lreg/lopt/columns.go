@@ -8,19 +8,23 @@ import (
 	"github.com/lreg/lreg/lreg/optim"
 )
 
-// The columns form of the LO (XLA only; `lreg bench` times it against the reference form, Forward).
+// The columns form of the LO (XLA only): the reference form (Forward, one LSTM per parameter tensor with the
+// coordinates as rows) computed in fewer, cheaper kernels. Measured with `perf` on XLA's JIT'd code and with
+// `lreg bench`'s roofline (lreg/roofline), the reference form's meta-step spent its time on:
+//   - the gradient of the four gate slices of the [n, 4H] pre-activations: a sum of four zero-padded [n, 4H]
+//     tensors, which XLA's CPU emitter evaluates element by element behind a bounds test per operand (the
+//     largest kernels of the meta-step, 15% and 9% of its samples);
+//   - the fusion barrier on the cell state, a matmul by the identity: 9% of the meta-step's FLOPs;
+//   - one set of kernels per parameter tensor, the smallest of 10 coordinates;
+//   - a stored kernel per gate activation: XLA never duplicates an expensive op (exp, division) into
+//     several consumers, so each logistic and tanh was a kernel and a pass over memory of its own.
 //
-// The reference form runs the LSTM once per parameter tensor with the coordinates as rows ([n, features]):
-// its four gates are column slices of one [n, 4H] matmul, and the gradient of those slices is a sum of four
-// zero-padded [n, 4H] tensors, which XLA's CPU emitter evaluates element by element with a bounds test per
-// operand (the largest kernels of a meta-step, measured by `perf` on the JIT'd code). The columns form:
-//   - runs the LSTM once over every coordinate of every tensor (and run) together, N of them: one set of
-//     kernels a step instead of one per tensor;
-//   - keeps the coordinate axis last and contiguous: inputs [features, N], state [H, N], pre-activations
-//     [4H, N] = [W; U; b]^T . [x; h; 1]. A gate is a block of rows, so slicing it, and the gradient of the
-//     slice, touch whole contiguous rows, and every element-wise kernel runs along N.
-//
-// It computes the same function; only the order of float32 sums differs (TestColumnsMatchReference).
+// The columns form runs the LSTM once over every coordinate of every tensor (and run) together, N of them,
+// with the coordinate axis last and contiguous: inputs [features, N], state [H, N], pre-activations
+// [4H, N] = [W; U; b]^T . [x; h; 1]. One logistic over that block gives all four gates (activate), a gate is a
+// block of rows whose gradient is one Concatenate (backend.SplitJoined), and the barrier is a division by a
+// 1 that XLA cannot fold (one). It computes the same function up to float32 rounding (tanh as 2 sigma(2x) - 1,
+// sums in another order): TestColumnsMatchReference, and the notes in the README's performance section.
 
 // cols is the LSTM state of all coordinates: per layer, H and C of shape [Hidden, N].
 type cols struct{ H, C []*Node }
@@ -45,8 +49,8 @@ func (n *Net) forwardCols(x *Node, st cols) (*Node, cols) {
 	in := x
 	for l := range n.cfg.Layers {
 		pre := Dot(n.jointT(l), Concatenate([]*Node{in, st.H[l], ones}, 0)) // [4H, N]
-		gates := split(pre)
-		i, f, gg, o := Sigmoid(gates[0]), Sigmoid(gates[1]), Tanh(gates[2]), Sigmoid(gates[3])
+		gates := split(activate(pre))
+		i, f, gg, o := gates[0], gates[1], gates[2], gates[3]
 		c := Div(Add(Mul(f, st.C[l]), Mul(i, gg)), n.one()) // c / 1: see one
 		h := Mul(o, Tanh(c))
 		next.H, next.C = append(next.H, h), append(next.C, c)
@@ -65,6 +69,26 @@ func (n *Net) forwardCols(x *Node, st cols) (*Node, cols) {
 func (n *Net) one() *Node {
 	b := Reshape(n.outB)
 	return StopGradient(Exp(Sub(b, b)))
+}
+
+// activate applies the gates' activations to the pre-activations [4H, N] with one logistic over the whole
+// block: sigma(x) on the rows of i, f and o, and tanh(x) = 2 sigma(2x) - 1 on the rows of g. XLA stores an
+// expensive op's result (exp, division) once for all its consumers instead of fusing it into each, so per gate
+// a logistic or tanh was a kernel of its own, stored for the backward pass, with its own pass over memory.
+func activate(pre *Node) *Node {
+	H := pre.Shape().Dimensions[0] / 4
+	scale := make([]float32, 4*H)
+	for r := range scale {
+		scale[r] = 1
+		if r >= 2*H && r < 3*H {
+			scale[r] = 2
+		}
+	}
+	g := pre.Graph()
+	k := ConvertDType(Const(g, scale), pre.DType())             // [4H]: 1, or 2 on g's rows
+	k2 := InsertAxes(k, -1)                                     // [4H, 1]
+	s := Sigmoid(Mul(pre, k2))                                  // the only expensive op
+	return Sub(Mul(s, k2), InsertAxes(Sub(k, OnesLike(k)), -1)) // sigma, or 2 sigma - 1
 }
 
 // split cuts the pre-activations [4H, N] into the four gates' rows, their gradient one Concatenate.

@@ -56,6 +56,14 @@ type Config struct {
 	ReferenceGraph bool `json:"-"`
 }
 
+// evalMethod is the LO (weights set later) as the evaluations run it, in the config's graph form.
+func (c Config) evalMethod() optim.Method {
+	if c.ReferenceGraph {
+		return lopt.MethodReference("eval", c.LO, nil)
+	}
+	return lopt.Method("eval", c.LO, nil)
+}
+
 // bind attaches the LO's weights in the form the config asks for.
 func (c Config) bind(w []*Node) *lopt.Net {
 	if c.ReferenceGraph {

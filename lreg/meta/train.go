@@ -267,7 +267,7 @@ func newTrainer(b backends.Backend, cfg Config, taskFn TaskFn, runDir string, re
 	if tr.initExec, err = initExec(b, cfg); err != nil {
 		return nil, err
 	}
-	if tr.evaluator, err = inner.NewStepper(b, opt, lopt.Method("eval", cfg.LO, nil), cfg.Unroll); err != nil {
+	if tr.evaluator, err = inner.NewStepper(b, opt, cfg.evalMethod(), cfg.Unroll); err != nil {
 		return nil, err
 	}
 	if hasCkpt {

@@ -119,6 +119,7 @@ func cmdMetaTrain(args []string) error {
 	curriculum := fs.String("curriculum", "", "optimizee run length per stage, e.g. 100,200,500")
 	maxSteps := fs.Int("max-meta-steps", -1, "stop after this many meta-steps (0: no limit)")
 	paramInput := fs.Bool("param-input", false, "feed the parameter value to the LO as a third feature")
+	graphForm := fs.String("graph", "columns", "the LO's graph form: columns (lreg's, on XLA) or reference (the form before it, to compare; same LO up to float32 rounding)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -142,6 +143,13 @@ func cmdMetaTrain(args []string) error {
 	override(set, "clip", &cfg.ClipNorm, *clip)
 	override(set, "param-input", &cfg.LO.ParamInput, *paramInput)
 	override(set, "max-meta-steps", &cfg.MaxMetaSteps, *maxSteps)
+	switch *graphForm {
+	case "columns":
+	case "reference":
+		cfg.ReferenceGraph = true
+	default:
+		return fmt.Errorf("--graph %q: use columns or reference", *graphForm)
+	}
 	cfg.Reg.Kind, cfg.Reg.On, cfg.Reg.Smooth, cfg.Reg.LambdaR = *reg, *regOn, *smooth, 0
 	cfg.Reg = cfg.Reg.Defaults() // the kind decides lambda_r's default
 	override(set, "lambda-s", &cfg.Reg.LambdaS, *lambdaS)
