@@ -41,7 +41,11 @@ func (n *Net) jointT(l int) *Node {
 }
 
 // forwardCols is Forward in the columns form: x [features, N] -> m [N] and the next state.
-func (n *Net) forwardCols(x *Node, st cols) (*Node, cols) {
+//
+// With stored (an unroll whose backward pass reads the activations), one logistic gives all four gates
+// (activate); a step with no backward pass (the meta-test's) applies each gate's own, which XLA then fuses
+// into the one kernel that reads it instead of storing the block.
+func (n *Net) forwardCols(x *Node, st cols, stored bool) (*Node, cols) {
 	var next cols
 	g := x.Graph()
 	N := x.Shape().Dimensions[1]
@@ -49,8 +53,14 @@ func (n *Net) forwardCols(x *Node, st cols) (*Node, cols) {
 	in := x
 	for l := range n.cfg.Layers {
 		pre := Dot(n.jointT(l), Concatenate([]*Node{in, st.H[l], ones}, 0)) // [4H, N]
-		gates := split(activate(pre))
-		i, f, gg, o := gates[0], gates[1], gates[2], gates[3]
+		var i, f, gg, o *Node
+		if stored {
+			gates := split(activate(pre))
+			i, f, gg, o = gates[0], gates[1], gates[2], gates[3]
+		} else {
+			gates := split(pre)
+			i, f, gg, o = Sigmoid(gates[0]), Sigmoid(gates[1]), Tanh(gates[2]), Sigmoid(gates[3])
+		}
 		c := Div(Add(Mul(f, st.C[l]), Mul(i, gg)), n.one()) // c / 1: see one
 		h := Mul(o, Tanh(c))
 		next.H, next.C = append(next.H, h), append(next.C, c)
@@ -159,6 +169,7 @@ func flatAll(xs []*Node) (*Node, []int) {
 // transposes. On a Net without the columns form it is StepTraced step by step.
 type Unrolled struct {
 	net   *Net
+	once  bool // one step with no backward pass (colsRule): see forwardCols
 	st    cols
 	flat  []*Node // the reference form's state, where the Net has no columns form
 	sizes []int
@@ -193,7 +204,7 @@ func (u *Unrolled) Step(params, grads []*Node) ([]*Node, Trace) {
 	}
 	x := n.preprocessCols(g, p)
 	prev := u.st
-	m, next := n.forwardCols(x, prev)
+	m, next := n.forwardCols(x, prev, !u.once)
 	u.st = next
 	m = Mul(m, ConstAs(m, n.cfg.OutScale))
 	newParams := make([]*Node, len(params))
@@ -246,7 +257,7 @@ func (r colsRule) Step(params, grads, state []*Node) ([]*Node, []*Node) {
 	for l := range r.n.cfg.Layers {
 		st.H, st.C = append(st.H, state[2*l]), append(st.C, state[2*l+1])
 	}
-	u := &Unrolled{net: r.n, st: st}
+	u := &Unrolled{net: r.n, st: st, once: true}
 	for _, p := range params {
 		u.sizes = append(u.sizes, p.Shape().Size())
 	}
