@@ -128,10 +128,10 @@ type Net struct {
 }
 
 // Bind attaches weights (in WeightNames order) to the network. On XLA its steps run in the columns form
-// (columns.go), which computes the same function faster.
+// (columns.go), which computes the same function faster, unless SetForm(Reference).
 func (c Config) Bind(weights []*Node) *Net {
 	n := c.BindReference(weights)
-	n.columns = n.joint != nil
+	n.columns = n.joint != nil && Form() == Columns
 	return n
 }
 
@@ -311,8 +311,13 @@ func Unflat(nodes []*Node) State {
 
 // Method makes an optim.Method of an LO with stored weights, for the meta-test runner.
 func Method(name string, cfg Config, weights []*tensors.Tensor) optim.Method {
-	return optim.Method{Name: name, Inputs: weights, Bind: func(w []*Node) optim.Rule { return cfg.Bind(w).StepRule() },
-		Graph: fmt.Sprintf("lo %+v", cfg)}
+	form := Form()
+	return optim.Method{Name: name, Inputs: weights, Bind: func(w []*Node) optim.Rule {
+		if form == Reference {
+			return cfg.BindReference(w).Rule()
+		}
+		return cfg.Bind(w).StepRule()
+	}, Graph: fmt.Sprintf("lo %s %+v", form, cfg)}
 }
 
 // MethodReference is Method with the LO's steps in the reference form (BindReference), for `lreg bench`.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/lreg/lreg/lreg/internal/testenv"
 	"github.com/lreg/lreg/lreg/optim"
+	"github.com/lreg/lreg/lreg/record"
 )
 
 var _ optim.Rule = netRule{}
@@ -248,4 +250,35 @@ func TestForwardMatchesLSTMEquations(t *testing.T) {
 			check("c", out[2+2*l], flat(wantC[l]))
 		}
 	})
+}
+
+// SetForm picks the form of the LOs built after it, and records it in every provenance made after it; an
+// unknown form is refused with the two that exist.
+func TestSetFormPicksTheGraphAndIsRecorded(t *testing.T) {
+	b := testenv.XLABackend(t)
+	defer func() { _ = SetForm(Columns) }()
+	cfg := Config{}.Defaults()
+	weights := cfg.InitWeights(rand.New(rand.NewPCG(2, 2)), dtypes.Float32)
+	param := tensors.FromValue([]float32{0.5, -0.5, 0.25})
+	for form, states := range map[string][]int{Columns: {20, 3}, Reference: {3, 20}} {
+		if err := SetForm(form); err != nil {
+			t.Fatal(err)
+		}
+		if got := record.New("smoke", "xla").LOGraph; got != form {
+			t.Errorf("provenance after SetForm(%s) records %q", form, got)
+		}
+		m := Method("lo", cfg, weights)
+		exec := MustNewExec(b, func(in []*Node) []*Node { return m.Bind(in[:len(weights)]).InitState(in[len(weights):]) })
+		args := []any{}
+		for _, w := range weights {
+			args = append(args, w)
+		}
+		out := exec.MustExec(append(args, param)...)
+		if !slices.Equal(out[0].Shape().Dimensions, states) {
+			t.Errorf("%s form: the LO's state is %v, want %v", form, out[0].Shape().Dimensions, states)
+		}
+	}
+	if err := SetForm("fused"); err == nil || !strings.Contains(err.Error(), "columns or reference") {
+		t.Errorf("SetForm(fused): %v, want an error naming columns and reference", err)
+	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/lreg/lreg/lreg/backend"
 	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/lopt"
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/plot"
 	"github.com/lreg/lreg/lreg/profile"
@@ -59,6 +60,11 @@ func Open() (*Env, error) {
 	e := &Env{Root: root, Profile: getenv("LREG_PROFILE", "smoke")}
 	if err := profile.Check(e.Profile); err != nil {
 		return nil, fmt.Errorf("LREG_PROFILE: %w", err)
+	}
+	// The LO's graph form: the profile's (reference for cpu, whose committed results it reproduces), or
+	// $LREG_LO_GRAPH.
+	if err := lopt.SetForm(getenv("LREG_LO_GRAPH", profile.LOGraph(e.Profile))); err != nil {
+		return nil, fmt.Errorf("LREG_LO_GRAPH: %w", err)
 	}
 	e.RunDir = getenv("LREG_RUN_DIR", filepath.Join(root, "runs", e.Profile))
 	e.FiguresDir = getenv("LREG_FIGURES", filepath.Join(root, "figures"))

@@ -34,3 +34,13 @@ func Pick[T any](name string, smoke, cpu, paper func() T) (T, error) {
 	var zero T
 	return zero, Check(name)
 }
+
+// LOGraph is the LO's graph form a profile runs in (lopt.SetForm): the cpu profile's committed results
+// (results/cpu) were made in the reference form, which reproduces them exactly; every other profile runs the
+// faster columns form.
+func LOGraph(name string) string {
+	if name == "cpu" {
+		return "reference"
+	}
+	return "columns"
+}

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,13 +23,22 @@ type Provenance struct {
 	Host        string    `json:"host"`
 	StartedAt   time.Time `json:"started_at"`
 	WallSeconds float64   `json:"wall_seconds"`
+	// LOGraph is the form of the LO's graph the process ran (lopt.SetForm): columns or reference. Results of
+	// the two agree up to float32 rounding, which a long meta-training amplifies.
+	LOGraph string `json:"lo_graph,omitempty"`
 }
+
+var loGraph atomic.Value // string
+
+// SetLOGraph sets what New records as LOGraph (lopt.SetForm calls it).
+func SetLOGraph(form string) { loGraph.Store(form) }
 
 // New starts a provenance record now.
 func New(profile, backend string, seeds ...uint64) Provenance {
 	host, _ := os.Hostname()
+	form, _ := loGraph.Load().(string)
 	return Provenance{Profile: profile, Backend: backend, Seeds: seeds, CodeVersion: CodeVersion(),
-		GoVersion: runtime.Version(), Host: host, StartedAt: time.Now()}
+		GoVersion: runtime.Version(), Host: host, StartedAt: time.Now(), LOGraph: form}
 }
 
 // Finish sets the wall time.

@@ -187,7 +187,9 @@ func (c *common) parse(fs *flag.FlagSet, args []string) (map[string]bool, error)
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
-	c.finish()
+	if err := c.finish(); err != nil {
+		return nil, err
+	}
 	return setFlags(fs), nil
 }
 

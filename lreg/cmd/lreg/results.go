@@ -22,7 +22,9 @@ func cmdResults(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	c.finish()
+	if err := c.finish(); err != nil {
+		return err
+	}
 	if *out == "" {
 		*out = filepath.Join("results", c.profile)
 	}

@@ -37,7 +37,9 @@ func cmdMetaTest(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	c.finish()
+	if err := c.finish(); err != nil {
+		return err
+	}
 	var cfg metatest.Config
 	nRuns := 10
 	switch c.profile {

@@ -13,7 +13,9 @@ import (
 
 	"github.com/lreg/lreg/lreg/backend"
 	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/lopt"
 	"github.com/lreg/lreg/lreg/meta"
+	"github.com/lreg/lreg/lreg/profile"
 	"github.com/lreg/lreg/lreg/record"
 	"github.com/lreg/lreg/lreg/store"
 )
@@ -21,7 +23,7 @@ import (
 // common are the flags every experiment takes.
 type common struct {
 	profile, backend, dataDir, runDir string
-	losFrom                           string
+	losFrom, loGraph                  string
 	retrain                           bool
 }
 
@@ -32,9 +34,17 @@ func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.backend, "backend", "", "auto, go, xla or xla:/path/to/pjrt_plugin.so (default $GOMLX_BACKEND, else auto)")
 	fs.StringVar(&c.dataDir, "data", "data", "data folder (see `lreg data`)")
 	fs.StringVar(&c.runDir, "run-dir", "", "where results, checkpoints and LOs go (default runs/<profile>)")
+	fs.StringVar(&c.loGraph, "lo-graph", "", "the LO's graph form: columns (faster, on XLA) or reference (the form results/cpu was made in); default the profile's: reference for cpu, else columns")
 }
 
-func (c *common) finish() {
+func (c *common) finish() error {
+	form := c.loGraph
+	if form == "" {
+		form = profile.LOGraph(c.profile)
+	}
+	if err := lopt.SetForm(form); err != nil {
+		return fmt.Errorf("--lo-graph: %w", err)
+	}
 	if c.runDir == "" {
 		c.runDir = filepath.Join("runs", c.profile)
 	}
@@ -45,6 +55,7 @@ func (c *common) finish() {
 		c.losFrom = ""
 	}
 	os.Setenv(meta.ShippedEnv, c.losFrom) // read by the sweeps (meta.Adopt)
+	return nil
 }
 
 // checkRunDir makes sure results can be written to --run-dir and the given folders inside it, before any work
@@ -119,11 +130,12 @@ func cmdMetaTrain(args []string) error {
 	curriculum := fs.String("curriculum", "", "optimizee run length per stage, e.g. 100,200,500")
 	maxSteps := fs.Int("max-meta-steps", -1, "stop after this many meta-steps (0: no limit)")
 	paramInput := fs.Bool("param-input", false, "feed the parameter value to the LO as a third feature")
-	graphForm := fs.String("graph", "columns", "the LO's graph form: columns (lreg's, on XLA) or reference (the form before it, to compare; same LO up to float32 rounding)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	c.finish()
+	if err := c.finish(); err != nil {
+		return err
+	}
 	cfg, err := meta.Profile(c.profile)
 	if err != nil {
 		return err
@@ -143,13 +155,6 @@ func cmdMetaTrain(args []string) error {
 	override(set, "clip", &cfg.ClipNorm, *clip)
 	override(set, "param-input", &cfg.LO.ParamInput, *paramInput)
 	override(set, "max-meta-steps", &cfg.MaxMetaSteps, *maxSteps)
-	switch *graphForm {
-	case "columns":
-	case "reference":
-		cfg.ReferenceGraph = true
-	default:
-		return fmt.Errorf("--graph %q: use columns or reference", *graphForm)
-	}
 	cfg.Reg.Kind, cfg.Reg.On, cfg.Reg.Smooth, cfg.Reg.LambdaR = *reg, *regOn, *smooth, 0
 	cfg.Reg = cfg.Reg.Defaults() // the kind decides lambda_r's default
 	override(set, "lambda-s", &cfg.Reg.LambdaS, *lambdaS)
