@@ -61,6 +61,22 @@ func metaStepsOn(t *testing.T, b backends.Backend, cfg Config, opt task.Optimize
 	return losses, weights
 }
 
+// variantConfig is smokeBlobsConfig with a meta-loss by LO name (metareg.ParseName), or second order.
+func variantConfig(t *testing.T, variant string) Config {
+	t.Helper()
+	cfg := smokeBlobsConfig()
+	if variant == "second-order" {
+		cfg.SecondOrder = true
+		return cfg
+	}
+	reg, err := metareg.ParseName(variant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Reg = reg
+	return cfg
+}
+
 // XLA (one matmul for the four gates, fusion barriers, its own kernels) and pure Go (a matmul per gate, op by
 // op) run the same meta-steps to the same numbers within float32 rounding: the plain meta-loss, and the
 // regularizers that take the backends' different forms of the LO through other paths.
@@ -70,16 +86,7 @@ func TestBackendsAgreeOnMetaSteps(t *testing.T) {
 	// Plain, smoothing (the LO's inputs perturbed through its traces), GAM on the LO's weights and second order
 	// (both differentiate the LSTM's gate slices twice).
 	for _, variant := range []string{"none", "none-smooth", "gam-meta", "second-order"} {
-		cfg := smokeBlobsConfig()
-		if variant == "second-order" {
-			cfg.SecondOrder = true
-		} else {
-			reg, err := metareg.ParseName(variant)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.Reg = reg
-		}
+		cfg := variantConfig(t, variant)
 		goLoss, goW := metaSteps(t, goB, cfg, 3)
 		xlaLoss, xlaW := metaSteps(t, xla, cfg, 3)
 		for i := range goLoss {

@@ -9,7 +9,6 @@ import (
 	"github.com/lreg/lreg/lreg/inner"
 
 	"github.com/lreg/lreg/lreg/internal/testenv"
-	"github.com/lreg/lreg/lreg/metareg"
 	"github.com/lreg/lreg/lreg/task"
 )
 
@@ -20,16 +19,7 @@ import (
 func TestColumnsMatchReference(t *testing.T) {
 	xla := testenv.XLABackend(t)
 	for _, variant := range []string{"none", "none-smooth", "sam-meta", "gam-meta"} {
-		cfg := smokeBlobsConfig()
-		if variant == "second-order" {
-			cfg.SecondOrder = true
-		} else {
-			reg, err := metareg.ParseName(variant)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg.Reg = reg
-		}
+		cfg := variantConfig(t, variant)
 		ref := cfg
 		ref.ReferenceGraph = true
 		refLoss, refW := metaSteps(t, xla, ref, 3)

@@ -100,24 +100,24 @@ func (a Analysis) Write(w io.Writer, top int) {
 	fmt.Fprintf(w, "| not explained by the model | %.4f | %s | dispatch, page faults, threads waiting, kernels slower than streaming |\n",
 		a.Unexplained, pct(a.Unexplained))
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| matmul shape | count | GFLOP | GFLOP/s alone | modelled s |")
-	fmt.Fprintln(w, "|---|---|---|---|---|")
-	for i, l := range a.Matmuls {
-		if i == top {
-			fmt.Fprintf(w, "| ... %d more shapes | | | | %.4f |\n", len(a.Matmuls)-top, sumSeconds(a.Matmuls[top:]))
-			break
-		}
-		fmt.Fprintf(w, "| %s | %d | %.3f | %.0f | %.4f |\n", l.What, l.Count, l.GFLOP, l.GFLOPs, l.Seconds)
-	}
+	writeTop(w, "| matmul shape | count | GFLOP | GFLOP/s alone | modelled s |\n|---|---|---|---|---|", a.Matmuls, top, "shapes", func(l Line) string {
+		return fmt.Sprintf("%s | %d | %.3f | %.0f", l.What, l.Count, l.GFLOP, l.GFLOPs)
+	}, " | | |")
+	writeTop(w, "| other kernels, by kind | count | GB | modelled s |\n|---|---|---|---|", a.Kernels, top, "kinds", func(l Line) string {
+		return fmt.Sprintf("%s | %d | %.3f", strings.ReplaceAll(l.What, "|", "/"), l.Count, l.GB)
+	}, " | |")
+}
+
+// writeTop prints a table of the first top lines and one line that sums the rest.
+func writeTop(w io.Writer, header string, ls []Line, top int, what string, row func(Line) string, blanks string) {
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| other kernels, by kind | count | GB | modelled s |")
-	fmt.Fprintln(w, "|---|---|---|---|")
-	for i, l := range a.Kernels {
+	fmt.Fprintln(w, header)
+	for i, l := range ls {
 		if i == top {
-			fmt.Fprintf(w, "| ... %d more kinds | | | %.4f |\n", len(a.Kernels)-top, sumSeconds(a.Kernels[top:]))
+			fmt.Fprintf(w, "| ... %d more %s%s | %.4f |\n", len(ls)-top, what, blanks, sumSeconds(ls[top:]))
 			break
 		}
-		fmt.Fprintf(w, "| %s | %d | %.3f | %.4f |\n", strings.ReplaceAll(l.What, "|", "/"), l.Count, l.GB, l.Seconds)
+		fmt.Fprintf(w, "| %s | %.4f |\n", row(l), l.Seconds)
 	}
 }
 
