@@ -95,17 +95,19 @@ type Design struct {
 }
 
 // Sizes are the study's sizes, smallest first.
-var Sizes = []string{"smoke", "study"}
+var Sizes = []string{"tiny", "smoke", "study"}
 
 // Of returns the design of a size.
 func Of(size string) (Design, error) {
 	switch size {
+	case "tiny":
+		return Tiny(), nil
 	case "smoke":
 		return Smoke(), nil
 	case "study":
 		return Study(), nil
 	}
-	return Design{}, fmt.Errorf("unknown study size %q: use smoke (every path in minutes on 2 CPU cores) or study (the powered study, many hours), or --design FILE", size)
+	return Design{}, fmt.Errorf("unknown study size %q: use tiny (the pipeline in seconds, for tests), smoke (every path in minutes on 2 CPU cores) or study (the powered study, many hours), or --design FILE", size)
 }
 
 // Load reads a design from a JSON file (a custom size: `lreg study plan --size smoke --json-design` writes one).
@@ -198,9 +200,11 @@ func Smoke() Design {
 
 // Tiny is the smoke design shrunk to seconds on pure Go, for tests (and process-level tests of the CLI, through
 // `--design`): LOs of hidden size 4 meta-trained for 4 meta-steps, one meta-test task per regime of a few steps,
-// for a small MNIST such as the tests write to disk.
+// for a small MNIST such as the tests write to disk. It is `--size tiny` too (the Slurm and GNU parallel checks of
+// .ci run it through the command line).
 func Tiny() Design {
 	d := Smoke()
+	d.Size = "tiny"
 	d.Meta.LO.Hidden, d.Meta.Unroll, d.Meta.Batch, d.Meta.Curriculum, d.Meta.MaxMetaSteps = 4, 5, 8, []int{10, 20}, 4
 	d.LOs = []LOKind{d.LOs[0], d.LOs[1], d.LOs[6]} // none, sam, none-final2
 	d.LOs[0].Snapshots, d.LOs[1].Snapshots, d.LOs[2].MetaSeeds = []int{1, 3}, []int{1, 3}, 1

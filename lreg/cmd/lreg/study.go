@@ -50,7 +50,7 @@ func cmdStudy(args []string) error {
 type studyFlags struct{ size, file string }
 
 func (s *studyFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.size, "size", "smoke", "the study's size: smoke (every path, minutes on 2 CPU cores) or study (the powered study)")
+	fs.StringVar(&s.size, "size", "smoke", "the study's size: tiny (the pipeline in seconds, for tests), smoke (every path, minutes on 2 CPU cores) or study (the powered study)")
 	fs.StringVar(&s.file, "design", "", "a design file (JSON, as `lreg study plan --write-design` writes) instead of --size")
 }
 

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,7 +19,7 @@ import (
 // The study's commands as a scheduler runs them: two shards as concurrent processes, each into its own run
 // directory, then a merge; the merged records equal those of one process run record for record, status counts
 // every unit done, the plan is the same in two processes, and a merge of a conflicting record is refused with
-// exit status 1 and nothing written.
+// exit status 1 and nothing written. The README's GNU parallel lines, run on 2 shards, give the same records too.
 func TestStudyShardsInProcesses(t *testing.T) {
 	dataDir, work := t.TempDir(), t.TempDir()
 	testenv.WriteMNIST(t, dataDir, 400)
@@ -88,6 +90,8 @@ func TestStudyShardsInProcesses(t *testing.T) {
 			t.Errorf("unit %s: two shards' outcome differs from one process's", id)
 		}
 	}
+	t.Run("the README's GNU parallel lines", func(t *testing.T) { readmeParallel(t, p, dataDir, work, one) })
+
 	// A conflicting duplicate: one record of shard a with another accuracy, its SHA-256 made to fit.
 	var rec study.Record
 	path := study.RecordPath(a, p.IDs[1])
@@ -107,4 +111,98 @@ func TestStudyShardsInProcesses(t *testing.T) {
 	if after, _ := os.ReadFile(study.RecordPath(merged, p.IDs[1])); !bytes.Equal(before, after) {
 		t.Error("a refused merge changed the destination")
 	}
+}
+
+// readmeParallel runs the README's two GNU parallel lines (the shards, then the merge) on the tiny study with 2
+// shards (2 processes, each into its own run directory) and compares the merged records with one process's (in
+// one). Skipped where GNU parallel is not installed, unless LREG_REQUIRE_PARALLEL=1 (.ci/run).
+func readmeParallel(t *testing.T, p *study.Plan, dataDir, work, one string) {
+	par, err := exec.LookPath("parallel")
+	if err != nil {
+		if os.Getenv("LREG_REQUIRE_PARALLEL") == "1" {
+			t.Fatal("GNU parallel is not installed, and LREG_REQUIRE_PARALLEL=1: apt-get install parallel")
+		}
+		t.Skip("GNU parallel is not installed (Debian, Ubuntu: apt-get install parallel): the README's parallel line is not run")
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runLine, mergeLine string
+	for _, l := range strings.Split(string(readme), "\n") {
+		switch {
+		case strings.HasPrefix(l, "parallel ") && strings.Contains(l, " study run "):
+			runLine = l
+		case runLine != "" && mergeLine == "" && strings.HasPrefix(l, "bin/lreg study merge "):
+			mergeLine = l
+		}
+	}
+	// The README's lines, made to run here: this test's lreg, the tiny study on the test's data, 2 shards in
+	// this test's folders.
+	dirs := filepath.Join(work, "par-")
+	swap := func(line string, from, to []string) []string {
+		// from's words in their order in the line, each replaced by to's (none where to's is empty)
+		var out []string
+		fields := strings.Fields(line)
+		for k, f := range from {
+			i := slices.Index(fields, f)
+			if i < 0 {
+				t.Fatalf("the README's line %q lacks %q where this test expects it: update this test with the README", line, f)
+			}
+			out = append(append(out, fields[:i]...), strings.Fields(to[k])...)
+			fields = fields[i+1:]
+		}
+		return append(out, fields...)
+	}
+	self := os.Args[0]
+	args := swap(runLine, []string{"-j", "4", "bin/lreg", "study", "{}/4", "runs/study-{}", "0", "1", "2", "3"},
+		[]string{"-j", "2", self, "study", "{}/2", dirs + "{}", "0", "1", "", ""})
+	// "--size study" -> "--size tiny --data DIR"
+	if i := slices.Index(args, "--size"); i < 0 || args[i+1] != "study" {
+		t.Fatalf("the README's parallel line %q does not run --size study: update this test with the README", runLine)
+	} else {
+		args = slices.Replace(args, i+1, i+2, "tiny", "--data", dataDir)
+	}
+	if args[0] != "parallel" || strings.Count(strings.Join(args, " "), self) != 1 {
+		t.Fatalf("the README's parallel line is not one lreg command under parallel: %q", runLine)
+	}
+	cmd := exec.Command(par, args[1:]...)
+	cmd.Env = append(os.Environ(), "LREG_RUN_MAIN=1", "GOMLX_NO_AUTO_INSTALL=1", "GOMLX_BACKEND=go", "PARALLEL_HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("parallel %s: %v\n%s", strings.Join(args[1:], " "), err, out)
+	}
+	for i := range 2 {
+		// --tag: each shard's lines begin with its argument.
+		re := regexp.MustCompile(`(?m)^` + strconv.Itoa(i) + `\tstudy tiny, shard ` + strconv.Itoa(i) + `/2: [1-9][0-9]* units run, 0 found done`)
+		if !re.Match(out) {
+			t.Fatalf("shard %d/2 under parallel did not report its units:\n%s", i, out)
+		}
+	}
+	merged := filepath.Join(work, "par-merged")
+	margs := swap(mergeLine, []string{"bin/lreg", "study", "results/study", "runs/study-*"}, []string{self, "study", merged, dirs + "0 " + dirs + "1"})
+	if i := slices.Index(margs, "--size"); i < 0 || margs[i+1] != "study" {
+		t.Fatalf("the README's merge line %q does not merge --size study: update this test with the README", mergeLine)
+	} else {
+		margs[i+1] = "tiny"
+	}
+	out, err = lreg(t, margs[1:]...).CombinedOutput()
+	units := strconv.Itoa(len(p.Units))
+	if err != nil || !strings.Contains(string(out), "merged: "+units+" new records, 0 duplicates") {
+		t.Fatalf("the README's merge line: %v\n%s", err, out)
+	}
+	for _, id := range p.IDs {
+		x, err := study.ReadRecord(p, one, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := study.ReadRecord(p, merged, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.OutcomeSHA256 != y.OutcomeSHA256 {
+			t.Errorf("unit %s: the outcome of the shards run by parallel differs from one process's", id)
+		}
+	}
+	t.Logf("parallel ran 2 shards as in the README (%s), merged %s records equal to one process's", strings.Join(args, " "), units)
 }
