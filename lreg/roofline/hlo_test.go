@@ -2,6 +2,7 @@ package roofline
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -101,5 +102,15 @@ func TestAnalyzeByHand(t *testing.T) {
 func TestParseRefusesNonHLO(t *testing.T) {
 	if _, err := Parse("hello\nworld\n"); err == nil {
 		t.Error("Parse accepted text with no HLO computation")
+	}
+}
+
+// A graph with no dot (a GPU's matmuls are library calls) prints no floor instead of an infinite ratio.
+func TestWriteWithoutMatmuls(t *testing.T) {
+	a := Analyze("gpu", Counts{Kernels: []Kernel{{Name: "f", Kind: "fusion", Bytes: 1000}}}, Machine{PeakGFLOPs: 100, BandwidthGBs: 10}, 1e-3)
+	var b strings.Builder
+	a.Write(&b, 6)
+	if strings.Contains(b.String(), "Inf") || strings.Contains(b.String(), "NaN") || !strings.Contains(b.String(), "no floor") {
+		t.Errorf("the analysis of a graph without matmuls reads:\n%s", b.String())
 	}
 }
