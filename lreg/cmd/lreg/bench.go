@@ -42,7 +42,7 @@ func cmdBench(args []string) error {
 	methods := fs.String("methods", strings.Join(benchMethods, ","), "optimizers whose optimizee steps are timed: lo and baselines")
 	graphs := fs.String("graph", "columns,reference", "comma list of the LO's graph forms to time: columns (lreg's) and reference (the form before it)")
 	out := fs.String("out", "runs/bench", "folder for bench-<backend>.json and .md")
-	losFlag := fs.String("los", "1,4", "comma list of LOs meta-trained in one graph to time the columns form's meta-step at")
+	losFlag := fs.String("los", "1", "comma list of LOs meta-trained in one graph to time the columns form's meta-step at (1,4: does a graph of 4 LOs cost less per LO?)")
 	roof := fs.Bool("roofline", true, "count the FLOPs and bytes of each timed LO graph in XLA's optimized HLO, time its matmul shapes alone, and print where its time goes")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "lreg bench: seconds per meta-step and per optimizee step, compile time and peak memory on one backend.\n"+
