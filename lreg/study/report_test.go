@@ -287,7 +287,7 @@ func TestReportSynthetic(t *testing.T) {
 	near(t, "gap Holm p", g.AdjP, 2*(1-tg/math.Sqrt(2+tg*tg)))
 	// The control has one none-final2 LO: "one LO", no verdict, no p.
 	for _, x := range rep.Family(FamilyControl) {
-		if x.Note != NoteOneLO || x.Verdict != "—" || !math.IsNaN(x.AdjP) || !strings.Contains(x.shown(), "one LO: no verdict") {
+		if x.Note != NoteOneLO || x.Verdict != "—" || !math.IsNaN(x.AdjP) || !strings.Contains(x.Shown(), "one LO: no verdict") {
 			t.Errorf("control %s: note %q verdict %q p %v", x.Claim, x.Note, x.Verdict, x.AdjP)
 		}
 	}
@@ -384,8 +384,8 @@ func TestReportOneLOAndEmpty(t *testing.T) {
 		t.Fatalf("an empty directory: %d records, %d scores", empty.Records, len(empty.Scores))
 	}
 	for _, c := range empty.Comparisons {
-		if c.Note != NoteNoRecords || c.shown() != "no records yet" {
-			t.Errorf("%s %s: %q", c.Family, c.Task, c.shown())
+		if c.Note != NoteNoRecords || c.Shown() != "no records yet" {
+			t.Errorf("%s %s: %q", c.Family, c.Task, c.Shown())
 		}
 	}
 }

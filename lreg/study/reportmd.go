@@ -166,8 +166,8 @@ func (rep Report) PerTaskCounts(primary Comparison) (conf, not, contra, none int
 	return
 }
 
-// shown is a comparison's verdict column: the verdict, or why there is none, with its note.
-func (c Comparison) shown() string {
+// Shown is a comparison's verdict column: the verdict, or why there is none, with its note.
+func (c Comparison) Shown() string {
 	v := c.Verdict
 	switch {
 	case c.Note == NoteNoRecords:
@@ -209,7 +209,7 @@ func (rep Report) Verdicts() string {
 			counts += fmt.Sprintf(" (%d without a verdict)", none)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Claim, c.Task, num(c.A), num(c.B), effect(c), c.Over,
-			verdict.PValue(c.Test.P), verdict.PValue(c.AdjP), c.shown(), c.mde(), counts)
+			verdict.PValue(c.Test.P), verdict.PValue(c.AdjP), c.Shown(), c.mde(), counts)
 	}
 	for _, f := range []struct{ name, title string }{
 		{FamilyPerTask, "Per task (one family per regime; shown beside the primary verdict, never promoted to one)"},
@@ -225,7 +225,7 @@ func (rep Report) Verdicts() string {
 		fmt.Fprintf(&b, "\n## %s\n\n| family | claim | where | A | B | A - B [95%% CI] | over | p | p (Holm) | verdict | MDE |\n|---|---|---|---|---|---|---|---|---|---|---|\n", f.title)
 		for _, c := range cs {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Family, c.Claim, c.Task, num(c.A), num(c.B), effect(c), c.Over,
-				verdict.PValue(c.Test.P), verdict.PValue(c.AdjP), c.shown(), c.mde())
+				verdict.PValue(c.Test.P), verdict.PValue(c.AdjP), c.Shown(), c.mde())
 		}
 	}
 	if note := rep.overfitReading(); note != "" {
@@ -318,7 +318,7 @@ func (rep Report) JSON() ReportJSON {
 	for i, r := range verdict.Records(plain) {
 		c := rep.Comparisons[i]
 		out.Comparisons = append(out.Comparisons, ComparisonRec{Record: r, NA: c.NA, NB: c.NB, WantA: c.WantA, WantB: c.WantB, Note: c.Note,
-			Shown: c.shown(), MDE: finite(c.MDE), MDEStrict: finite(c.MDEStrict)})
+			Shown: c.Shown(), MDE: finite(c.MDE), MDEStrict: finite(c.MDEStrict)})
 	}
 	for _, s := range rep.Scores {
 		out.Scores = append(out.Scores, ScoreRec{LOScore: s, Score: finite(s.Score), Gap: finite(s.Gap)})
