@@ -193,6 +193,8 @@ wait_gone "$array" "$merge"
 mlog=$T/study1/logs/lreg-study-merge-$merge.out
 grep -q "^merged: $units new records, 0 duplicates" "$mlog" && grep -q "^study tiny: $units of $units units done, 0 left" "$mlog" ||
   fail "the merge job's log: $(cat "$mlog")"
+grep -q "($units of $units units recorded)" "$mlog" && [ -s "$T/study1/merged/verdicts.md" ] && [ -s "$T/study1/merged/tables.md" ] ||
+  fail "the merge job wrote no report (lreg study report): $(cat "$mlog")"
 for i in 0 1 2 3; do
   grep -q "^study tiny, shard $i/4: [1-9][0-9]* units run, 0 found done" "$T/study1/logs/lreg-study-${array}_$i.out" ||
     fail "task $i: $(tail -n 3 "$T/study1/logs/lreg-study-${array}_$i.out")"

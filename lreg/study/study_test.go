@@ -155,6 +155,20 @@ func TestShardsMergeEqualOneRun(t *testing.T) {
 			t.Errorf("unit %s: the merged shards' outcome differs from one process's (%s)", id, differs(x.Outcome, y.Outcome))
 		}
 	}
+	// The report of the real merged records: every unit read, every LO scored in both regimes, every primary
+	// comparison made (2 vs 2 LOs) with a p in [0, 1].
+	rp, err := NewReport(p, merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rp.Records != len(p.Units) || len(rp.Scores) != 2*5+2*2*2 {
+		t.Errorf("report of the merged tiny study: %d records, %d scores; want %d and 18", rp.Records, len(rp.Scores), len(p.Units))
+	}
+	for _, c := range rp.Family(FamilyPrimary) {
+		if c.NA != 2 || c.NB != 2 || c.Note != "" || !(c.Test.P >= 0 && c.Test.P <= 1) {
+			t.Errorf("primary %s: %s, note %q, p %v", c.Task, c.Over, c.Note, c.Test.P)
+		}
+	}
 	// Resuming: nothing left to run. Status: all done.
 	r := &Runner{Plan: p, Dir: merged, Backend: testenv.GoBackend(t), Info: "go:test", Data: data.Options{Dir: dataDir}, Log: io.Discard}
 	if ran, skipped, err := r.Run(all(p)); err != nil || ran != 0 || skipped != len(p.Units) {

@@ -29,10 +29,12 @@ Usage:
   lreg meta-test [flags]                   meta-test stored LOs and baselines (lreg meta-test -h)
   lreg export LO.lreg [--out F]            write an LO as safetensors (PyTorch, JAX, NumPy)
   lreg results --profile cpu               tables, verdicts and LOs of a profile, from its records, into results/<profile>
+                                           (--profile study: lreg study report, the study's from its merged records)
   lreg backend [--backend B]               which backend runs (XLA CPU, GPU or pure Go) and why; checks it
   lreg bench [flags]                       seconds per meta-step and peak memory (lreg bench -h)
   lreg run EXPERIMENT [flags]              run an experiment headless (lreg run -h lists them)
-  lreg study design|plan|run|status|merge  the powered study, in units of work that shards run and merges check (lreg study -h)
+  lreg study design|plan|run|status|merge|report  the powered study: units of work that shards run, merges check,
+                                           and its tables and verdicts from the merged records (lreg study -h)
   lreg check-html FILE.html...             check in headless Chromium that every chart of each file drew
 `
 

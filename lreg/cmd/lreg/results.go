@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/lreg/lreg/lreg/data"
 	lresults "github.com/lreg/lreg/lreg/results"
@@ -14,6 +15,9 @@ import (
 // cmdResults writes what a profile found, from its run directory's records, into results/<profile> (package
 // results): the tables, the verdicts, the LOs with their safetensors copies. It computes nothing.
 func cmdResults(args []string) error {
+	if rest, ok := studyProfile(args); ok {
+		return studyReport(rest)
+	}
 	fs := flag.NewFlagSet("results", flag.ContinueOnError)
 	var c common
 	c.register(fs)
@@ -47,4 +51,33 @@ func cmdResults(args []string) error {
 		return lresults.UpdateReadme(*readme, c.profile, *out)
 	}
 	return nil
+}
+
+// studyProfile reports whether args name the profile study, and the rest of them as `lreg study report` takes
+// them: `lreg results --profile study [--run-dir DIR] [--out DIR] [--readme F]` is `lreg study report --size
+// study [--out DIR] [--readme F] [DIR]` (the study's results come from its merged records, default results/study).
+func studyProfile(args []string) ([]string, bool) {
+	var rest []string
+	study, dir := false, ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || (name != "profile" && name != "run-dir") {
+			rest = append(rest, a)
+			continue
+		}
+		if !hasVal && i+1 < len(args) {
+			i++
+			val = args[i]
+		}
+		if name == "profile" {
+			study = val == "study"
+		} else {
+			dir = val
+		}
+	}
+	if dir != "" {
+		rest = append(rest, dir)
+	}
+	return rest, study
 }

@@ -21,7 +21,8 @@ const studyUsage = `usage: lreg study COMMAND [flags] (lreg study COMMAND -h lis
   plan     list the units of work: what each needs and makes, and the command that runs it alone
   run      run units (--shard i/n: one part of them; --unit ID: one) into --run-dir; resumable
   status   what is done and left in run directories, with an ETA from measured unit times
-  merge    take the records of run directories into --out, each checked against the plan`
+  merge    take the records of run directories into --out, each checked against the plan
+  report   the tables and verdicts of a merged directory (tables.md, verdicts.md, verdicts.json), from its records`
 
 func cmdStudy(args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -42,6 +43,8 @@ func cmdStudy(args []string) error {
 		return studyStatus(args[1:])
 	case "merge":
 		return studyMerge(args[1:])
+	case "report":
+		return studyReport(args[1:])
 	}
 	return fmt.Errorf("unknown study command %q\n%s", args[0], studyUsage)
 }
@@ -282,4 +285,67 @@ func studyMerge(args []string) error {
 	}
 	fmt.Printf("%s\ninto %s (from %s)\n", rep, *out, strings.Join(srcs, ", "))
 	return nil
+}
+
+// studyReport writes the study's tables and verdicts from a merged directory's records (study.NewReport): every
+// record checked as the merge checks it, a failed check refusing the whole report.
+func studyReport(args []string) error {
+	fs := flag.NewFlagSet("study report", flag.ContinueOnError)
+	var sf studyFlags
+	sf.register(fs)
+	out := fs.String("out", "", "where tables.md, verdicts.md and verdicts.json go (default: the merged directory)")
+	readme := fs.String("readme", "", "also write the primary verdicts into this README's study block (between its markers)")
+	_ = fs.Set("size", "study")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: lreg study report [--size S | --design F] [--out DIR] [--readme README.md] [MERGED-DIR (default results/study for --size study)]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	p, err := sf.plan()
+	if err != nil {
+		return err
+	}
+	var dir string
+	switch fs.NArg() {
+	case 0:
+		if sf.file != "" || sf.size != "study" {
+			return fmt.Errorf("lreg study report: name the merged directory (`lreg study merge %s --out DIR ...` made it)", sf.args())
+		}
+		dir = filepath.Join("results", "study")
+	case 1:
+		dir = fs.Arg(0)
+	default:
+		return fmt.Errorf("lreg study report: one merged directory, got %d (merge run directories first: lreg study merge)", fs.NArg())
+	}
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("lreg study report: %s is not a directory: name the --out of `lreg study merge`", dir)
+	}
+	if *out == "" {
+		*out = dir
+	}
+	rep, err := study.NewReport(p, dir)
+	if err != nil {
+		return fmt.Errorf("report refused, nothing written: %w", err)
+	}
+	if err := rep.Write(p.Design, *out); err != nil {
+		return err
+	}
+	for _, c := range rep.Family(study.FamilyPrimary) {
+		fmt.Printf("%-20s %-50s %-14s %s\n", c.Task, c.Claim, c.Over, c.Shown())
+	}
+	fmt.Printf("wrote %s (%d of %d units recorded)\n", strings.Join(prefixed(*out, study.ReportFiles), ", "), rep.Records, rep.Units)
+	if *readme != "" {
+		return rep.UpdateReadme(*readme)
+	}
+	return nil
+}
+
+func prefixed(dir string, files []string) []string {
+	var out []string
+	for _, f := range files {
+		out = append(out, filepath.Join(dir, f))
+	}
+	return out
 }

@@ -206,3 +206,40 @@ func readmeParallel(t *testing.T, p *study.Plan, dataDir, work, one string) {
 	}
 	t.Logf("parallel ran 2 shards as in the README (%s), merged %s records equal to one process's", strings.Join(args, " "), units)
 }
+
+// `lreg results --profile study` is `lreg study report --size study`: on a merged directory without records it
+// writes the three files, saying that nothing is recorded yet and that the comparisons have no records; a
+// file under units/ that is not a unit of the plan refuses the report (exit status 1, nothing written).
+func TestStudyReportCommand(t *testing.T) {
+	merged, out := t.TempDir(), t.TempDir()
+	res, err := lreg(t, "results", "--profile", "study", "--run-dir", merged, "--out", out).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lreg results --profile study: %v\n%s", err, res)
+	}
+	if !strings.Contains(string(res), "(0 of 885 units recorded)") {
+		t.Errorf("output:\n%s", res)
+	}
+	v, err := os.ReadFile(filepath.Join(out, "verdicts.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Partial: 0 of 885 units", "| lo-gsam has a higher test accuracy than lo-none | overfit (pooled) | — | — | — | 0 vs 0 LOs | — | — | no records yet |"} {
+		if !strings.Contains(string(v), s) {
+			t.Errorf("verdicts.md lacks %q:\n%s", s, v)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "verdicts.json")); err != nil {
+		t.Error(err)
+	}
+	stray, out2 := filepath.Join(merged, "units", "train-nothing-000000000000.json"), t.TempDir()
+	if err := store.WriteAtomic(stray, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	res, err = lreg(t, "study", "report", "--size", "study", "--out", out2, merged).CombinedOutput()
+	if err == nil || !strings.Contains(string(res), "report refused, nothing written") || !strings.Contains(string(res), "not a unit of the study study's plan") {
+		t.Fatalf("a stray record: %v\n%s", err, res)
+	}
+	if files, _ := os.ReadDir(out2); len(files) != 0 {
+		t.Errorf("a refused report wrote %d files", len(files))
+	}
+}

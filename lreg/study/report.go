@@ -1,0 +1,452 @@
+package study
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/lreg/lreg/lreg/stats"
+	"github.com/lreg/lreg/lreg/store"
+	"github.com/lreg/lreg/lreg/verdict"
+)
+
+// The study's report: its tables and verdicts, computed from the records of a merged directory alone (the
+// design's statistics, DESIGN.md): every LO's score per regime, then the families of comparisons, each
+// corrected by Holm's method, with the minimal detectable effect at the realised N and spread beside every
+// "not confirmed".
+
+// Families of comparisons (Holm within each; the per-task families are one per regime: "per task (converge)").
+const (
+	FamilyPrimary  = "primary"
+	FamilyPerTask  = "per task"
+	FamilyGap      = "train-test gap"
+	FamilyControl  = "control"
+	FamilyDose     = "dose-response"
+	FamilyPositive = "positive control"
+)
+
+// Notes a comparison carries.
+const (
+	NoteOneLO      = "one LO"     // a side has one LO: no verdict
+	NoteNoRecords  = "no records" // a side has none yet
+	NoteIncomplete = "incomplete" // fewer LOs (or runs) than the design's, as "incomplete — k of N LOs"
+)
+
+// LOScore is one LO's (or snapshot's) result in one regime.
+type LOScore struct {
+	Regime string `json:"regime"`
+	Kind   string `json:"kind"`
+	LO     string `json:"lo"`
+	Step   int    `json:"step,omitempty"` // a snapshot's meta-step; 0 for the final LO
+	// Tasks is the mean test accuracy of its runs on each task it has a record of (a diverged run counts 0).
+	Tasks map[string]float64 `json:"tasks"`
+	// Gaps is the mean train-test gap of its runs that did not diverge, per task (absent where all diverged).
+	Gaps map[string]float64 `json:"gaps"`
+	// Score and Gap are the means over the regime's tasks, NaN (null in JSON) unless every task has a record.
+	Score    float64 `json:"-"`
+	Gap      float64 `json:"-"`
+	Runs     int     `json:"runs"`
+	Diverged int     `json:"diverged"`
+}
+
+// Complete reports whether the LO has a record on every task of its regime.
+func (s LOScore) Complete() bool { return !math.IsNaN(s.Score) }
+
+// BaselineScore is one baseline's runs in one regime: per seed, its test accuracy averaged over the regime's
+// tasks (runs are the units: a baseline has no meta-seed).
+type BaselineScore struct {
+	Regime string             `json:"regime"`
+	Method string             `json:"method"`
+	Tasks  map[string]float64 `json:"tasks"` // mean over its runs per task
+	Seeds  []float64          `json:"-"`     // per seed, the mean over tasks (only where every task has a record)
+}
+
+// Comparison is a verdict.Comparison with what the study adds: the replicates on each side and the design's,
+// a note (one LO, incomplete), and the minimal detectable effect at the realised N and spread.
+type Comparison struct {
+	verdict.Comparison
+	NA, NB         int    // replicates (LOs, or runs for the positive control) on each side
+	WantA, WantB   int    // the design's
+	Unit           string // "LOs" or "runs"
+	Note           string
+	VarA, VarB     float64 // the sides' sample variances (of an LO's score, or of a run's)
+	MDE, MDEStrict float64 // at alpha (Holm's last step) and at alpha/m (its first), NaN where not computed
+}
+
+// Report is the study's tables and verdicts.
+type Report struct {
+	Size          string
+	Design        string // the design's SHA-256, first 16 hex digits
+	Records       int
+	Units         int
+	Versions      []string
+	Backends      []string
+	Scores        []LOScore
+	Baselines     []BaselineScore
+	Comparisons   []Comparison // every family, in order
+	NotComputable []string     // what the records (or the design) do not allow, in words
+	Alpha, Power  float64
+}
+
+// ReadMerged reads every record of a merged study directory: a file under units/ that is not a unit of the
+// plan, or whose record does not check (Check, with its LO files, and checkLinks: the merge's checks), refuses
+// the whole directory, naming the file and the fix.
+func ReadMerged(p *Plan, dir string) (map[string]Record, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "units", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	recs := map[string]Record{}
+	for _, f := range files {
+		id := strings.TrimSuffix(filepath.Base(f), ".json")
+		if p.Index(id) < 0 {
+			return nil, fmt.Errorf("%s is not a unit of the %s study's plan (another design or an older lreg?): move it out of %s, or report with the design that made it (--size/--design)", f, p.Design.Size, dir)
+		}
+		var rec Record
+		if err := store.ReadJSON(f, &rec); err != nil {
+			return nil, fmt.Errorf("%s cannot be read (%v): delete it and merge its run directory again (or rerun its unit)", f, err)
+		}
+		if rec.ID != id {
+			return nil, fmt.Errorf("%s holds the record of unit %s, not %s (renamed?): give it back its name or delete it", f, rec.ID, id)
+		}
+		if err := Check(p, rec, dir); err != nil {
+			return nil, fmt.Errorf("%s refused: %w; delete it and merge its run directory again (or rerun its unit): no table is made from a record that does not check", f, err)
+		}
+		recs[id] = rec
+	}
+	if err := checkLinks(p, recs); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return recs, nil
+}
+
+// NewReport computes the study's report from the merged directory dir.
+func NewReport(p *Plan, dir string) (Report, error) {
+	recs, err := ReadMerged(p, dir)
+	if err != nil {
+		return Report{}, err
+	}
+	return reportOf(p, recs), nil
+}
+
+func nan() float64 { return math.NaN() }
+
+func reportOf(p *Plan, recs map[string]Record) Report {
+	d := p.Design
+	rep := Report{Size: d.Size, Design: d.Hash()[:16], Records: len(recs), Units: len(p.Units), Alpha: d.Alpha, Power: d.Power}
+	versions, backends := map[string]bool{}, map[string]bool{}
+	for _, r := range recs {
+		versions[r.Provenance.CodeVersion], backends[r.Provenance.Backend] = true, true
+	}
+	rep.Versions, rep.Backends = keys(versions), keys(backends)
+
+	// Scores: every meta-test record lands in its LO's (regime, LO) entry; baselines by (regime, method).
+	type key struct{ regime, lo string }
+	scores := map[key]*LOScore{}
+	var order []key
+	base := map[key]*BaselineScore{}
+	baseSeeds := map[key]map[string][]float64{} // per task, per seed
+	for i, u := range p.Units {
+		rec, ok := recs[p.IDs[i]]
+		if !ok || u.Kind == MetaTrain {
+			continue
+		}
+		task := Task{u.Test.Dataset, u.Test.Optimizee}.String()
+		if u.Kind == Baseline {
+			k := key{u.Regime, u.Method}
+			if base[k] == nil {
+				base[k] = &BaselineScore{Regime: u.Regime, Method: u.Method, Tasks: map[string]float64{}}
+				baseSeeds[k] = map[string][]float64{}
+			}
+			var accs []float64
+			for _, r := range rec.Outcome.Runs {
+				accs = append(accs, accuracy(r))
+			}
+			base[k].Tasks[task] = stats.Summarize(accs).Mean
+			baseSeeds[k][task] = accs
+			continue
+		}
+		k := key{u.Regime, u.LO}
+		s := scores[k]
+		if s == nil {
+			s = &LOScore{Regime: u.Regime, Kind: u.LOKind, LO: u.LO, Tasks: map[string]float64{}, Gaps: map[string]float64{}}
+			if len(u.Snapshots) == 1 {
+				s.Step = u.Snapshots[0]
+			}
+			scores[k] = s
+			order = append(order, k)
+		}
+		var accs, gaps []float64
+		for _, r := range rec.Outcome.Runs {
+			accs = append(accs, accuracy(r))
+			s.Runs++
+			if r.Diverged || math.IsNaN(r.TestAccuracy) || math.IsNaN(r.TrainAccuracy) {
+				s.Diverged++
+			} else {
+				gaps = append(gaps, r.TrainAccuracy-r.TestAccuracy)
+			}
+		}
+		s.Tasks[task] = stats.Summarize(accs).Mean
+		if len(gaps) > 0 {
+			s.Gaps[task] = stats.Summarize(gaps).Mean
+		}
+	}
+	regime := map[string]Regime{}
+	for _, r := range d.Regimes {
+		regime[r.Name] = r
+	}
+	for _, k := range order {
+		s := scores[k]
+		s.Score, s.Gap = overTasks(s.Tasks, regime[s.Regime].Tasks), overTasks(s.Gaps, regime[s.Regime].Tasks)
+		rep.Scores = append(rep.Scores, *s)
+	}
+	for _, r := range d.Regimes {
+		for _, b := range d.Baselines.Names {
+			k := key{r.Name, b}
+			if base[k] == nil {
+				continue
+			}
+			bs := base[k]
+			for j := range r.BaselineRuns {
+				v, ok := 0.0, true
+				for _, t := range r.Tasks {
+					accs := baseSeeds[k][t.String()]
+					if len(accs) <= j {
+						ok = false
+						break
+					}
+					v += accs[j] / float64(len(r.Tasks))
+				}
+				if ok {
+					bs.Seeds = append(bs.Seeds, v)
+				}
+			}
+			rep.Baselines = append(rep.Baselines, *bs)
+		}
+	}
+
+	// The comparisons, family by family.
+	side := func(regime, kind string, step int, measure func(LOScore) float64) []float64 {
+		var v []float64
+		for _, s := range rep.Scores {
+			if s.Regime == regime && s.Kind == kind && s.Step == step {
+				if x := measure(s); !math.IsNaN(x) {
+					v = append(v, x)
+				}
+			}
+		}
+		return v
+	}
+	seedsOf := map[string]int{}
+	for _, k := range d.LOs {
+		seedsOf[k.Name] = k.MetaSeeds
+	}
+	ref := d.LOs[0].Name
+	var control string // the kind whose meta-loss adds a second copy of the final step's loss
+	var regularized []string
+	for _, k := range d.LOs[1:] {
+		if k.Reg.Kind == "final" {
+			control = k.Name
+		} else {
+			regularized = append(regularized, k.Name)
+		}
+	}
+	score := func(s LOScore) float64 { return s.Score }
+	gap := func(s LOScore) float64 { return s.Gap }
+	var cs []Comparison
+	add := func(family, claim, task, measure string, dir int, a, b []float64, wantA, wantB int, unit string) {
+		c := Comparison{Comparison: verdict.Comparison{Family: family, Claim: claim, Task: task, Measure: measure, Direction: dir,
+			A: stats.Summarize(a).Mean, B: stats.Summarize(b).Mean,
+			Over: fmt.Sprintf("%d vs %d %s", len(a), len(b), unit)}, NA: len(a), NB: len(b), WantA: wantA, WantB: wantB, Unit: unit,
+			MDE: nan(), MDEStrict: nan()}
+		if len(a) == 0 {
+			c.A = nan()
+		}
+		if len(b) == 0 {
+			c.B = nan()
+		}
+		ea, eb := stats.OfValues(a), stats.OfValues(b)
+		ea.Unit, eb.Unit = unit, unit
+		c.VarA, c.VarB = ea.VarMean*float64(len(a)), eb.VarMean*float64(len(b))
+		c.Test = stats.WelchOf(ea, eb)
+		one := strings.TrimSuffix(unit, "s")
+		switch {
+		case len(a) == 0 || len(b) == 0:
+			c.Note = NoteNoRecords
+		case len(a) < 2 || len(b) < 2:
+			c.Note = "one " + one
+		case len(a) < wantA || len(b) < wantB:
+			c.Note = fmt.Sprintf("%s — %d of %d %s", NoteIncomplete, len(a)+len(b), wantA+wantB, unit)
+		}
+		cs = append(cs, c)
+	}
+	for _, r := range d.Regimes {
+		for _, k := range regularized {
+			add(FamilyPrimary, fmt.Sprintf("lo-%s has a higher test accuracy than lo-%s", k, ref), r.Name+" (pooled)", "LO score: test accuracy, mean over tasks", +1,
+				side(r.Name, k, 0, score), side(r.Name, ref, 0, score), seedsOf[k], seedsOf[ref], "LOs")
+		}
+	}
+	for _, r := range d.Regimes {
+		for _, t := range r.Tasks {
+			task := func(s LOScore) float64 {
+				if v, ok := s.Tasks[t.String()]; ok {
+					return v
+				}
+				return nan()
+			}
+			for _, k := range regularized {
+				add(FamilyPerTask+" ("+r.Name+")", fmt.Sprintf("lo-%s has a higher test accuracy than lo-%s", k, ref), r.Name+": "+t.String(), "test accuracy, LO means", +1,
+					side(r.Name, k, 0, task), side(r.Name, ref, 0, task), seedsOf[k], seedsOf[ref], "LOs")
+			}
+		}
+	}
+	for _, r := range d.Regimes {
+		for _, k := range regularized {
+			add(FamilyGap, fmt.Sprintf("lo-%s has a smaller train-test gap than lo-%s", k, ref), r.Name+" (pooled)", "train - test accuracy, mean over tasks", -1,
+				side(r.Name, k, 0, gap), side(r.Name, ref, 0, gap), seedsOf[k], seedsOf[ref], "LOs")
+		}
+	}
+	hasSAM := seedsOf["sam"] > 0
+	if control != "" && hasSAM {
+		for _, r := range d.Regimes {
+			add(FamilyControl, fmt.Sprintf("lo-sam has a higher test accuracy than lo-%s", control), r.Name+" (pooled)", "LO score", +1,
+				side(r.Name, "sam", 0, score), side(r.Name, control, 0, score), seedsOf["sam"], seedsOf[control], "LOs")
+			add(FamilyControl, fmt.Sprintf("lo-%s differs from lo-%s in test accuracy", control, ref), r.Name+" (pooled)", "LO score", 0,
+				side(r.Name, control, 0, score), side(r.Name, ref, 0, score), seedsOf[control], seedsOf[ref], "LOs")
+		}
+	} else {
+		rep.NotComputable = append(rep.NotComputable, "the control (sam vs none-final2, none-final2 vs none): the design has no lo-sam or no none-final2 kind")
+	}
+	var samSnaps []int
+	for _, k := range d.LOs {
+		if k.Name == "sam" {
+			samSnaps = k.Snapshots
+		}
+	}
+	doseRegime := ""
+	for _, r := range d.Regimes {
+		if r.Snapshots && doseRegime == "" {
+			doseRegime = r.Name
+		}
+	}
+	if hasSAM && doseRegime != "" && len(samSnaps) > 0 && sameInts(samSnaps, d.LOs[0].Snapshots) {
+		for _, step := range append(append([]int(nil), samSnaps...), 0) {
+			at := fmt.Sprintf("%s (pooled), meta-step %d", doseRegime, step)
+			if step == 0 {
+				at = doseRegime + " (pooled), final LOs"
+			}
+			add(FamilyDose, fmt.Sprintf("lo-sam has a higher test accuracy than lo-%s", ref), at, "LO score", +1,
+				side(doseRegime, "sam", step, score), side(doseRegime, ref, step, score), seedsOf["sam"], seedsOf[ref], "LOs")
+		}
+	} else {
+		rep.NotComputable = append(rep.NotComputable, "the dose-response: the design keeps no common snapshots of lo-sam and lo-none, or no regime meta-tests them")
+	}
+	baseOf := func(regime, m string) []float64 {
+		for _, b := range rep.Baselines {
+			if b.Regime == regime && b.Method == m {
+				return b.Seeds
+			}
+		}
+		return nil
+	}
+	if hasBaselines(d, "sgd") && (hasBaselines(d, "sgd-l2") || hasBaselines(d, "sam")) {
+		for _, r := range d.Regimes {
+			for _, m := range []string{"sgd-l2", "sam"} {
+				if hasBaselines(d, m) {
+					add(FamilyPositive, fmt.Sprintf("%s has a higher test accuracy than sgd", m), r.Name+" (pooled)", "test accuracy per seed, mean over tasks", +1,
+						baseOf(r.Name, m), baseOf(r.Name, "sgd"), r.BaselineRuns, r.BaselineRuns, "runs")
+				}
+			}
+		}
+	} else {
+		rep.NotComputable = append(rep.NotComputable, "the positive control: the design has no sgd baseline with sgd-l2 or sam")
+	}
+
+	// Holm within each family (verdict.Decide), then no verdict where a side has fewer than two replicates, and
+	// the MDE at the realised N and spread beside every "not confirmed".
+	plain := make([]verdict.Comparison, len(cs))
+	for i, c := range cs {
+		plain[i] = c.Comparison
+	}
+	tests := map[string]int{}
+	for i, c := range verdict.Decide(plain) {
+		cs[i].Comparison = c
+		if !math.IsNaN(c.Test.P) {
+			tests[c.Family]++
+		}
+	}
+	for i := range cs {
+		c := &cs[i]
+		if c.NA < 2 || c.NB < 2 {
+			c.Verdict = "—"
+			continue
+		}
+		if c.Verdict == verdict.NotConfirmed {
+			c.MDE, c.MDEStrict = realisedMDE(*c, d.Alpha, d.Power, tests[c.Family])
+		}
+	}
+	rep.Comparisons = cs
+	rep.NotComputable = append(rep.NotComputable,
+		"the probes (sharpness at two moments) and cost per step: not claims of this report (the probes are not units of the plan; cost per step is `lreg bench`'s)")
+	return rep
+}
+
+// accuracy is a run's test accuracy as the study counts it: a diverged run (or one without an accuracy) is 0.
+func accuracy(r Run) float64 {
+	if r.Diverged || math.IsNaN(r.TestAccuracy) {
+		return 0
+	}
+	return r.TestAccuracy
+}
+
+// overTasks is the mean of v over the tasks, NaN unless each has a value.
+func overTasks(v map[string]float64, tasks []Task) float64 {
+	s := 0.0
+	for _, t := range tasks {
+		x, ok := v[t.String()]
+		if !ok {
+			return nan()
+		}
+		s += x
+	}
+	return s / float64(len(tasks))
+}
+
+func sameInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func hasBaselines(d Design, name string) bool {
+	for _, b := range d.Baselines.Names {
+		if b == name {
+			for _, r := range d.Regimes {
+				if r.BaselineRuns > 0 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// realisedMDE is the minimal detectable effect of a comparison at its own N and spread (the sides' sample
+// variances), at alpha and at alpha/m (Holm's first step in a family of m tests); NaN where the sides have no
+// spread.
+func realisedMDE(c Comparison, alpha, power float64, m int) (float64, float64) {
+	s2a, s2b := c.VarA, c.VarB
+	if !(s2a+s2b > 0) {
+		return nan(), nan()
+	}
+	return MDE(s2a, float64(c.NA), s2b, float64(c.NB), alpha, power), MDE(s2a, float64(c.NA), s2b, float64(c.NB), alpha/float64(max(m, 1)), power)
+}

@@ -1,0 +1,404 @@
+package study
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/meta"
+	"github.com/lreg/lreg/lreg/metatest"
+	"github.com/lreg/lreg/lreg/record"
+	"github.com/lreg/lreg/lreg/store"
+	"github.com/lreg/lreg/lreg/verdict"
+)
+
+// reportDesign is the tiny design with two converge tasks and three sam meta-seeds (of which the synthetic
+// directory holds two: an incomplete comparison).
+func reportDesign() Design {
+	d := Tiny()
+	d.Regimes[0].Tasks = append(d.Regimes[0].Tasks, Task{data.MNIST, "mlp-relu"})
+	d.LOs[1].MetaSeeds = 3
+	return d
+}
+
+const div = -1.0 // a diverged run
+
+// synthRuns are the test accuracies of an LO's runs on a task, chosen so that the LO scores are round:
+// converge, final LOs: lo-none 0.60 (seed 0: task 1 runs 0.80, 0.82; task 2 0.78 and a diverged run, which
+// counts 0: (0.81 + 0.39) / 2) and 0.64; lo-sam 0.90 and 0.94; at meta-step 1 both kinds 0.60, 0.64; at meta-step 3
+// lo-sam 0.70, 0.74. Overfit: lo-none 0.50, 0.60; lo-sam 0.55, 0.65. lo-none-final2 0.70 and 0.60.
+func synthRuns(kind string, seed, step int, regime, task string) []float64 {
+	s := float64(seed)
+	if regime == "overfit" {
+		switch kind {
+		case "none":
+			return []float64{0.50 + 0.1*s, 0.50 + 0.1*s}
+		case "sam":
+			return []float64{0.55 + 0.1*s, 0.55 + 0.1*s}
+		}
+		return []float64{0.6, 0.6}
+	}
+	if step > 0 {
+		v := 0.60 + 0.04*s
+		if kind == "sam" && step == 3 {
+			v += 0.10
+		}
+		return []float64{v, v}
+	}
+	first := task == "mnist/mlp-sigmoid"
+	switch {
+	case kind == "none" && seed == 0 && first:
+		return []float64{0.80, 0.82}
+	case kind == "none" && seed == 0:
+		return []float64{0.78, div}
+	case kind == "none":
+		return []float64{0.64, 0.64}
+	case kind == "sam" && seed == 0 && first:
+		return []float64{0.90, 0.90}
+	case kind == "sam" && seed == 0:
+		return []float64{0.92, 0.88}
+	case kind == "sam" && first:
+		return []float64{0.95, 0.93}
+	case kind == "sam":
+		return []float64{0.94, 0.94}
+	}
+	return []float64{0.7, 0.7}
+}
+
+// synthGap is an LO's train-test gap: lo-none 0.05, 0.07; lo-sam 0.02, 0.04.
+func synthGap(kind string, seed int) float64 {
+	switch kind {
+	case "none":
+		return 0.05 + 0.02*float64(seed)
+	case "sam":
+		return 0.02 + 0.02*float64(seed)
+	}
+	return 0.03
+}
+
+// synthBaseline: per seed (both tasks alike) sgd and sgd-l2 0.80, 0.84; sam 0.90, 0.94 (converge) and 0.60,
+// 0.64 vs 0.90, 0.94 (overfit: sgd lower there).
+func synthBaseline(method, regime string, seed int) float64 {
+	v := 0.80 + 0.04*float64(seed)
+	if regime == "overfit" && method != "sam" {
+		v -= 0.20
+	}
+	if method == "sam" {
+		v += 0.10
+	}
+	return v
+}
+
+func seedOfLO(lo string) int {
+	var s int
+	if _, after, ok := strings.Cut(lo, ".seed"); ok {
+		fmt.Sscanf(after, "%d", &s)
+	}
+	return s
+}
+
+// writeSynthetic writes records (and LO files) for every unit of p but those whose LO is skip.
+func writeSynthetic(t *testing.T, p *Plan, dir, skip string) {
+	t.Helper()
+	prov := record.Provenance{Profile: Profile(p.Design), Backend: "go:test", CodeVersion: "test"}
+	loIDs := map[string]string{} // LO (or snapshot) name -> identity
+	saveLO := func(u Unit, file string, fill float64) string {
+		cfg := *u.Meta
+		var ts []*tensors.Tensor
+		for _, sh := range cfg.LO.WeightShapes() {
+			n := 1
+			for _, x := range sh {
+				n *= x
+			}
+			if cfg.DType == "float64" {
+				v := make([]float64, n)
+				for i := range v {
+					v[i] = fill
+				}
+				ts = append(ts, tensors.FromFlatDataAndDimensions(v, sh...))
+			} else {
+				v := make([]float32, n)
+				for i := range v {
+					v[i] = float32(fill)
+				}
+				ts = append(ts, tensors.FromFlatDataAndDimensions(v, sh...))
+			}
+		}
+		m := meta.LOMeta{Name: u.LO, LO: cfg.LO, Config: cfg}
+		if err := store.SaveTensors(filepath.Join(dir, file), m, store.Tensors{Names: cfg.LO.WeightNames(), Tensors: ts}); err != nil {
+			t.Fatal(err)
+		}
+		id, err := loID(dir, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	for i, u := range p.Units {
+		if u.LO != "" && (u.LO == skip || strings.HasPrefix(u.LO, skip+".step")) {
+			continue
+		}
+		out := Outcome{Backend: "go", Data: "fp-test", DataSource: "test"}
+		switch u.Kind {
+		case MetaTrain:
+			lo := &LOOutcome{File: u.Outputs()[1], MetaSteps: 4}
+			lo.ID = saveLO(u, lo.File, float64(i+1)/100)
+			loIDs[u.LO] = lo.ID
+			for k, s := range u.Snapshots {
+				sn := Snapshot{Step: s, File: u.Outputs()[2+k]}
+				sn.ID = saveLO(u, sn.File, float64(i+1)/100+float64(s)/1000)
+				loIDs[SnapshotName(u.LO, s)] = sn.ID
+				lo.Snapshots = append(lo.Snapshots, sn)
+			}
+			out.LO = lo
+		default:
+			key := metatest.Key{Config: *u.Test, Method: u.Method, MethodID: u.MethodID, Data: out.Data, Backend: out.Backend}
+			task := Task{u.Test.Dataset, u.Test.Optimizee}.String()
+			var accs []float64
+			gap := 0.0
+			if u.Kind == MetaTest {
+				key.MethodID = loIDs[u.LO]
+				step := 0
+				if len(u.Snapshots) == 1 {
+					step = u.Snapshots[0]
+				}
+				accs, gap = synthRuns(u.LOKind, seedOfLO(u.LO), step, u.Regime, task), synthGap(u.LOKind, seedOfLO(u.LO))
+			} else {
+				for j := range u.Seeds {
+					accs = append(accs, synthBaseline(u.Method, u.Regime, j))
+				}
+			}
+			out.Key = &key
+			for j, s := range u.Seeds {
+				r := Run{Seed: s, Steps: 5, TestAccuracy: accs[j], TrainAccuracy: accs[j] + gap}
+				if accs[j] == div {
+					r = Run{Seed: s, Steps: 2, Diverged: true, TestAccuracy: 0.9, TrainAccuracy: 0.95}
+				}
+				out.Runs = append(out.Runs, r)
+			}
+		}
+		rec := Record{ID: p.IDs[i], Unit: u, Outcome: out, OutcomeSHA256: OutcomeSHA256(out), Provenance: prov}
+		if err := store.WriteJSON(RecordPath(dir, p.IDs[i]), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func near(t *testing.T, what string, got, want float64) {
+	t.Helper()
+	if math.Abs(got-want) > 1e-6 || math.IsNaN(got) != math.IsNaN(want) {
+		t.Errorf("%s = %.7f, want %.7f", what, got, want)
+	}
+}
+
+func find(t *testing.T, rep Report, family, claimPart, task string) Comparison {
+	t.Helper()
+	for _, c := range rep.Comparisons {
+		if c.Family == family && strings.Contains(c.Claim, claimPart) && c.Task == task {
+			return c
+		}
+	}
+	t.Fatalf("no comparison %s / %s / %s", family, claimPart, task)
+	return Comparison{}
+}
+
+// The report of a synthetic merged directory: LO scores (a diverged run counted 0), Welch's difference,
+// interval and p against closed forms (2 vs 2 LOs with equal spreads: df = 2, where Student's t has
+// P(|T| > t) = 1 - t / sqrt(2 + t^2) and t_0.975 = 0.95 / sqrt(2 * 0.975 * 0.025) = 4.3026527), Holm's
+// order, "one LO", "incomplete", the MDE beside "not confirmed", the files; a tampered record is refused.
+func TestReportSynthetic(t *testing.T) {
+	p, err := NewPlan(reportDesign())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeSynthetic(t, p, dir, "sam.seed2")
+	rep, err := NewReport(p, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Scores.
+	score := map[string]float64{}
+	for _, s := range rep.Scores {
+		score[fmt.Sprintf("%s %s %d", s.Regime, s.LO, s.Step)] = s.Score
+		if s.Regime == "converge" && s.LO == "none" && s.Step == 0 && (s.Diverged != 1 || s.Runs != 4) {
+			t.Errorf("lo-none in converge: %d runs, %d diverged; want 4 and 1", s.Runs, s.Diverged)
+		}
+	}
+	for k, want := range map[string]float64{"converge none 0": 0.60, "converge none.seed1 0": 0.64, "converge sam 0": 0.90,
+		"converge sam.seed1 0": 0.94, "converge sam.seed1.step3 3": 0.74, "overfit sam 0": 0.55, "overfit none.seed1 0": 0.60, "converge none-final2 0": 0.70} {
+		near(t, "score of "+k, score[k], want)
+	}
+	if _, ok := score["converge sam.seed2 0"]; ok {
+		t.Error("an LO without records has a score")
+	}
+
+	// Primary, converge: 0.92 - 0.62 = 0.30; se = sqrt(2 * 0.0008 / 2) = 0.04 / sqrt(2); t = 10.6066017.
+	tc := 0.30 / (0.04 / math.Sqrt2)
+	pc := 1 - tc/math.Sqrt(2+tc*tc) // 0.0087719
+	half := 4.3026527 * 0.04 / math.Sqrt2
+	c := find(t, rep, FamilyPrimary, "lo-sam", "converge (pooled)")
+	near(t, "converge diff", c.Test.Diff, 0.30)
+	near(t, "converge CI low", c.Test.Low, 0.30-half)
+	near(t, "converge CI high", c.Test.High, 0.30+half)
+	near(t, "converge p", c.Test.P, pc)
+	near(t, "converge df", c.Test.DF, 2)
+	// Overfit: 0.60 - 0.55 = 0.05, se = 0.1 / sqrt(2), t = 0.7071068, p = 1 - t / sqrt(2.5) = 0.5527864.
+	to := 0.05 / (0.1 / math.Sqrt2)
+	po := 1 - to/math.Sqrt(2+to*to)
+	o := find(t, rep, FamilyPrimary, "lo-sam", "overfit (pooled)")
+	near(t, "overfit diff", o.Test.Diff, 0.05)
+	near(t, "overfit p", o.Test.P, po)
+	// Holm in the primary family of 2 tests: the smaller p doubled (0.0175 < 0.05: confirmed), the larger
+	// kept (not confirmed), both marked incomplete (2 of 3 sam LOs).
+	near(t, "converge Holm p", c.AdjP, 2*pc)
+	near(t, "overfit Holm p", o.AdjP, po)
+	if c.Verdict != verdict.Confirmed || o.Verdict != verdict.NotConfirmed {
+		t.Errorf("verdicts %s, %s: want confirmed, not confirmed", c.Verdict, o.Verdict)
+	}
+	if want := "incomplete — 4 of 5 LOs"; c.Note != want || o.Note != want || c.NA != 2 || c.WantA != 3 {
+		t.Errorf("notes %q, %q (n %d of %d): want %q", c.Note, o.Note, c.NA, c.WantA, want)
+	}
+	// The MDE beside "not confirmed": at the realised spread (s^2 = 0.005 on both sides, 2 vs 2 LOs), at alpha
+	// and at alpha / 2; none beside "confirmed".
+	near(t, "overfit MDE", o.MDE, MDE(0.005, 2, 0.005, 2, 0.05, 0.8))
+	near(t, "overfit MDE at Holm's first step", o.MDEStrict, MDE(0.005, 2, 0.005, 2, 0.025, 0.8))
+	if !(o.MDEStrict > o.MDE && o.MDE > 0.05) || !math.IsNaN(c.MDE) {
+		t.Errorf("MDEs %v, %v (overfit), %v (converge)", o.MDE, o.MDEStrict, c.MDE)
+	}
+	// Per task, counted beside the primary verdict and never promoted: converge 0 / 2 / 0, overfit 0 / 1 / 0.
+	if a, b, x, n := rep.PerTaskCounts(c); a != 0 || b != 2 || x != 0 || n != 0 {
+		t.Errorf("converge per-task counts %d/%d/%d/%d", a, b, x, n)
+	}
+	if a, b, x, _ := rep.PerTaskCounts(o); a != 0 || b != 1 || x != 0 {
+		t.Errorf("overfit per-task counts %d/%d/%d", a, b, x)
+	}
+	// The gap: 0.03 - 0.06 = -0.03 (the diverged run left out), t = -2.1213203, p = 0.1679497, Holm 2p.
+	g := find(t, rep, FamilyGap, "lo-sam", "converge (pooled)")
+	tg := 0.03 / (0.02 / math.Sqrt2)
+	near(t, "gap diff", g.Test.Diff, -0.03)
+	near(t, "gap p", g.Test.P, 1-tg/math.Sqrt(2+tg*tg))
+	near(t, "gap Holm p", g.AdjP, 2*(1-tg/math.Sqrt(2+tg*tg)))
+	// The control has one none-final2 LO: "one LO", no verdict, no p.
+	for _, x := range rep.Family(FamilyControl) {
+		if x.Note != NoteOneLO || x.Verdict != "—" || !math.IsNaN(x.AdjP) || !strings.Contains(x.Shown(), "one LO: no verdict") {
+			t.Errorf("control %s: note %q verdict %q p %v", x.Claim, x.Note, x.Verdict, x.AdjP)
+		}
+	}
+	// Dose-response, Holm over 3: final p * 3 (confirmed), meta-step 3 p * 2, meta-step 1 (equal scores) p = 1.
+	t3 := 0.10 / (0.04 / math.Sqrt2)
+	p3 := 1 - t3/math.Sqrt(2+t3*t3)
+	near(t, "dose final Holm p", find(t, rep, FamilyDose, "sam", "converge (pooled), final LOs").AdjP, 3*pc)
+	near(t, "dose step 3 Holm p", find(t, rep, FamilyDose, "sam", "converge (pooled), meta-step 3").AdjP, 2*p3)
+	near(t, "dose step 1 p", find(t, rep, FamilyDose, "sam", "converge (pooled), meta-step 1").Test.P, 1)
+	// Positive control, runs as units: overfit sam vs sgd 0.92 - 0.62 (p = pc), Holm over 4 tests.
+	pos := find(t, rep, FamilyPositive, "sam has", "overfit (pooled)")
+	near(t, "positive control overfit sam diff", pos.Test.Diff, 0.30)
+	near(t, "positive control overfit sam Holm p", pos.AdjP, 4*pc)
+	if pos.Over != "2 vs 2 runs" || pos.Verdict != verdict.Confirmed {
+		t.Errorf("positive control: over %q, verdict %s", pos.Over, pos.Verdict)
+	}
+
+	// The files.
+	out := t.TempDir()
+	if err := rep.Write(p.Design, out); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := os.ReadFile(filepath.Join(out, "verdicts.md"))
+	tables, _ := os.ReadFile(filepath.Join(out, "tables.md"))
+	for _, s := range []string{"| lo-sam has a higher test accuracy than lo-none | converge (pooled) | 0.9200 | 0.6200 | 0.3 [0.1783, 0.4217] | 2 vs 2 LOs | 0.0088 | 0.0175 | **confirmed** (incomplete — 4 of 5 LOs) |  | 0 / 2 / 0 |",
+		"one LO: no verdict", "confirms an explicit regularizer in the overfit regime", "Partial: "} {
+		if !strings.Contains(string(v), s) {
+			t.Errorf("verdicts.md lacks %q:\n%s", s, v)
+		}
+	}
+	if !strings.Contains(string(tables), "| none | none | final | 0.6000 | 0.0500 | 0.8100 | 0.3900 | 4 | 1 |") {
+		t.Errorf("tables.md lacks lo-none's row:\n%s", tables)
+	}
+	if _, err := os.Stat(filepath.Join(out, "verdicts.json")); err != nil {
+		t.Error(err)
+	}
+
+	// The README block: the primary table between the markers, the rest of the README kept.
+	readme := filepath.Join(out, "README.md")
+	if err := os.WriteFile(readme, []byte("before\n"+ReadmeBegin+"\nold\n"+ReadmeEnd+"\nafter\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.UpdateReadme(readme); err != nil {
+		t.Fatal(err)
+	}
+	rm, _ := os.ReadFile(readme)
+	if s := string(rm); !strings.HasPrefix(s, "before\n"+ReadmeBegin+"\nThe study's primary verdicts (45 of 53 units recorded;") || strings.Contains(s, "old") ||
+		!strings.HasSuffix(s, "| 0 / 1 / 0 |\n"+ReadmeEnd+"\nafter\n") || strings.Contains(s, "## Per task") {
+		t.Errorf("README after UpdateReadme:\n%s", s)
+	}
+	// A tampered record (its accuracy edited) and a file that is not a unit of the plan are refused.
+	var id string
+	for i, u := range p.Units {
+		if u.Kind == MetaTest && u.LO == "sam" {
+			id = p.IDs[i]
+			break
+		}
+	}
+	var rec Record
+	if err := store.ReadJSON(RecordPath(dir, id), &rec); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := os.ReadFile(RecordPath(dir, id))
+	rec.Outcome.Runs[0].TestAccuracy = 0.99
+	if err := store.WriteJSON(RecordPath(dir, id), rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewReport(p, dir); err == nil || !strings.Contains(err.Error(), "does not match its recorded SHA-256") {
+		t.Errorf("a tampered record: %v", err)
+	}
+	if err := os.WriteFile(RecordPath(dir, id), good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(RecordPath(dir, "test-stray-000000000000"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewReport(p, dir); err == nil || !strings.Contains(err.Error(), "not a unit of the tiny study's plan") {
+		t.Errorf("a stray record: %v", err)
+	}
+}
+
+// With lo-sam's second LO missing too, its comparisons are "one LO" (no verdict, no p, out of Holm's count);
+// with no records at all, every comparison says so and nothing is computed.
+func TestReportOneLOAndEmpty(t *testing.T) {
+	d := reportDesign()
+	d.LOs[1].MetaSeeds = 2
+	p, err := NewPlan(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeSynthetic(t, p, dir, "sam.seed1")
+	rep, err := NewReport(p, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Family(FamilyPrimary) {
+		if c.Note != NoteOneLO || c.Verdict != "—" || !math.IsNaN(c.Test.P) || c.NA != 1 {
+			t.Errorf("primary %s: note %q verdict %q p %v n %d", c.Task, c.Note, c.Verdict, c.Test.P, c.NA)
+		}
+	}
+	empty, err := NewReport(p, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty.Records != 0 || len(empty.Scores) != 0 {
+		t.Fatalf("an empty directory: %d records, %d scores", empty.Records, len(empty.Scores))
+	}
+	for _, c := range empty.Comparisons {
+		if c.Note != NoteNoRecords || c.Shown() != "no records yet" {
+			t.Errorf("%s %s: %q", c.Family, c.Task, c.Shown())
+		}
+	}
+}
