@@ -85,8 +85,18 @@ func NewPlan(d Design) (*Plan, error) {
 		p.byID[id] = len(p.Units) - 1
 		return id
 	}
+	// LOs seed by seed (meta-seed 0 of every kind, then 1, ...) and the baselines after the first round, so
+	// that a study run part of the way, one process session after session, has every comparison (and its
+	// positive control) early, each with as many LOs on both sides as the time allowed.
+	rounds := 1 // one round at least: the baselines come after the first
 	for _, k := range d.LOs {
-		for s := range k.MetaSeeds {
+		rounds = max(rounds, k.MetaSeeds)
+	}
+	for s := range rounds {
+		for _, k := range d.LOs {
+			if s >= k.MetaSeeds {
+				continue
+			}
 			mc := d.MetaConfig(k, s)
 			name := mc.LOName()
 			train := add(Unit{Kind: MetaTrain, LO: name, LOKind: k.Name, Meta: &mc, Snapshots: k.Snapshots})
@@ -110,14 +120,17 @@ func NewPlan(d Design) (*Plan, error) {
 			}
 			chain++
 		}
-	}
-	for _, r := range d.Regimes {
-		for _, t := range r.Tasks {
-			tc, _ := r.TestConfig(t)
-			for _, b := range d.Baselines.Names {
-				m := d.Baselines.Method(b, t.Optimizee)
-				add(Unit{Kind: Baseline, Method: b, MethodID: m.ID, Regime: r.Name, Test: &tc, Seeds: seeds(r.BaselineRuns)})
-				chain++
+		if s > 0 {
+			continue
+		}
+		for _, r := range d.Regimes {
+			for _, t := range r.Tasks {
+				tc, _ := r.TestConfig(t)
+				for _, b := range d.Baselines.Names {
+					m := d.Baselines.Method(b, t.Optimizee)
+					add(Unit{Kind: Baseline, Method: b, MethodID: m.ID, Regime: r.Name, Test: &tc, Seeds: seeds(r.BaselineRuns)})
+					chain++
+				}
 			}
 		}
 	}
