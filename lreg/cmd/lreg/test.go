@@ -98,25 +98,38 @@ func cmdMetaTest(args []string) error {
 	return nil
 }
 
-// renderTable is the Markdown summary of one data set and optimizee: one row per method.
+// renderTable is the Markdown summary of one data set and optimizee: one row per method. A diverged run (its
+// loss NaN or infinite) is counted in its own column and never enters the means as a number: the steps and
+// the training loss are over the runs that did not diverge ("diverged" where none is left), and the test
+// accuracy counts a diverged run as 0, as Table 1 does.
 func renderTable(cfg metatest.Config, ds *data.Dataset, results [][]metatest.Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nMeta-test on %s (%s), %s, batch %d, patience %d, cap %d steps (mean ± std over runs)\n\n",
+	fmt.Fprintf(&b, "\nMeta-test on %s (%s), %s, batch %d, patience %d, cap %d steps (mean ± std over runs; steps and training loss over the runs that did not diverge, test accuracy 0 for a diverged run)\n\n",
 		ds.Name, ds.Source, cfg.Optimizee, cfg.Batch, cfg.Patience, cfg.MaxSteps)
-	fmt.Fprintln(&b, "| method | runs | converged | steps | train loss | test accuracy | ms/step |")
-	fmt.Fprintln(&b, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(&b, "| method | runs | diverged | converged | steps | train loss | test accuracy | ms/step |")
+	fmt.Fprintln(&b, "|---|---|---|---|---|---|---|---|")
 	for _, rs := range results {
 		var steps, loss, acc, sps []float64
-		converged := 0
+		converged, diverged := 0, 0
 		for _, r := range rs {
-			steps, loss, acc, sps = append(steps, float64(r.Steps)), append(loss, r.TrainLoss), append(acc, r.TestAccuracy), append(sps, r.SecondsPerStep)
+			acc, sps = append(acc, r.TestAccuracy), append(sps, r.SecondsPerStep)
+			if r.Diverged {
+				diverged++
+				continue
+			}
+			steps, loss = append(steps, float64(r.Steps)), append(loss, r.TrainLoss)
 			if r.Converged {
 				converged++
 			}
 		}
-		st, l, a := stats.Summarize(steps), stats.Summarize(loss), stats.Summarize(acc)
-		fmt.Fprintf(&b, "| %s | %d | %d | %.0f ± %.0f | %.4f ± %.4f | %.4f ± %.4f | %.1f |\n", rs[0].Method, len(rs), converged,
-			st.Mean, st.Std, l.Mean, l.Std, a.Mean, a.Std, 1000*stats.Summarize(sps).Mean)
+		stepsCol, lossCol := "diverged", "diverged"
+		if len(loss) > 0 {
+			st, l := stats.Summarize(steps), stats.Summarize(loss)
+			stepsCol, lossCol = fmt.Sprintf("%.0f ± %.0f", st.Mean, st.Std), fmt.Sprintf("%.4f ± %.4f", l.Mean, l.Std)
+		}
+		a := stats.Summarize(acc)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %s | %s | %.4f ± %.4f | %.1f |\n", rs[0].Method, len(rs), diverged, converged,
+			stepsCol, lossCol, a.Mean, a.Std, 1000*stats.Summarize(sps).Mean)
 	}
 	return b.String()
 }
