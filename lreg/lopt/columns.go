@@ -29,9 +29,6 @@ import (
 // cols is the LSTM state of all coordinates: per layer, H and C of shape [Hidden, N].
 type cols struct{ H, C []*Node }
 
-// Columns reports whether this Net runs the columns form (Bind on XLA; BindReference never does).
-func (n *Net) Columns() bool { return n.columns }
-
 // jointT is layer l's [W; U; b] transposed, [4H, in+H+1].
 func (n *Net) jointT(l int) *Node {
 	if n.jt[l] == nil {
@@ -134,13 +131,33 @@ func (n *Net) fromCols(st cols, sizes []int) []*Node {
 	var out []*Node
 	off := 0
 	for _, sz := range sizes {
-		for l := range n.cfg.Layers {
-			out = append(out, Transpose(Slice(st.H[l], AxisRange(), AxisRange(off, off+sz)), 0, 1),
-				Transpose(Slice(st.C[l], AxisRange(), AxisRange(off, off+sz)), 0, 1))
-		}
+		out = append(out, st.tensor(off, sz).Flat()...)
 		off += sz
 	}
 	return out
+}
+
+// tensor is one parameter tensor's share of the state, coordinates off..off+sz, in Rule's layout.
+func (st cols) tensor(off, sz int) State {
+	var s State
+	for l := range st.H {
+		s.H, s.C = append(s.H, rowsOf(st.H[l], off, sz)), append(s.C, rowsOf(st.C[l], off, sz))
+	}
+	return s
+}
+
+// rowsOf is coordinates off..off+sz of a columns tensor [k, N], as rows [sz, k].
+func rowsOf(x *Node, off, sz int) *Node {
+	return Transpose(Slice(x, AxisRange(), AxisRange(off, off+sz)), 0, 1)
+}
+
+// sizesOf are the tensors' coordinate counts.
+func sizesOf(xs []*Node) []int {
+	sizes := make([]int, len(xs))
+	for i, x := range xs {
+		sizes[i] = x.Shape().Size()
+	}
+	return sizes
 }
 
 func concat1(xs []*Node) *Node {
@@ -150,18 +167,16 @@ func concat1(xs []*Node) *Node {
 	return Concatenate(xs, 1)
 }
 
-// flatAll flattens tensors into one vector [N] and returns their sizes.
-func flatAll(xs []*Node) (*Node, []int) {
-	var parts []*Node
-	var sizes []int
-	for _, x := range xs {
-		parts = append(parts, Reshape(x, -1))
-		sizes = append(sizes, x.Shape().Size())
+// flatAll flattens tensors into one vector [N].
+func flatAll(xs []*Node) *Node {
+	parts := make([]*Node, len(xs))
+	for i, x := range xs {
+		parts[i] = Reshape(x, -1)
 	}
 	if len(parts) == 1 {
-		return parts[0], sizes
+		return parts[0]
 	}
-	return Concatenate(parts, 0), sizes
+	return Concatenate(parts, 0)
 }
 
 // Unrolled steps the LO over several optimizee steps with the state kept in the columns form between them
@@ -177,10 +192,7 @@ type Unrolled struct {
 
 // Begin starts an unroll from Rule's per-tensor state for parameter tensors params.
 func (n *Net) Begin(params, state []*Node) *Unrolled {
-	u := &Unrolled{net: n}
-	for _, p := range params {
-		u.sizes = append(u.sizes, p.Shape().Size())
-	}
+	u := &Unrolled{net: n, sizes: sizesOf(params)}
 	if !n.columns {
 		u.flat = state
 		return u
@@ -197,10 +209,10 @@ func (u *Unrolled) Step(params, grads []*Node) ([]*Node, Trace) {
 		u.flat = newState
 		return newParams, tr
 	}
-	g, _ := flatAll(grads)
+	g := flatAll(grads)
 	var p *Node
 	if n.cfg.ParamInput {
-		p, _ = flatAll(params)
+		p = flatAll(params)
 	}
 	x := n.preprocessCols(g, p)
 	prev := u.st
@@ -214,13 +226,7 @@ func (u *Unrolled) Step(params, grads []*Node) ([]*Node, Trace) {
 		sz := u.sizes[i]
 		newParams[i] = Add(par, Reshape(Slice(m, AxisRange(off, off+sz)), par.Shape().Dimensions...))
 		// The trace in the reference layout, for the smoothing term; XLA drops it where nothing reads it.
-		tr.Inputs = append(tr.Inputs, Transpose(Slice(x, AxisRange(), AxisRange(off, off+sz)), 0, 1))
-		var s State
-		for l := range n.cfg.Layers {
-			s.H = append(s.H, Transpose(Slice(prev.H[l], AxisRange(), AxisRange(off, off+sz)), 0, 1))
-			s.C = append(s.C, Transpose(Slice(prev.C[l], AxisRange(), AxisRange(off, off+sz)), 0, 1))
-		}
-		tr.States = append(tr.States, s)
+		tr.Inputs, tr.States = append(tr.Inputs, rowsOf(x, off, sz)), append(tr.States, prev.tensor(off, sz))
 		off += sz
 	}
 	return newParams, tr
@@ -241,8 +247,8 @@ type colsRule struct{ n *Net }
 
 func (r colsRule) InitState(params []*Node) []*Node {
 	N := 0
-	for _, p := range params {
-		N += p.Shape().Size()
+	for _, sz := range sizesOf(params) {
+		N += sz
 	}
 	var out []*Node
 	for range r.n.cfg.Layers {
@@ -253,20 +259,9 @@ func (r colsRule) InitState(params []*Node) []*Node {
 }
 
 func (r colsRule) Step(params, grads, state []*Node) ([]*Node, []*Node) {
-	var st cols
-	for l := range r.n.cfg.Layers {
-		st.H, st.C = append(st.H, state[2*l]), append(st.C, state[2*l+1])
-	}
-	u := &Unrolled{net: r.n, st: st, once: true}
-	for _, p := range params {
-		u.sizes = append(u.sizes, p.Shape().Size())
-	}
+	u := &Unrolled{net: r.n, st: cols(Unflat(state)), once: true, sizes: sizesOf(params)}
 	newParams, _ := u.Step(params, grads)
-	var out []*Node
-	for l := range r.n.cfg.Layers {
-		out = append(out, u.st.H[l], u.st.C[l])
-	}
-	return newParams, out
+	return newParams, State(u.st).Flat()
 }
 
 // ForRuns: the LO updates every coordinate from its own gradient and state, so batched runs never mix.

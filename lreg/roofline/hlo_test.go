@@ -82,7 +82,7 @@ func TestCountByHand(t *testing.T) {
 func TestAnalyzeByHand(t *testing.T) {
 	m, _ := Parse(testHLO)
 	c, _ := Count(m)
-	mach := Machine{PeakGFLOPs: 100, BandwidthGBs: 10, DotSeconds: map[string]float64{}, DotGFLOPs: map[string]float64{}}
+	mach := Machine{PeakGFLOPs: 100, BandwidthGBs: 10, DotSeconds: map[string]float64{}}
 	mach.DotSeconds[c.Dots[0].Key()] = 1e-4
 	mach.DotSeconds[c.Dots[1].Key()] = 1e-6
 	a := Analyze("test", c, mach, 1e-3)

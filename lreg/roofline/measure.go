@@ -17,7 +17,6 @@ type Machine struct {
 	BandwidthGBs float64            // a streaming element-wise kernel over 64 MB: bytes read and written per second
 	CallOverhead float64            // seconds of an executable call that does (almost) nothing
 	DotSeconds   map[string]float64 // per matmul shape (Dot.Key): one call alone, less CallOverhead
-	DotGFLOPs    map[string]float64
 }
 
 // timeIt returns the fastest of at least 5 calls, and of as many more as fit in budget seconds.
@@ -48,7 +47,7 @@ func randomTensor(rng *rand.Rand, s Shape) *tensors.Tensor {
 // Measure times, on b: a large matmul (the peak), a streaming kernel (the bandwidth), an empty call (the
 // overhead) and each matmul shape of dots alone (its time without the call overhead).
 func Measure(b backends.Backend, dots []Dot) (Machine, error) {
-	m := Machine{DotSeconds: map[string]float64{}, DotGFLOPs: map[string]float64{}}
+	m := Machine{DotSeconds: map[string]float64{}}
 	rng := rand.New(rand.NewPCG(1, 2))
 
 	empty, err := graph.NewExec(b, func(x *graph.Node) *graph.Node { return graph.AddScalar(x, 1) })
@@ -101,7 +100,6 @@ func (m *Machine) Add(b backends.Backend, dots []Dot) error {
 		}
 		sec = math.Max(sec-m.CallOverhead, 1e-7)
 		m.DotSeconds[d.Key()] = sec
-		m.DotGFLOPs[d.Key()] = d.FLOPs() / sec / 1e9
 	}
 	return nil
 }
