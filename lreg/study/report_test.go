@@ -325,7 +325,8 @@ func TestReportSynthetic(t *testing.T) {
 		t.Error(err)
 	}
 
-	// The README block: the primary table between the markers, the rest of the README kept.
+	// The README block: the primary table and the positive control's reading of the overfit regime between the
+	// markers, the rest of the README kept.
 	readme := filepath.Join(out, "README.md")
 	if err := os.WriteFile(readme, []byte("before\n"+ReadmeBegin+"\nold\n"+ReadmeEnd+"\nafter\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -335,7 +336,7 @@ func TestReportSynthetic(t *testing.T) {
 	}
 	rm, _ := os.ReadFile(readme)
 	if s := string(rm); !strings.HasPrefix(s, "before\n"+ReadmeBegin+"\nThe study's primary verdicts (45 of 53 units recorded;") || strings.Contains(s, "old") ||
-		!strings.HasSuffix(s, "| 0 / 1 / 0 |\n"+ReadmeEnd+"\nafter\n") || strings.Contains(s, "## Per task") {
+		!strings.HasSuffix(s, "| 0 / 1 / 0 |\n\nThe positive control confirms an explicit regularizer in the overfit regime: its LO comparisons are read.\n"+ReadmeEnd+"\nafter\n") || strings.Contains(s, "## Per task") {
 		t.Errorf("README after UpdateReadme:\n%s", s)
 	}
 	// A tampered record (its accuracy edited) and a file that is not a unit of the plan are refused.

@@ -355,8 +355,12 @@ func (rep Report) ReadmeBlock() string {
 	v := rep.Verdicts()
 	_, rest, _ := strings.Cut(v, "\n## Primary")
 	primary, _, _ := strings.Cut(rest, "\n## ")
-	return fmt.Sprintf("The study's primary verdicts (%d of %d units recorded; every family in [`results/study/verdicts.md`](results/study/verdicts.md)):\n",
+	block := fmt.Sprintf("The study's primary verdicts (%d of %d units recorded; every family in [`results/study/verdicts.md`](results/study/verdicts.md)):\n",
 		rep.Records, rep.Units) + "\n#### Primary" + strings.TrimRight(primary, "\n") + "\n"
+	if o := rep.overfitReading(); o != "" { // the rule that says whether the overfit rows are evidence
+		block += "\n" + o + "\n"
+	}
+	return block
 }
 
 // UpdateReadme replaces the README's study block with the report's; the markers must be there.

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/lreg/lreg/lreg/backend"
@@ -22,6 +24,7 @@ const studyUsage = `usage: lreg study COMMAND [flags] (lreg study COMMAND -h lis
   run      run units (--shard i/n: one part of them; --unit ID: one) into --run-dir; resumable
   status   what is done and left in run directories, with an ETA from measured unit times
   merge    take the records of run directories into --out, each checked against the plan
+  tune     choose the baselines' weight decay and SAM radius on a validation split (TUNING.md, tuning.json)
   report   the tables and verdicts of a merged directory (tables.md, verdicts.md, verdicts.json), from its records`
 
 func cmdStudy(args []string) error {
@@ -45,6 +48,8 @@ func cmdStudy(args []string) error {
 		return studyMerge(args[1:])
 	case "report":
 		return studyReport(args[1:])
+	case "tune":
+		return studyTune(args[1:])
 	}
 	return fmt.Errorf("unknown study command %q\n%s", args[0], studyUsage)
 }
@@ -209,6 +214,58 @@ func studyRun(args []string) error {
 		return err
 	}
 	fmt.Printf("study %s, shard %s: %d units run, %d found done, in %s\n", p.Design.Size, sh, ran, skipped, *runDir)
+	return nil
+}
+
+func studyTune(args []string) error {
+	fs := flag.NewFlagSet("study tune", flag.ContinueOnError)
+	var sf studyFlags
+	sf.register(fs)
+	out := fs.String("out", "", "folder for TUNING.md and tuning.json (default results/study for --size study, else runs/study-<size>)")
+	dataDir := fs.String("data", "data", "data folder (see `lreg data`)")
+	backendFlag := fs.String("backend", "", "auto, go, xla or xla:/path/to/pjrt_plugin.so (default $GOMLX_BACKEND, else auto)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	p, err := sf.plan()
+	if err != nil {
+		return err
+	}
+	d := p.Design
+	if d.Tuning.Regime == "" {
+		return fmt.Errorf("the %s design has no tuning grid (its baselines' strengths are fixed)", d.Size)
+	}
+	if *out == "" {
+		*out = filepath.Join("runs", study.Profile(d))
+		if d.Size == "study" {
+			*out = filepath.Join("results", "study")
+		}
+	}
+	if err := store.CheckWritable(*out); err != nil {
+		return fmt.Errorf("--out %s: cannot write there (%v): choose a writable folder with --out", *out, err)
+	}
+	b, info, err := backend.New(*backendFlag)
+	if err != nil {
+		return err
+	}
+	res, err := study.Tune(d, b, info.Config, data.Options{Dir: *dataDir}, func(s string) { fmt.Fprintln(os.Stderr, s) })
+	if err != nil {
+		return err
+	}
+	if err := store.WriteJSON(filepath.Join(*out, "tuning.json"), res); err != nil {
+		return err
+	}
+	if err := store.WriteAtomic(filepath.Join(*out, "TUNING.md"), []byte(res.Markdown())); err != nil {
+		return err
+	}
+	wd, rho := res.Choose()
+	for _, opt := range slices.Sorted(maps.Keys(wd)) {
+		if wd[opt] != d.Baselines.WeightDecay[opt] || rho[opt] != d.Baselines.Rho[opt] {
+			fmt.Fprintf(os.Stderr, "note: the tuning chose weight decay %g and radius %g for %s, the design has %g and %g: edit the design (lreg/study/design.go) to adopt them\n",
+				wd[opt], rho[opt], opt, d.Baselines.WeightDecay[opt], d.Baselines.Rho[opt])
+		}
+	}
+	fmt.Printf("wrote %s and tuning.json\n", filepath.Join(*out, "TUNING.md"))
 	return nil
 }
 
