@@ -24,6 +24,7 @@ import (
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/metareg"
 	"github.com/lreg/lreg/lreg/metatest"
+	"github.com/lreg/lreg/lreg/probe"
 )
 
 // LOKind is one kind of LO of the study, meta-trained from MetaSeeds meta-seeds.
@@ -83,6 +84,21 @@ type Baselines struct {
 	Rho         map[string]float64 `json:"rho"`          // sam's, per optimizee (chosen by Tune where tuned)
 }
 
+// ProbeDesign is where the sharpness probes (SPEC.md section 5) look: at the final points of the runs of each
+// LO of Kinds, in each regime of Regimes, on Tasks. The regimes are the two moments: the converge regime's end
+// (convergence, or its step cap) and the overfit regime's (2,000 steps on 1,000 examples, later than any
+// convergence). Every point gets both measures (loss increase and gradient-norm increase); a kind's verdict uses
+// its own (probe.KindFor: gradient norm for GAM, loss otherwise) at Radius.
+type ProbeDesign struct {
+	Kinds   []string     `json:"kinds"`   // LO kinds probed; Kinds[0] is the reference (none)
+	Regimes []string     `json:"regimes"` // the moments
+	Tasks   []Task       `json:"tasks"`
+	Runs    int          `json:"runs"`   // points per LO and task (seeds 100, ...)
+	ValN    int          `json:"val_n"`  // the validation set (probe.Validation: the first of the meta-train half)
+	Probe   probe.Config `json:"probe"`  // radii, PGA steps, step fraction; Kind is set per measure
+	Radius  float64      `json:"radius"` // the radius whose final F the verdicts compare
+}
+
 // Amendment is a change to the design made after its runs began, kept with its reason, so that a reader can
 // tell what was fixed before any run from what the first records led to.
 type Amendment struct {
@@ -95,12 +111,13 @@ type Amendment struct {
 
 // Design is the whole study: what is meta-trained, how it is meta-tested, and the statistics.
 type Design struct {
-	Size      string      `json:"size"`    // "smoke" or "study"
-	Meta      meta.Config `json:"meta"`    // every LO's meta-training but its regularizer, name and seed
-	LOs       []LOKind    `json:"los"`     // in order; LOs[0] is the reference (none)
-	Regimes   []Regime    `json:"regimes"` // in order
-	Baselines Baselines   `json:"baselines"`
-	Tuning    Tuning      `json:"tuning"` // how Baselines' strengths were chosen
+	Size      string       `json:"size"`    // "smoke" or "study"
+	Meta      meta.Config  `json:"meta"`    // every LO's meta-training but its regularizer, name and seed
+	LOs       []LOKind     `json:"los"`     // in order; LOs[0] is the reference (none)
+	Regimes   []Regime     `json:"regimes"` // in order
+	Baselines Baselines    `json:"baselines"`
+	Tuning    Tuning       `json:"tuning"` // how Baselines' strengths were chosen
+	Probes    *ProbeDesign `json:"probes,omitempty"`
 	// Amendments are the changes made after the runs began, oldest first.
 	Amendments []Amendment `json:"amendments,omitempty"`
 	Alpha      float64     `json:"alpha"` // family-wise error rate of each family (Holm); 0.05
@@ -189,12 +206,20 @@ func Study() Design {
 			WeightDecay: map[string]float64{"mlp-sigmoid": 5e-4, "mlp-relu": 2e-3, "cnn": 5e-4},
 			Rho:         map[string]float64{"mlp-sigmoid": 0.3, "mlp-relu": 0.05, "cnn": 0.05}},
 		Tuning: Tuning{Regime: "overfit", ValN: 10000, Runs: 5, WeightDecays: []float64{5e-4, 2e-3, 5e-3}, Rhos: []float64{0.05, 0.1, 0.2, 0.3}},
+		Probes: &ProbeDesign{Kinds: []string{"none", "sam", "gsam", "gam"}, Regimes: []string{"converge", "overfit"},
+			Tasks: []Task{mlps[1], mlps[2]}, Runs: 3, ValN: 1000, Probe: probe.Config{}.Defaults(), Radius: 0.05},
 		Amendments: []Amendment{{
 			Date:    "2026-12-07",
 			What:    "the baselines' weight decay and SAM radius on the MLPs, from 5e-4 and 0.05 (the cpu profile's) to what `lreg study tune` chose on a validation split (the tuning grid added to the design): weight decay 2e-3 on MLP-ReLU, radius 0.3 on MLP-sigmoid, the rest unchanged",
 			Why:     "after the first round (201 of 885 units), the positive control failed in the overfit regime: neither sgd-l2 (-0.46 points) nor SAM (-0.10) beat SGD, so by the design's own rule no LO comparison of that regime could be read; at 5e-4 and 0.05 the regularizers are too weak to matter in 2,000 steps",
 			Redone:  "the sam baseline units of MLP-sigmoid and the sgd-l2 units of MLP-ReLU, in both regimes (8 units); the other baselines are unchanged",
 			Outcome: "no LO and no LO meta-test depends on the baselines: their records stand",
+		}, {
+			Date:    "2026-12-07",
+			What:    "the sharpness probes as units of the plan (ProbeDesign: lo-none, lo-sam, lo-gsam and lo-gam, at the end of both regimes' runs, on MNIST MLP-ReLU and Fashion-MNIST MLP-sigmoid, 3 points each, both measures), with a sharpness family in the report",
+			Why:     "the design listed them as still to build (issue 22, item 4); the paper's Figures 4-6 claim flatter points for the regularized LOs",
+			Redone:  "none: the probe units are new",
+			Outcome: "no other unit changed",
 		}},
 		Alpha: 0.05, Power: 0.8,
 	}
@@ -221,6 +246,9 @@ func Smoke() Design {
 	over.Runs, over.BaselineRuns = 2, 2
 	over.Test.TrainN, over.Test.MaxSteps, over.Test.Patience, over.Test.EvalTrain, over.Test.TestN = 200, 40, 40, 200, 1000
 	d.Tuning.ValN, d.Tuning.Runs, d.Tuning.WeightDecays, d.Tuning.Rhos = 1000, 2, []float64{5e-4, 5e-3}, []float64{0.05, 0.2}
+	pr := *d.Probes
+	pr.Tasks, pr.Runs, pr.ValN, pr.Probe.Steps, pr.Probe.Radii = []Task{{data.MNIST, "mlp-relu"}}, 2, 200, 2, []float64{0.01, 0.05}
+	d.Probes = &pr
 	return d
 }
 
@@ -242,6 +270,9 @@ func Tiny() Design {
 	}
 	over.Test.TrainN, over.Test.MaxSteps, over.Test.Patience = 50, 6, 6
 	d.Tuning.ValN = 20
+	pr := *d.Probes
+	pr.Kinds, pr.ValN = []string{"none", "sam"}, 50
+	d.Probes = &pr
 	return d
 }
 
@@ -287,6 +318,24 @@ func (d Design) Validate() error {
 			if d.Baselines.WeightDecay[t.Optimizee] < 0 || d.Baselines.Rho[t.Optimizee] < 0 {
 				return fmt.Errorf("design %s: baselines: weight decay and radius of %s must be >= 0", d.Size, t.Optimizee)
 			}
+		}
+	}
+	if pr := d.Probes; pr != nil {
+		if len(pr.Kinds) == 0 || pr.Kinds[0] != d.LOs[0].Name || pr.Runs < 1 || pr.ValN < 1 || len(pr.Tasks) == 0 || !slices.Contains(pr.Probe.Radii, pr.Radius) {
+			return fmt.Errorf("design %s: probes: kinds starting with the reference %s, runs >= 1, val_n >= 1, tasks, and a verdict radius among the radii", d.Size, d.LOs[0].Name)
+		}
+		for _, k := range pr.Kinds {
+			if !slices.ContainsFunc(d.LOs, func(l LOKind) bool { return l.Name == k }) {
+				return fmt.Errorf("design %s: probes: kind %q is not an LO kind of the design", d.Size, k)
+			}
+		}
+		for _, rn := range pr.Regimes {
+			if _, ok := d.regime(rn); !ok {
+				return fmt.Errorf("design %s: probes: regime %q is not a regime of the design", d.Size, rn)
+			}
+		}
+		if err := pr.Probe.Validate(); err != nil {
+			return fmt.Errorf("design %s: probes: %w", d.Size, err)
 		}
 	}
 	if t := d.Tuning; t.Regime != "" {

@@ -238,7 +238,8 @@ func Doc(d Design, s Spreads, means map[string]map[string]float64, spreadsFrom s
 	w("  second copy of the final step's loss, as SAM's term L(theta_T + eps) adds one): added.\n")
 	w("- `meta.Trainer.Snapshots` (the dose-response's LOs, tested equal to runs capped at those meta-steps): added.\n")
 	w("- `lreg study tune` (the baselines' strengths on a validation split): added.\n")
-	w("- Still to build: the probes for every kind at both moments.\n\n")
+	w("- probe units (`ProbeDesign`: train an LO's runs, probe their final points with both measures; the report's sharpness\n")
+	w("  family compares each kind's own measure at the verdict radius, LOs as units): added.\n\n")
 
 	if len(d.Amendments) > 0 {
 		w("## Amendments (made after the runs began)\n\n")

@@ -3,12 +3,14 @@ package study
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/metatest"
 	"github.com/lreg/lreg/lreg/optim"
+	"github.com/lreg/lreg/lreg/probe"
 	"github.com/lreg/lreg/lreg/shard"
 )
 
@@ -17,6 +19,7 @@ const (
 	MetaTrain = "meta-train" // meta-train one LO (and keep its snapshots)
 	MetaTest  = "meta-test"  // meta-test one LO (or snapshot) on one task in one regime, all its seeds
 	Baseline  = "baseline"   // train one hand-made optimizer on one task in one regime, all its seeds
+	Probe     = "probe"      // train one LO's runs on one task in one regime and probe the sharpness of their final points
 )
 
 // Unit is one independent piece of work: everything its result depends on, so that its ID (a hash of it) is
@@ -33,6 +36,8 @@ type Unit struct {
 	Regime    string           `json:"regime,omitempty"`
 	Test      *metatest.Config `json:"test,omitempty"` // meta-test, baseline: the protocol
 	Seeds     []uint64         `json:"seeds,omitempty"`
+	Probe     *probe.Config    `json:"probe,omitempty"`       // probe: radii, PGA steps, step (both measures are taken)
+	ProbeValN int              `json:"probe_val_n,omitempty"` // probe: the validation set's size (probe.Validation)
 }
 
 // ID is the unit's address: a readable name and the first 12 hex digits of a SHA-256 of the unit.
@@ -43,6 +48,8 @@ func (u Unit) ID() string {
 		name = "train-" + u.LO
 	case MetaTest:
 		name = fmt.Sprintf("test-%s-%s-%s-%s", u.Regime, u.Test.Dataset, u.Test.Optimizee, u.LO)
+	case Probe:
+		name = fmt.Sprintf("probe-%s-%s-%s-%s", u.Regime, u.Test.Dataset, u.Test.Optimizee, u.LO)
 	default:
 		name = fmt.Sprintf("base-%s-%s-%s-%s", u.Regime, u.Test.Dataset, u.Test.Optimizee, u.Method)
 	}
@@ -115,6 +122,17 @@ func NewPlan(d Design) (*Plan, error) {
 							u.Snapshots = []int{k.Snapshots[i-1]}
 						}
 						add(u)
+					}
+				}
+			}
+			if pr := d.Probes; pr != nil && slices.Contains(pr.Kinds, k.Name) {
+				for _, rn := range pr.Regimes {
+					r, _ := d.regime(rn)
+					for _, t := range pr.Tasks {
+						tc, _ := r.TestConfig(t)
+						pc := pr.Probe
+						add(Unit{Kind: Probe, LO: name, LOKind: k.Name, Needs: train, Method: "lo-" + name, Regime: rn, Test: &tc,
+							Seeds: seeds(pr.Runs), Probe: &pc, ProbeValN: pr.ValN})
 					}
 				}
 			}
@@ -225,6 +243,9 @@ func (u Unit) Estimate() float64 {
 		return 1.2*float64(c.BudgetMetaSteps())*step + 10
 	case MetaTest:
 		return float64(len(u.Seeds)*u.Test.MaxSteps)*stepSeconds[u.Test.Optimizee] + 3
+	case Probe: // the runs, then 2 measures x radii x PGA steps of a forward and backward pass, and their compilation
+		return float64(len(u.Seeds)*u.Test.MaxSteps)*stepSeconds[u.Test.Optimizee] +
+			float64(2*len(u.Seeds)*len(u.Probe.Radii)*u.Probe.Steps)*0.02 + 15
 	}
 	f := 1.0
 	if u.Method == "sam" {
@@ -243,6 +264,8 @@ func (p *Plan) Describe(i int, cmd string) string {
 		what = fmt.Sprintf("meta-train LO %s (%s, meta-seed %d)", u.LO, u.LOKind, u.Meta.Seed-p.Design.Meta.Seed)
 	case MetaTest:
 		what = fmt.Sprintf("meta-test LO %s on %s/%s, regime %s, %d runs", u.LO, u.Test.Dataset, u.Test.Optimizee, u.Regime, len(u.Seeds))
+	case Probe:
+		what = fmt.Sprintf("probe the final points of LO %s's %d runs on %s/%s, regime %s", u.LO, len(u.Seeds), u.Test.Dataset, u.Test.Optimizee, u.Regime)
 	default:
 		what = fmt.Sprintf("baseline %s on %s/%s, regime %s, %d runs", u.Method, u.Test.Dataset, u.Test.Optimizee, u.Regime, len(u.Seeds))
 	}

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/lreg/lreg/lreg/probe"
 	"github.com/lreg/lreg/lreg/stats"
 	"github.com/lreg/lreg/lreg/store"
 	"github.com/lreg/lreg/lreg/verdict"
@@ -25,6 +27,7 @@ const (
 	FamilyControl  = "control"
 	FamilyDose     = "dose-response"
 	FamilyPositive = "positive control"
+	FamilySharp    = "sharpness"
 )
 
 // Notes a comparison carries.
@@ -53,6 +56,21 @@ type LOScore struct {
 
 // Complete reports whether the LO has a record on every task of its regime.
 func (s LOScore) Complete() bool { return !math.IsNaN(s.Score) }
+
+// SharpScore is one LO's probes in one regime (one moment): per measure (probe.KindLoss, probe.KindGradNorm)
+// and task, the mean over its probed points of F at the design's verdict radius.
+type SharpScore struct {
+	Regime string                        `json:"regime"`
+	Kind   string                        `json:"kind"`
+	LO     string                        `json:"lo"`
+	F      map[string]map[string]float64 `json:"f"` // measure -> task -> mean final F at the radius
+	Points int                           `json:"points"`
+}
+
+// score is the mean over the tasks of F of the measure, NaN unless every task has it.
+func (s SharpScore) score(measure string, tasks []Task) float64 {
+	return overTasks(s.F[measure], tasks)
+}
 
 // BaselineScore is one baseline's runs in one regime: per seed, its test accuracy averaged over the regime's
 // tasks (runs are the units: a baseline has no meta-seed).
@@ -85,6 +103,7 @@ type Report struct {
 	Backends      []string
 	Scores        []LOScore
 	Baselines     []BaselineScore
+	Sharpness     []SharpScore
 	Comparisons   []Comparison // every family, in order
 	NotComputable []string     // what the records (or the design) do not allow, in words
 	Alpha, Power  float64
@@ -151,7 +170,7 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 	baseSeeds := map[key]map[string][]float64{} // per task, per seed
 	for i, u := range p.Units {
 		rec, ok := recs[p.IDs[i]]
-		if !ok || u.Kind == MetaTrain {
+		if !ok || u.Kind == MetaTrain || u.Kind == Probe {
 			continue
 		}
 		task := Task{u.Test.Dataset, u.Test.Optimizee}.String()
@@ -227,6 +246,8 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 			rep.Baselines = append(rep.Baselines, *bs)
 		}
 	}
+
+	rep.Sharpness = sharpScores(p, recs)
 
 	// The comparisons, family by family.
 	side := func(regime, kind string, step int, measure func(LOScore) float64) []float64 {
@@ -365,6 +386,29 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 		rep.NotComputable = append(rep.NotComputable, "the positive control: the design has no sgd baseline with sgd-l2 or sam")
 	}
 
+	if pr := d.Probes; pr != nil {
+		for _, rn := range pr.Regimes {
+			for _, k := range pr.Kinds[1:] {
+				measure := probe.KindFor(k)
+				sideF := func(kind string) []float64 {
+					var v []float64
+					for _, s := range rep.Sharpness {
+						if s.Regime == rn && s.Kind == kind {
+							if x := s.score(measure, pr.Tasks); !math.IsNaN(x) {
+								v = append(v, x)
+							}
+						}
+					}
+					return v
+				}
+				add(FamilySharp, fmt.Sprintf("lo-%s reaches flatter points than lo-%s", k, ref), rn+" (pooled)",
+					fmt.Sprintf("final F (%s) at eps %g, mean over tasks", measure, pr.Radius), -1, sideF(k), sideF(ref), seedsOf[k], seedsOf[ref], "LOs")
+			}
+		}
+	} else {
+		rep.NotComputable = append(rep.NotComputable, "the probes: the design has none")
+	}
+
 	// Holm within each family (verdict.Decide), then no verdict where a side has fewer than two replicates, and
 	// the MDE at the realised N and spread beside every "not confirmed".
 	plain := make([]verdict.Comparison, len(cs))
@@ -389,9 +433,49 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 		}
 	}
 	rep.Comparisons = cs
-	rep.NotComputable = append(rep.NotComputable,
-		"the probes (sharpness at two moments) and cost per step: not claims of this report (the probes are not units of the plan; cost per step is `lreg bench`'s)")
+	rep.NotComputable = append(rep.NotComputable, "cost per step: not a claim of this report (it is `lreg bench`'s)")
 	return rep
+}
+
+// sharpScores gathers the probe records by (regime, LO), in plan order.
+func sharpScores(p *Plan, recs map[string]Record) []SharpScore {
+	pr := p.Design.Probes
+	if pr == nil {
+		return nil
+	}
+	ri := slices.Index(pr.Probe.Radii, pr.Radius)
+	type key struct{ regime, lo string }
+	by := map[key]*SharpScore{}
+	var order []key
+	for i, u := range p.Units {
+		rec, ok := recs[p.IDs[i]]
+		if !ok || u.Kind != Probe {
+			continue
+		}
+		k := key{u.Regime, u.LO}
+		if by[k] == nil {
+			by[k] = &SharpScore{Regime: u.Regime, Kind: u.LOKind, LO: u.LO, F: map[string]map[string]float64{}}
+			order = append(order, k)
+		}
+		task := Task{u.Test.Dataset, u.Test.Optimizee}.String()
+		sum, n := map[string]float64{}, map[string]int{}
+		for _, pt := range rec.Outcome.Probes {
+			sum[pt.Kind] += pt.Final[ri]
+			n[pt.Kind]++
+		}
+		for m, v := range sum {
+			if by[k].F[m] == nil {
+				by[k].F[m] = map[string]float64{}
+			}
+			by[k].F[m][task] = v / float64(n[m])
+		}
+		by[k].Points += n[probe.KindLoss]
+	}
+	var out []SharpScore
+	for _, k := range order {
+		out = append(out, *by[k])
+	}
+	return out
 }
 
 // accuracy is a run's test accuracy as the study counts it: a diverged run (or one without an accuracy) is 0.

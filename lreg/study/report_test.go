@@ -82,6 +82,16 @@ func synthGap(kind string, seed int) float64 {
 	return 0.03
 }
 
+// synthSharp is the final F of a probed point (every radius, both measures): lo-none 0.10 and 0.12 by meta-seed,
+// lo-sam 0.05 and 0.07 (a run's seed adds nothing), so lo-sam is flatter by 0.05 at the same spread.
+func synthSharp(kind string, seed int, regime string, runSeed int) float64 {
+	v := 0.10 + 0.02*float64(seed)
+	if kind == "sam" {
+		v -= 0.05
+	}
+	return v
+}
+
 // synthBaseline: per seed (both tasks alike) sgd and sgd-l2 0.80, 0.84; sam 0.90, 0.94 (converge) and 0.60,
 // 0.64 vs 0.90, 0.94 (overfit: sgd lower there).
 func synthBaseline(method, regime string, seed int) float64 {
@@ -162,7 +172,13 @@ func writeSynthetic(t *testing.T, p *Plan, dir, skip string) {
 			task := Task{u.Test.Dataset, u.Test.Optimizee}.String()
 			var accs []float64
 			gap := 0.0
-			if u.Kind == MetaTest {
+			if u.Kind == Probe {
+				key.MethodID = loIDs[u.LO]
+				accs = make([]float64, len(u.Seeds))
+				for j := range accs {
+					accs[j] = 0.5
+				}
+			} else if u.Kind == MetaTest {
 				key.MethodID = loIDs[u.LO]
 				step := 0
 				if len(u.Snapshots) == 1 {
@@ -181,6 +197,17 @@ func writeSynthetic(t *testing.T, p *Plan, dir, skip string) {
 					r = Run{Seed: s, Steps: 2, Diverged: true, TestAccuracy: 0.9, TrainAccuracy: 0.95}
 				}
 				out.Runs = append(out.Runs, r)
+			}
+			if u.Kind == Probe { // F = synthSharp at every radius; both measures of every run (none diverge here)
+				for _, kind := range []string{"loss", "gradnorm"} {
+					for _, s := range u.Seeds {
+						f := make([]float64, len(u.Probe.Radii))
+						for r := range f {
+							f[r] = synthSharp(u.LOKind, seedOfLO(u.LO), u.Regime, int(s))
+						}
+						out.Probes = append(out.Probes, ProbeRun{Seed: s, Kind: kind, Final: f})
+					}
+				}
 			}
 		}
 		rec := Record{ID: p.IDs[i], Unit: u, Outcome: out, OutcomeSHA256: OutcomeSHA256(out), Provenance: prov}
@@ -237,6 +264,21 @@ func TestReportSynthetic(t *testing.T) {
 	}
 	if _, ok := score["converge sam.seed2 0"]; ok {
 		t.Error("an LO without records has a score")
+	}
+
+	// Sharpness, both moments: lo-sam's F 0.05, 0.07 against lo-none's 0.10, 0.12: -0.05, t = -0.05 / 0.0141421
+	// = -3.5355339 at df 2, two-sided p = 1 - |t| / sqrt(2 + t^2) = 0.0715; the loss measure (SAM's own).
+	for _, moment := range []string{"converge (pooled)", "overfit (pooled)"} {
+		c := find(t, rep, FamilySharp, "lo-sam reaches flatter points than lo-none", moment)
+		near(t, "lo-sam's F at "+moment, c.A, 0.06)
+		near(t, "lo-none's F at "+moment, c.B, 0.11)
+		near(t, "F difference at "+moment, c.Test.Diff, -0.05)
+		if !strings.Contains(c.Measure, "(loss) at eps 0.05") || c.NA != 2 || c.NB != 2 {
+			t.Errorf("sharpness comparison %+v", c)
+		}
+	}
+	if len(rep.Sharpness) != 2*4 || rep.Sharpness[0].Points != 2 {
+		t.Errorf("sharpness scores %+v: want 4 LOs (none x2, sam x2) at 2 moments, 2 points each", rep.Sharpness)
 	}
 
 	// Primary, converge: 0.92 - 0.62 = 0.30; se = sqrt(2 * 0.0008 / 2) = 0.04 / sqrt(2); t = 10.6066017.
@@ -335,7 +377,7 @@ func TestReportSynthetic(t *testing.T) {
 		t.Fatal(err)
 	}
 	rm, _ := os.ReadFile(readme)
-	if s := string(rm); !strings.HasPrefix(s, "before\n"+ReadmeBegin+"\nThe study's primary verdicts (45 of 53 units recorded;") || strings.Contains(s, "old") ||
+	if s := string(rm); !strings.HasPrefix(s, "before\n"+ReadmeBegin+"\nThe study's primary verdicts (53 of 63 units recorded;") || strings.Contains(s, "old") ||
 		!strings.HasSuffix(s, "| 0 / 1 / 0 |\n\nThe positive control confirms an explicit regularizer in the overfit regime: its LO comparisons are read.\n"+ReadmeEnd+"\nafter\n") || strings.Contains(s, "## Per task") {
 		t.Errorf("README after UpdateReadme:\n%s", s)
 	}

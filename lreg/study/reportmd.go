@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/lreg/lreg/lreg/probe"
 	"github.com/lreg/lreg/lreg/store"
 	"github.com/lreg/lreg/lreg/verdict"
 )
@@ -101,6 +102,30 @@ func (rep Report) Tables(d Design) string {
 			b.WriteString("\n")
 		}
 	}
+	if pr := d.Probes; pr != nil && len(rep.Sharpness) > 0 {
+		fmt.Fprintf(&b, "\n## Sharpness: final F at eps %g (PGA probes, %d steps; mean over each LO's points per task)\n\n", pr.Radius, pr.Probe.Steps)
+		b.WriteString("loss: L_val(theta + d) - L_val(theta); gradnorm: ||grad L_val(theta + d)|| - ||grad L_val(theta)||; on the first " +
+			fmt.Sprint(pr.ValN) + " examples of the meta-train half. The moment is the end of the regime's runs.\n\n| regime | kind | LO | points |")
+		for _, m := range []string{probe.KindLoss, probe.KindGradNorm} {
+			for _, t := range pr.Tasks {
+				fmt.Fprintf(&b, " %s %s |", m, t)
+			}
+		}
+		b.WriteString("\n|---|---|---|---|" + strings.Repeat("---|", 2*len(pr.Tasks)) + "\n")
+		for _, s := range rep.Sharpness {
+			fmt.Fprintf(&b, "| %s | %s | %s | %d |", s.Regime, s.Kind, s.LO, s.Points)
+			for _, m := range []string{probe.KindLoss, probe.KindGradNorm} {
+				for _, t := range pr.Tasks {
+					v, ok := s.F[m][t.String()]
+					if !ok {
+						v = math.NaN()
+					}
+					fmt.Fprintf(&b, " %s |", num(v))
+				}
+			}
+			b.WriteString("\n")
+		}
+	}
 	return b.String()
 }
 
@@ -188,6 +213,9 @@ func (c Comparison) mde() string {
 	if math.IsNaN(c.MDE) {
 		return ""
 	}
+	if c.Family == FamilySharp { // in F's own units
+		return fmt.Sprintf("%.3g (%.3g)", c.MDE, c.MDEStrict)
+	}
 	return fmt.Sprintf("%.2f (%.2f)", 100*c.MDE, 100*c.MDEStrict)
 }
 
@@ -217,6 +245,7 @@ func (rep Report) Verdicts() string {
 		{FamilyControl, "Control: is SAM's advantage the final step's second copy?"},
 		{FamilyDose, "Dose-response: lo-sam vs lo-none over meta-training"},
 		{FamilyPositive, "Positive control: does an explicit regularizer help? (runs are the units)"},
+		{FamilySharp, "Sharpness at the end of each regime's runs (PGA probes; lower F is flatter; the MDE in F's units)"},
 	} {
 		cs := rep.Family(f.name)
 		if len(cs) == 0 {

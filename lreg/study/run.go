@@ -14,6 +14,7 @@ import (
 	"github.com/lreg/lreg/lreg/experiment"
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/metatest"
+	"github.com/lreg/lreg/lreg/probe"
 	"github.com/lreg/lreg/lreg/record"
 	"github.com/lreg/lreg/lreg/store"
 )
@@ -38,6 +39,16 @@ type Outcome struct {
 	LO         *LOOutcome    `json:"lo,omitempty"`
 	Key        *metatest.Key `json:"key,omitempty"` // meta-test, baseline: what each run depends on
 	Runs       []Run         `json:"runs,omitempty"`
+	Probes     []ProbeRun    `json:"probes,omitempty"` // probe: per run that did not diverge, each measure
+}
+
+// ProbeRun is one measure of the sharpness of one run's final point (probe.Result, without the PGA path).
+type ProbeRun struct {
+	Seed         uint64    `json:"seed"`
+	Kind         string    `json:"kind"` // probe.KindLoss or probe.KindGradNorm
+	BaseLoss     float64   `json:"base_loss"`
+	BaseGradNorm float64   `json:"base_grad_norm"`
+	Final        []float64 `json:"final"` // F after the last PGA step, per radius of the unit's probe config
 }
 
 // LOOutcome is what a meta-training made.
@@ -150,6 +161,18 @@ func (r *Runner) runUnit(u Unit, id string) error {
 			return err
 		}
 		prov.Seeds = []uint64{u.Meta.Seed}
+	case Probe:
+		var res []metatest.Result
+		var key metatest.Key
+		if res, key, out.Probes, err = r.probe(u, ds); err != nil {
+			return err
+		}
+		out.Key = &key
+		for _, x := range res {
+			out.Runs = append(out.Runs, Run{Seed: x.Seed, Steps: x.Steps, Converged: x.Converged, Diverged: x.Diverged,
+				TrainLoss: x.TrainLoss, TrainAccuracy: x.TrainAccuracy, TestLoss: x.TestLoss, TestAccuracy: x.TestAccuracy})
+		}
+		prov.Seeds = u.Seeds
 	default:
 		var res []metatest.Result
 		var key metatest.Key
@@ -216,29 +239,36 @@ func loID(dir, rel string) (string, error) {
 	return experiment.MethodID(path, dir, experiment.DefaultBaselines()), nil
 }
 
+// method is the unit's optimizer: a baseline's rule, or the LO its meta-train unit recorded (checked).
+func (r *Runner) method(u Unit) (metatest.Method, error) {
+	if u.Kind == Baseline {
+		return r.Plan.Design.Baselines.Method(u.Method, u.Test.Optimizee), nil
+	}
+	need, err := ReadRecord(r.Plan, r.Dir, u.Needs)
+	if err != nil {
+		return metatest.Method{}, fmt.Errorf("it uses the LO that unit %s makes, which is not done in %s (%v): run that unit first (a shard runs an LO's units in order), or merge the directory that holds it into this one", u.Needs, r.Dir, err)
+	}
+	want := need.Outcome.LO.ID
+	if len(u.Snapshots) == 1 {
+		want = need.Outcome.LO.snapshot(u.Snapshots[0]).ID
+	}
+	ms, err := experiment.Methods([]string{filepath.Join(r.Dir, "los", "lo-"+u.LO+".lreg")}, r.Dir, experiment.DefaultBaselines())
+	if err != nil {
+		return metatest.Method{}, err
+	}
+	if m := ms[0]; m.ID != want || m.Name != u.Method {
+		return metatest.Method{}, fmt.Errorf("LO file %s is not the one unit %s recorded (%s %s, recorded %s %s): restore it, or delete that unit's record to meta-train it again",
+			filepath.Join(r.Dir, "los", "lo-"+u.LO+".lreg"), u.Needs, m.Name, m.ID, u.Method, want)
+	}
+	return ms[0], nil
+}
+
 // metaTest trains the unit's method on its task for every seed (experiment.Sweep: a seed whose record exists
 // is reused, so a stopped unit resumes).
 func (r *Runner) metaTest(u Unit, ds *data.Dataset) ([]metatest.Result, metatest.Key, error) {
-	var m metatest.Method
-	if u.Kind == Baseline {
-		m = r.Plan.Design.Baselines.Method(u.Method, u.Test.Optimizee)
-	} else {
-		need, err := ReadRecord(r.Plan, r.Dir, u.Needs)
-		if err != nil {
-			return nil, metatest.Key{}, fmt.Errorf("it meta-tests the LO that unit %s makes, which is not done in %s (%v): run that unit first (a shard runs an LO's units in order), or merge the directory that holds it into this one", u.Needs, r.Dir, err)
-		}
-		want := need.Outcome.LO.ID
-		if len(u.Snapshots) == 1 {
-			want = need.Outcome.LO.snapshot(u.Snapshots[0]).ID
-		}
-		ms, err := experiment.Methods([]string{filepath.Join(r.Dir, "los", "lo-"+u.LO+".lreg")}, r.Dir, experiment.DefaultBaselines())
-		if err != nil {
-			return nil, metatest.Key{}, err
-		}
-		if m = ms[0]; m.ID != want || m.Name != u.Method {
-			return nil, metatest.Key{}, fmt.Errorf("LO file %s is not the one unit %s recorded (%s %s, recorded %s %s): restore it, or delete that unit's record to meta-train it again",
-				filepath.Join(r.Dir, "los", "lo-"+u.LO+".lreg"), u.Needs, m.Name, m.ID, u.Method, want)
-		}
+	m, err := r.method(u)
+	if err != nil {
+		return nil, metatest.Key{}, err
 	}
 	sweep := experiment.Sweep{Backend: r.Backend, Info: r.Info, Profile: Profile(r.Plan.Design), RunDir: r.Dir, Log: r.Log}
 	res, err := sweep.Run(*u.Test, ds, []metatest.Method{m}, u.Seeds)
@@ -247,6 +277,52 @@ func (r *Runner) metaTest(u Unit, ds *data.Dataset) ([]metatest.Result, metatest
 	}
 	key := metatest.Key{Config: *u.Test, Method: m.Name, MethodID: m.ID, Data: data.Fingerprint(ds), Backend: metatest.BackendKind(r.Info)}
 	return res[0], key, nil
+}
+
+// probe trains the unit's LO on its task for every seed and measures the sharpness of each final point that
+// did not diverge, both measures at every radius, on the validation set (probe.Validation).
+func (r *Runner) probe(u Unit, ds *data.Dataset) ([]metatest.Result, metatest.Key, []ProbeRun, error) {
+	m, err := r.method(u)
+	if err != nil {
+		return nil, metatest.Key{}, nil, err
+	}
+	key := metatest.Key{Config: *u.Test, Method: m.Name, MethodID: m.ID, Data: data.Fingerprint(ds), Backend: metatest.BackendKind(r.Info)}
+	run, err := metatest.NewRunner(r.Backend, *u.Test, m.Method, ds)
+	if err != nil {
+		return nil, key, nil, err
+	}
+	outs, err := run.TrainSeeds(u.Seeds, func(uint64) record.Provenance { return record.New(Profile(r.Plan.Design), r.Info) })
+	if err != nil {
+		return nil, key, nil, err
+	}
+	val, err := probe.Validation(run.Split, u.ProbeValN)
+	if err != nil {
+		return nil, key, nil, err
+	}
+	var res []metatest.Result
+	var probes []ProbeRun
+	for _, kind := range []string{probe.KindLoss, probe.KindGradNorm} {
+		cfg := *u.Probe
+		cfg.Kind = kind
+		pr, err := probe.New(r.Backend, run.Optimizee, cfg)
+		if err != nil {
+			return nil, key, nil, err
+		}
+		for _, o := range outs {
+			if o.Err != nil { // diverged: no point to probe
+				continue
+			}
+			p, err := pr.Run(o.Params, val)
+			if err != nil {
+				return nil, key, nil, fmt.Errorf("probing %s seed %d: %w", u.LO, o.Result.Seed, err)
+			}
+			probes = append(probes, ProbeRun{Seed: o.Result.Seed, Kind: kind, BaseLoss: p.BaseLoss, BaseGradNorm: p.BaseGradNorm, Final: p.Final})
+		}
+	}
+	for _, o := range outs {
+		res = append(res, o.Result)
+	}
+	return res, key, probes, nil
 }
 
 func (lo *LOOutcome) snapshot(step int) Snapshot {
@@ -341,6 +417,26 @@ func Check(p *Plan, rec Record, dir string) error {
 			return fmt.Errorf("run %d has seed %d, the plan %d", j, run.Seed, u.Seeds[j])
 		}
 	}
+	if u.Kind == Probe { // each measure of each run that did not diverge, in order, at every radius
+		var want []ProbeRun
+		for _, kind := range []string{probe.KindLoss, probe.KindGradNorm} {
+			for _, run := range o.Runs {
+				if !run.Diverged {
+					want = append(want, ProbeRun{Seed: run.Seed, Kind: kind})
+				}
+			}
+		}
+		if len(o.Probes) != len(want) {
+			return fmt.Errorf("it has %d probes, the plan %d (two measures of each run that did not diverge)", len(o.Probes), len(want))
+		}
+		for j, pr := range o.Probes {
+			if pr.Seed != want[j].Seed || pr.Kind != want[j].Kind || len(pr.Final) != len(u.Probe.Radii) {
+				return fmt.Errorf("probe %d is %s of seed %d at %d radii, the plan's %s of seed %d at %d", j, pr.Kind, pr.Seed, len(pr.Final), want[j].Kind, want[j].Seed, len(u.Probe.Radii))
+			}
+		}
+	} else if len(o.Probes) > 0 {
+		return fmt.Errorf("it holds probes, which only a probe unit makes")
+	}
 	return nil
 }
 
@@ -361,7 +457,7 @@ func checkLinks(p *Plan, recs map[string]Record) error {
 			return fmt.Errorf("unit %s saw data %s of %s, other units %s: the records were made on different data; merge only records of one data set's files", id, rec.Outcome.Data, name, fp)
 		}
 		data[name] = rec.Outcome.Data
-		if u.Kind != MetaTest {
+		if u.Kind != MetaTest && u.Kind != Probe {
 			continue
 		}
 		need, ok := recs[u.Needs]

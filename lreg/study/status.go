@@ -27,6 +27,8 @@ func Class(u Unit) string {
 		return "meta-train " + u.LOKind
 	case MetaTest:
 		return "meta-test " + u.Test.Optimizee
+	case Probe:
+		return "probe " + u.Test.Optimizee
 	}
 	return "baseline " + u.Test.Optimizee
 }

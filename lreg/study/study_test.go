@@ -3,6 +3,7 @@ package study
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,21 +54,21 @@ func TestPlanDeterministic(t *testing.T) {
 		count[u.Kind]++
 	}
 	// 45 LOs; each meta-tested on 6 + 4 tasks, none's and sam's 20 also at 3 snapshots on the 6 converge tasks;
-	// 3 baselines on 10 tasks.
-	if count[MetaTrain] != 45 || count[MetaTest] != 45*10+20*3*6 || count[Baseline] != 30 {
-		t.Errorf("units per kind %v: want 45 meta-train, 810 meta-test, 30 baseline", count)
+	// 3 baselines on 10 tasks; the 30 LOs of none, sam, gsam and gam probed on 2 tasks at 2 moments.
+	if count[MetaTrain] != 45 || count[MetaTest] != 45*10+20*3*6 || count[Baseline] != 30 || count[Probe] != 30*2*2 {
+		t.Errorf("units per kind %v: want 45 meta-train, 810 meta-test, 30 baseline, 120 probe", count)
 	}
 	if p1.IDs[0] != "train-none-"+hashOf(p1.Units[0])[:12] || !strings.HasPrefix(p1.IDs[1], "test-converge-mnist-mlp-sigmoid-none-") {
 		t.Errorf("first IDs %s, %s", p1.IDs[0], p1.IDs[1])
 	}
-	// More runs in the overfit regime: its meta-test and baseline IDs change, no others.
+	// More runs in the overfit regime: its meta-test and baseline IDs change, no others (its probes have their own).
 	d := Study()
 	d.Regimes[1].Runs++
 	d.Regimes[1].BaselineRuns++
 	p3, _ := NewPlan(d)
 	for i, u := range p1.Units {
 		changed := p3.IDs[i] != p1.IDs[i]
-		if changed != (u.Regime == "overfit") {
+		if changed != (u.Regime == "overfit" && u.Kind != Probe) {
 			t.Fatalf("unit %s: ID changed %v with the overfit regime's runs", p1.IDs[i], changed)
 		}
 	}
@@ -283,4 +284,44 @@ func listFiles(t *testing.T, dir string) []string {
 func mustJSON(b []byte) []byte {
 	s, _ := json.Marshal(string(b))
 	return s
+}
+
+// A probe unit trains its LO's runs and measures their final points: both measures of each run, F at the
+// larger radius above F at the smaller (PGA ascends the loss within a larger ball), the base loss that of a
+// trained point (finite, positive), and a record that checks.
+func TestProbeUnitMeasures(t *testing.T) {
+	dataDir, dir := t.TempDir(), t.TempDir()
+	testenv.WriteMNIST(t, dataDir, 400)
+	p, err := NewPlan(Tiny())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chain, probes []int
+	for i, u := range p.Units {
+		if u.LO == "none" || (u.Kind == MetaTrain && u.LO == "none") {
+			chain = append(chain, i)
+			if u.Kind == Probe {
+				probes = append(probes, i)
+			}
+		}
+	}
+	if len(probes) != 2 { // converge and overfit, one task
+		t.Fatalf("%d probe units of lo-none, want 2", len(probes))
+	}
+	runAll(t, p, dir, dataDir, chain)
+	for _, i := range probes {
+		rec, err := ReadRecord(p, dir, p.IDs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := p.Units[i]
+		if len(rec.Outcome.Probes) != 2*len(u.Seeds) {
+			t.Fatalf("%s: %d probes, want %d", p.IDs[i], len(rec.Outcome.Probes), 2*len(u.Seeds))
+		}
+		for _, pr := range rec.Outcome.Probes {
+			if !(pr.BaseLoss > 0) || math.IsInf(pr.BaseLoss, 0) || !(pr.Final[1] > pr.Final[0]) || !(pr.Final[1] > 0) {
+				t.Errorf("%s seed %d %s: base loss %g, F %v at radii %v", p.IDs[i], pr.Seed, pr.Kind, pr.BaseLoss, pr.Final, u.Probe.Radii)
+			}
+		}
+	}
 }
