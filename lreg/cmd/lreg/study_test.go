@@ -216,14 +216,14 @@ func TestStudyReportCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("lreg results --profile study: %v\n%s", err, res)
 	}
-	if !strings.Contains(string(res), "(0 of 885 units recorded)") {
+	if !strings.Contains(string(res), "(0 of 1005 units recorded)") {
 		t.Errorf("output:\n%s", res)
 	}
 	v, err := os.ReadFile(filepath.Join(out, "verdicts.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"Partial: 0 of 885 units", "| lo-gsam has a higher test accuracy than lo-none | overfit (pooled) | — | — | — | 0 vs 0 LOs | — | — | no records yet |"} {
+	for _, s := range []string{"Partial: 0 of 1005 units", "| lo-gsam has a higher test accuracy than lo-none | overfit (pooled) | — | — | — | 0 vs 0 LOs | — | — | no records yet |"} {
 		if !strings.Contains(string(v), s) {
 			t.Errorf("verdicts.md lacks %q:\n%s", s, v)
 		}
