@@ -84,19 +84,25 @@ type Summary struct {
 	N             int
 }
 
-// Verdict is the claim's verdict over its tasks: contradicted where any task contradicts it and none confirms
-// it, confirmed where some confirm and none contradict, "mixed" where both happen, else not confirmed.
+// Verdict is the claim's verdict over its tasks. Without a test pooled over the tasks, a claim is confirmed
+// (or contradicted) only where every task with a test says so; otherwise the count says how far it went
+// ("confirmed on 1 of 6 tasks"), so that one task is never read as the claim's verdict; "mixed" where some
+// tasks confirm and others contradict; else not confirmed.
 func (s Summary) Verdict() string {
-	c, x := s.Counts[Confirmed], s.Counts[Contradicted]
+	c, x, tested := s.Counts[Confirmed], s.Counts[Contradicted], s.N-s.Counts[NoTest]
 	switch {
+	case tested == 0:
+		return NoTest
 	case c > 0 && x > 0:
 		return "mixed"
-	case c > 0:
+	case c == tested:
 		return Confirmed
-	case x > 0:
+	case x == tested:
 		return Contradicted
-	case s.Counts[NoTest] == s.N:
-		return NoTest
+	case c > 0:
+		return fmt.Sprintf("%s on %d of %d tasks", Confirmed, c, tested)
+	case x > 0:
+		return fmt.Sprintf("%s on %d of %d tasks", Contradicted, x, tested)
 	}
 	return NotConfirmed
 }

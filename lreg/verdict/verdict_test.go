@@ -33,6 +33,22 @@ func TestDecideCorrectsWithinFamilies(t *testing.T) {
 	if len(sums) != 2 || sums[0].Verdict() != "mixed" || sums[1].Verdict() != NotConfirmed {
 		t.Errorf("summaries %+v: want t1 mixed, gap not confirmed", sums)
 	}
+	// Without a pooled test, one task's verdict is not the claim's: it says on how many tasks it held.
+	for _, c := range []struct {
+		counts map[string]int
+		n      int
+		want   string
+	}{
+		{map[string]int{Confirmed: 1, NotConfirmed: 5}, 6, "confirmed on 1 of 6 tasks"},
+		{map[string]int{Contradicted: 3, NotConfirmed: 3}, 6, "contradicted on 3 of 6 tasks"},
+		{map[string]int{Confirmed: 2, NoTest: 1}, 3, Confirmed},
+		{map[string]int{Contradicted: 2}, 2, Contradicted},
+		{map[string]int{NoTest: 2}, 2, NoTest},
+	} {
+		if got := (Summary{Counts: c.counts, N: c.n}).Verdict(); got != c.want {
+			t.Errorf("verdict of %v over %d tasks: %q, want %q", c.counts, c.n, got, c.want)
+		}
+	}
 	md := Markdown(cs)
 	if !strings.Contains(md, "| higher | t1 | **mixed** | 2 / 0 / 1 of 3 |") || !strings.Contains(md, "0.0300 | confirmed") {
 		t.Errorf("markdown:\n%s", md)
