@@ -93,6 +93,11 @@ func Methods(names []string, runDir string, b Baselines) ([]metatest.Method, err
 			continue
 		}
 		path, name := loPath(n, runDir)
+		if !strings.HasSuffix(n, ".lreg") {
+			if err := meta.CheckName(strings.TrimPrefix(name, "lo-")); err != nil {
+				return nil, fmt.Errorf("method %q: %w", n, err)
+			}
+		}
 		m, w, err := meta.LoadLO(path)
 		if err != nil {
 			return nil, fmt.Errorf("method %q: %w (known: %s, or an LO name stored in %s)", n, err, strings.Join(BaselineNames, ", "), runDir)

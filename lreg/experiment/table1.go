@@ -411,6 +411,9 @@ func splitMetaSeed(name string) (string, int) {
 // LOConfig is cfg for the LO called name: the regularizer its name says, from the meta-seed it says
 // (MetaSeedName), stored as lo-<name>.lreg.
 func LOConfig(cfg meta.Config, name string) (meta.Config, error) {
+	if err := meta.CheckName(name); err != nil {
+		return cfg, err
+	}
 	base, k := splitMetaSeed(name)
 	reg, err := metareg.ParseName(base)
 	if err != nil {

@@ -36,3 +36,23 @@ func TestExportRefusesToOverwriteItsLO(t *testing.T) {
 		t.Errorf("an ordinary export failed: %v", err)
 	}
 }
+
+// TestCheckName: the names lreg makes pass; a name that would leave the run directory, or not be a plain file
+// name part, is refused (issue 27, probe 8).
+func TestCheckName(t *testing.T) {
+	for _, ok := range []string{"none", "sam-meta", "none.seed1", "none.seed1.step250", "gsam-meta-smooth", "none-final2", "my_lo+2"} {
+		if err := CheckName(ok); err != nil {
+			t.Errorf("CheckName(%q) = %v, want nil", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "..", "../../pwnlo", "a/b", `a\\b`, ".x", "a..b", "a b", "x\x00", "lo@1"} {
+		if err := CheckName(bad); err == nil {
+			t.Errorf("CheckName(%q) = nil, want a refusal", bad)
+		}
+	}
+	cfg := Smoke()
+	cfg.Name = "../../pwnlo"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `"../../pwnlo"`) {
+		t.Errorf("Validate with name ../../pwnlo = %v, want the name refused", err)
+	}
+}
