@@ -2,11 +2,13 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/lreg/lreg/lreg/internal/testenv"
+	"github.com/lreg/lreg/lreg/record"
 )
 
 // Issue 27's probes of evidence that must not be silently wrong, through the command line.
@@ -38,5 +40,74 @@ func TestLONameWithDotsIsRefused(t *testing.T) {
 	code, out := run(t, "meta-test", "--methods", "lo-../../x", "--runs", "1", "--data", dataDir, "--run-dir", runDir)
 	if code == 0 || !strings.Contains(out, `LO name "../../x"`) {
 		t.Errorf("meta-test --methods lo-../../x: exit %d, want the name refused:\n%s", code, out)
+	}
+}
+
+// gitRepo makes a git repository with one commit in a new folder and returns it and its `git describe`.
+func gitRepo(t *testing.T) (dir, describe string) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	dir = t.TempDir()
+	for _, args := range [][]string{{"init", "-q"}, {"commit", "-q", "--allow-empty", "-m", "another repository"}} {
+		cmd := exec.Command("git", append([]string{"-C", dir, "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	out, err := exec.Command("git", "-C", dir, "describe", "--always", "--dirty", "--abbrev=12").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, strings.TrimSpace(string(out))
+}
+
+// metaTestVersion runs a one-run meta-test of sgd with the binary bin from folder dir and returns the code
+// version its record carries.
+func metaTestVersion(t *testing.T, bin, dir, dataDir string) string {
+	t.Helper()
+	runDir := t.TempDir()
+	cmd := exec.Command(bin, "meta-test", "--methods", "sgd", "--runs", "1", "--max-steps", "5", "--batch", "8", "--data", dataDir, "--run-dir", runDir)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "LREG_RUN_MAIN=1", "GOMLX_NO_AUTO_INSTALL=1", "GOMLX_BACKEND=go")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("meta-test: %v\n%s", err, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(runDir, "metatest", "sgd", "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("%d records, want 1", len(files))
+	}
+	var rec struct {
+		Provenance struct {
+			CodeVersion string `json:"code_version"`
+		} `json:"provenance"`
+	}
+	readJSON(t, files[0], &rec)
+	return rec.Provenance.CodeVersion
+}
+
+// TestRecordsDoNotCarryTheWorkingFoldersCommit (probe 5): an lreg without a stamped version (this test binary,
+// which Go stamps with no VCS revision, like a -buildvcs=false build), run from another git repository, recorded
+// that repository's commit as its code version. Now it records its own checkout's (or "unknown"), and a binary
+// built with the stamp reproduce.sh passes records exactly the stamp.
+func TestRecordsDoNotCarryTheWorkingFoldersCommit(t *testing.T) {
+	other, theirs := gitRepo(t)
+	dataDir := t.TempDir()
+	testenv.WriteMNIST(t, dataDir, 40)
+	self, err := filepath.Abs(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := metaTestVersion(t, self, other, dataDir); got == theirs || got == "" {
+		t.Errorf("run from another repository, the record's code version is %q, that repository's commit %q", got, theirs)
+	}
+	bin := filepath.Join(t.TempDir(), "lreg")
+	build := exec.Command("go", "build", "-buildvcs=false", "-ldflags", record.Stamp("v-test-stamp"), "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if got := metaTestVersion(t, bin, other, dataDir); got != "v-test-stamp" {
+		t.Errorf("the stamped binary recorded code version %q, want v-test-stamp", got)
 	}
 }
