@@ -14,6 +14,7 @@ import (
 
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/experiment"
+	"github.com/lreg/lreg/lreg/manifest"
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/record"
 	"github.com/lreg/lreg/lreg/store"
@@ -168,6 +169,12 @@ func Build(profile, runDir, out string, opts data.Options, info string) (Report,
 	// The data the LOs were meta-trained on, so that a run on other data never takes them (meta.Adopt).
 	if ds, err := data.Load(t1.Meta.Dataset, opts); err == nil {
 		if err := store.WriteJSON(filepath.Join(out, "los", meta.ShippedDataFile), map[string]string{t1.Meta.Dataset: data.Fingerprint(ds)}); err != nil {
+			return rep, err
+		}
+	}
+	// The shipped LOs' manifests, last, so that they list every file above (meta.Adopt checks them).
+	if _, err := os.Stat(filepath.Join(out, "los")); err == nil {
+		if err := manifest.WriteTree(filepath.Join(out, "los")); err != nil {
 			return rep, err
 		}
 	}
