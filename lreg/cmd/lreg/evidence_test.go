@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -109,5 +110,35 @@ func TestRecordsDoNotCarryTheWorkingFoldersCommit(t *testing.T) {
 	}
 	if got := metaTestVersion(t, bin, other, dataDir); got != "v-test-stamp" {
 		t.Errorf("the stamped binary recorded code version %q, want v-test-stamp", got)
+	}
+}
+
+// TestDataDoesNotListFashionAsMNIST (probe 3): Fashion-MNIST's .gz files copied into data/mnist were listed as
+// "mnist yes 60000" and meta-tested as mnist. `lreg data` now says what they are and a meta-test refuses them.
+// Uses Debian's Fashion-MNIST where installed.
+func TestDataDoesNotListFashionAsMNIST(t *testing.T) {
+	if testing.Short() {
+		t.Skip("hashes 55 MB; skipped with -short")
+	}
+	dataDir := t.TempDir()
+	for _, f := range []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"} {
+		b, err := os.ReadFile(filepath.Join("/usr/share/datasets/fashion-mnist", f))
+		if err != nil {
+			t.Skipf("Debian dataset-fashion-mnist not installed: %v", err)
+		}
+		if err := os.MkdirAll(filepath.Join(dataDir, "mnist"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dataDir, "mnist", f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out := run(t, "data", "--data", dataDir)
+	if code != 0 || regexp.MustCompile(`(?m)^mnist +yes`).MatchString(out) || !strings.Contains(out, "these are fashion-mnist's files") {
+		t.Errorf("lreg data: exit %d; want mnist not found, its files named as Fashion-MNIST's:\n%s", code, out)
+	}
+	code, out = run(t, "meta-test", "--methods", "sgd", "--runs", "1", "--max-steps", "5", "--data", dataDir, "--run-dir", t.TempDir())
+	if code == 0 || !strings.Contains(out, "not mnist's") {
+		t.Errorf("meta-test on Fashion-MNIST's files as mnist: exit %d:\n%s", code, out)
 	}
 }
