@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/metatest"
 	"github.com/lreg/lreg/lreg/store"
 )
@@ -82,7 +83,7 @@ func Check(res metatest.Result, key metatest.Key, seed uint64) *Error {
 		return &Error{Kind: OtherKey, Why: "was made with other " + d, Differs: d}
 	case res.Seed != seed || (len(res.Provenance.Seeds) > 0 && !slices.Contains(res.Provenance.Seeds, seed)):
 		return &Error{Kind: OtherSeed, Why: fmt.Sprintf("holds the run of seed %d, not of seed %d, whose name it has (a copy of another seed's record?)", res.Seed, seed)}
-	case res.Method != key.Method || res.Config != key.Config || res.Dataset != key.Config.Dataset || res.Optimizee != key.Config.Optimizee:
+	case res.Method != key.Method || res.Config != key.Config || res.Dataset != canonical(key.Config.Dataset) || res.Optimizee != key.Config.Optimizee:
 		return &Error{Kind: OtherKey, Why: fmt.Sprintf("holds a run of %s on %s/%s, not of its key's %s on %s/%s", res.Method, res.Dataset, res.Optimizee, key.Method, key.Config.Dataset, key.Config.Optimizee)}
 	case res.Key.Data == "" || res.Key.Backend == "":
 		return &Error{Kind: OtherKey, Why: "does not state its data or its backend"}
@@ -103,6 +104,15 @@ func CheckSelf(name string, res metatest.Result) *Error {
 		return &Error{Path: name, Kind: OtherSeed, Why: fmt.Sprintf("holds the run of seed %d, not of seed %d, whose name it has (a copy of another seed's record?)", res.Seed, seed)}
 	}
 	return nil
+}
+
+// canonical is a data set's name as a record states it (the name of the data set loaded: `--dataset fmnist` runs
+// fashion-mnist).
+func canonical(name string) string {
+	if c, err := data.Canonical(name); err == nil {
+		return c
+	}
+	return name
 }
 
 // Table reads the records of one table and collects what they were made with.

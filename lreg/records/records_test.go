@@ -63,6 +63,11 @@ func TestCheck(t *testing.T) {
 	if _, _, err := Read(path, key, 100); !errors.As(err, &bad) || bad.Kind != Unreadable || !strings.Contains(err.Error(), path) {
 		t.Errorf("a truncated record: %v", err)
 	}
+	alias, akey := r, key // `--dataset fmnist`: the record names the data set it loaded
+	akey.Config.Dataset, alias.Config.Dataset, alias.Key.Config.Dataset, alias.Dataset = "fmnist", "fmnist", "fmnist", "fashion-mnist"
+	if e := Check(alias, akey, 100); e != nil {
+		t.Errorf("a record of --dataset fmnist: %v", e)
+	}
 	if e := CheckSelf("metatest/sgd/x-seed101.json", r); e == nil || e.Kind != OtherSeed {
 		t.Errorf("CheckSelf of seed 100's record named seed 101: %v", e)
 	}
