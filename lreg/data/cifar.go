@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/lreg/lreg/lreg/manifest"
 )
 
 // CIFAR-10 binary format (https://www.cs.toronto.edu/~kriz/cifar.html): each record is one label
@@ -41,8 +43,9 @@ func hasCIFAR(dir string) (bool, string) {
 	return false, "no data_batch_1.bin .. data_batch_5.bin, test_batch.bin"
 }
 
-// readCIFARBatch appends the records of one batch file to s, converting CHW planes to HWC.
-func readCIFARBatch(path string, s *Subset, fix string) error {
+// readCIFARBatch appends the records of one batch file to s, converting CHW planes to HWC, and the file's
+// content checksum to sums (checkPins).
+func readCIFARBatch(path string, s *Subset, fix string, sums *[]contentFile) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		problem := "cannot read: " + err.Error()
@@ -51,6 +54,7 @@ func readCIFARBatch(path string, s *Subset, fix string) error {
 		}
 		return &FileError{Path: path, Problem: problem, Fix: fix, Err: err}
 	}
+	*sums = append(*sums, contentFile{path, filepath.Base(path), sha(b)})
 	return decodeCIFARBatch(path, b, s, fix)
 }
 
@@ -102,13 +106,44 @@ func loadCIFAR(dir, fix string) (*Dataset, error) {
 	}
 	ds.Train.X = make([]float32, 0, total*cifarChannels*cifarPlane)
 	ds.Train.Y = make([]int32, 0, total)
+	var sums []contentFile
 	for _, f := range cifarTrainFiles {
-		if err := readCIFARBatch(filepath.Join(dir, f), &ds.Train, fix); err != nil {
+		if err := readCIFARBatch(filepath.Join(dir, f), &ds.Train, fix, &sums); err != nil {
 			return nil, err
 		}
 	}
-	if err := readCIFARBatch(filepath.Join(dir, cifarTestFile), &ds.Test, fix); err != nil {
+	if err := readCIFARBatch(filepath.Join(dir, cifarTestFile), &ds.Test, fix, &sums); err != nil {
 		return nil, err
 	}
+	pins, err := cifarPins(dir, fix)
+	if err != nil {
+		return nil, err
+	}
+	if ds.Verified, err = checkPins(CIFAR10, dir, sums, pins, fix); err != nil {
+		return nil, err
+	}
+	ds.Source = markUnverified(ds.Source, ds.Verified)
 	return ds, nil
+}
+
+// cifarPins are the batches' checksums that `lreg data fetch cifar10` wrote (manifest.File) when it extracted
+// them from the archive it verified: CIFAR-10 publishes checksums of its archive only. A folder without them
+// (extracted by hand) is refused unless it is marked as the user's own data (OwnDataFile).
+func cifarPins(dir, fix string) ([]pinnedSource, error) {
+	sums, err := manifest.Read(dir)
+	switch {
+	case os.IsNotExist(err):
+		if exists(filepath.Join(dir, OwnDataFile)) {
+			return nil, nil
+		}
+		return nil, &FileError{Path: dir, Problem: fmt.Sprintf("no %s says these batches came from the verified cifar-10-binary.tar.gz (CIFAR-10 publishes no checksums of the batches themselves)", manifest.File),
+			Fix: fix + " (with the archive already in the data folder's cifar10/, the fetch verifies it and extracts the batches again without downloading)"}
+	case err != nil:
+		return nil, &FileError{Path: filepath.Join(dir, manifest.File), Problem: err.Error(), Fix: fix, Err: err}
+	}
+	batches := map[string]string{}
+	for _, f := range cifarAllFiles() {
+		batches[f] = sums[f]
+	}
+	return []pinnedSource{{CIFAR10, "the batches extracted from the verified cifar-10-binary.tar.gz", batches}}, nil
 }

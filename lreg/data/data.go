@@ -22,6 +22,9 @@ type Dataset struct {
 	Height, Width, Channels int
 	NumClasses              int // 10
 	Train, Test             Subset
+	// Verified says that the files are one of the data set's known sources (checkPins); false only for a
+	// folder marked as the user's own data (OwnDataFile).
+	Verified bool
 }
 
 // Subset is a set of examples stored row-major, one image per row of Dim values.
@@ -192,11 +195,10 @@ func notFoundFix(name, dir string) string {
 			"or pass --data DIR where DIR/fashion-mnist holds train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz",
 			fetchCmd(name, dir), r.Mirrors[0], filepath.Join(dir, name))
 	default:
-		return fmt.Sprintf("run %s (downloads %s%s, 162 MB, into %s and extracts it), "+
-			"or extract cifar-10-binary.tar.gz yourself so that %s exists, "+
-			"or pass --data DIR where DIR/cifar10/cifar-10-batches-bin holds data_batch_1.bin .. data_batch_5.bin and test_batch.bin",
-			fetchCmd(name, dir), r.Mirrors[0], r.Files[0].Name, filepath.Join(dir, name),
-			filepath.Join(dir, name, cifarFolder, "data_batch_1.bin"))
+		return fmt.Sprintf("run %s (downloads %s%s, 162 MB, into %s and extracts it, with the batches' checksums; "+
+			"with the archive already in %s it downloads nothing), "+
+			"or pass --data DIR where DIR/cifar10/cifar-10-batches-bin holds data_batch_1.bin .. data_batch_5.bin and test_batch.bin as that fetch extracts them",
+			fetchCmd(name, dir), r.Mirrors[0], r.Files[0].Name, filepath.Join(dir, name), filepath.Join(dir, name))
 	}
 }
 
@@ -287,6 +289,7 @@ func exists(path string) bool {
 type Availability struct {
 	Name        string
 	Found       bool   // loaded without error
+	Verified    bool   // its files are a known source of the data set (Dataset.Verified)
 	Source      string // Dataset.Source when found
 	Train, Test int    // number of examples when found
 	Err         error  // why not: a *NotFoundError, or the error of a broken file
@@ -313,7 +316,7 @@ func Available(opts Options) []Availability {
 				a.Hint = refetchFix(name, opts.dir())
 			}
 		} else {
-			a.Found, a.Source, a.Train, a.Test = true, ds.Source, ds.Train.N, ds.Test.N
+			a.Found, a.Verified, a.Source, a.Train, a.Test = true, ds.Verified, ds.Source, ds.Train.N, ds.Test.N
 		}
 		out = append(out, a)
 	}

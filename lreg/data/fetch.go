@@ -15,6 +15,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/lreg/lreg/lreg/manifest"
 )
 
 // RemoteFile is one published file with its published size and checksums.
@@ -183,7 +185,7 @@ func Fetch(name, dir string, opts FetchOptions) error {
 	f := newFetcher(name, opts)
 	target := filepath.Join(dir, name)
 	if r.Archive && cifarBatchesComplete(filepath.Join(target, cifarFolder)) {
-		fmt.Fprintf(f.w, "fetch %s: %s already holds all six full-size batch files; nothing to do\n", name, filepath.Join(target, cifarFolder))
+		fmt.Fprintf(f.w, "fetch %s: %s already holds all six batch files as extracted from the verified archive; nothing to do\n", name, filepath.Join(target, cifarFolder))
 		return nil
 	}
 	if err := os.MkdirAll(target, 0o755); err != nil {
@@ -374,11 +376,21 @@ func sizeText(n int64) string {
 	}
 }
 
-// cifarBatchesComplete reports whether dir holds all six batch files at their official size.
+// cifarBatchesComplete reports whether dir holds all six batch files at their official size, with the
+// checksums extractCIFAR wrote when it took them from the verified archive (cifarPins).
 func cifarBatchesComplete(dir string) bool {
 	for _, f := range cifarAllFiles() {
 		st, err := os.Stat(filepath.Join(dir, f))
 		if err != nil || st.Size() != cifarBatchBytes {
+			return false
+		}
+	}
+	sums, err := manifest.Read(dir)
+	if err != nil {
+		return false
+	}
+	for _, f := range cifarAllFiles() {
+		if got, err := manifest.Sum(filepath.Join(dir, f)); err != nil || got != sums[f] {
 			return false
 		}
 	}
@@ -434,7 +446,9 @@ func extractCIFAR(archive, target string, w io.Writer) error {
 			return fmt.Errorf("%s has no %s/%s; delete it and run the fetch again", archive, cifarFolder, f)
 		}
 	}
-	return nil
+	// The batches' checksums, which Load checks them against: the archive was verified, its members are not
+	// published (cifarPins).
+	return manifest.Write(outDir)
 }
 
 // writeAtomic copies exactly size bytes from r into path through a temporary file and a rename.

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/lreg/lreg/lreg/manifest"
 )
 
 // fileServer serves fixed bodies by path and counts the requests for each path.
@@ -112,9 +114,10 @@ func TestFetchThenLoad(t *testing.T) {
 		t.Errorf("temporary files left: %v", l)
 	}
 	s := newSmallIDX()
+	pinAsMNIST(t, s) // the files served stand for the published ones
 	ds, err := Load(MNIST, noSystem(dir))
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || !ds.Verified {
+		t.Fatalf("%v (verified %v)", err, ds != nil && ds.Verified)
 	}
 	checkSubset(t, "train", ds.Train, 6, s.trainPix, s.trainLab)
 	checkSubset(t, "test", ds.Test, 6, s.testPix, s.testLab)
@@ -325,22 +328,33 @@ func TestRemoteTable(t *testing.T) {
 	}
 }
 
-// Six full-size batch files already extracted: Fetch downloads nothing (sparse files keep this cheap).
+// Six full-size batch files already extracted from the verified archive (their checksums beside them, as
+// extractCIFAR writes them): Fetch downloads nothing (sparse files keep this cheap). Without the checksums
+// (extracted by hand) the batches cannot be told from others: Fetch fetches.
 func TestFetchCIFARAlreadyExtracted(t *testing.T) {
 	fs := newFileServer(t)
 	dir := t.TempDir()
+	batches := filepath.Join(dir, "cifar10", cifarFolder)
 	for _, f := range cifarAllFiles() {
-		p := filepath.Join(dir, "cifar10", cifarFolder, f)
+		p := filepath.Join(batches, f)
 		writeFile(t, p, nil)
 		if err := os.Truncate(p, cifarBatchBytes); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var log bytes.Buffer
-	if err := Fetch(CIFAR10, dir, FetchOptions{BaseURLs: []string{fs.URL + "/"}, Progress: &log}); err != nil {
+	opts := FetchOptions{BaseURLs: []string{fs.URL + "/"}, Progress: &log}
+	if err := Fetch(CIFAR10, dir, opts); err == nil || fs.count("/cifar-10-binary.tar.gz") != 1 {
+		t.Errorf("batches without their checksums: %v, %d requests; want the archive fetched (here: a 404)", err, fs.count("/cifar-10-binary.tar.gz"))
+	}
+	if err := manifest.Write(batches); err != nil {
 		t.Fatal(err)
 	}
-	if n := fs.count("/cifar-10-binary.tar.gz"); n != 0 || !strings.Contains(log.String(), "nothing to do") {
+	log.Reset()
+	if err := Fetch(CIFAR10, dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	if n := fs.count("/cifar-10-binary.tar.gz"); n != 1 || !strings.Contains(log.String(), "nothing to do") {
 		t.Errorf("%d requests; progress %q", n, log.String())
 	}
 }

@@ -92,9 +92,28 @@ func (s smallIDX) files() map[string][]byte {
 	}
 }
 
-// write puts the four files in dir, gzipped if gz.
+// ownData marks dir as the test's own data (OwnDataFile): its files are no published data set.
+func ownData(t testing.TB, dir string) {
+	t.Helper()
+	writeFile(t, filepath.Join(dir, OwnDataFile), nil)
+}
+
+// pinAsMNIST makes the four files of s the published MNIST's for the rest of the test (checkPins), as if they
+// were the real ones: the pins are of the files' content, gzipped or not.
+func pinAsMNIST(t testing.TB, s smallIDX) {
+	saved := pypiMNIST.Members
+	t.Cleanup(func() { pypiMNIST.Members = saved })
+	files := s.files()
+	pypiMNIST.Members = nil
+	for _, base := range idxFiles {
+		pypiMNIST.Members = append(pypiMNIST.Members, RemoteFile{Name: base, Size: int64(len(files[base])), SHA256: sha(files[base])})
+	}
+}
+
+// write puts the four files in dir, gzipped if gz, and marks them as the test's own data.
 func (s smallIDX) write(t testing.TB, dir string, gz bool) {
 	t.Helper()
+	ownData(t, dir)
 	for base, b := range s.files() {
 		if gz {
 			writeFile(t, filepath.Join(dir, base+".gz"), gzipBytes(t, b))
@@ -130,6 +149,7 @@ func smallCIFAR() map[string][]byte {
 
 func writeCIFAR(t testing.TB, dir string, batches map[string][]byte) {
 	t.Helper()
+	ownData(t, dir)
 	for f, b := range batches {
 		writeFile(t, filepath.Join(dir, f), b)
 	}
@@ -177,6 +197,7 @@ func npmValue(k byte) string {
 func writeNPM(t testing.TB, pkg string, counts [10]int) [][]byte {
 	t.Helper()
 	var all [][]byte
+	ownData(t, pkg)
 	writeFile(t, filepath.Join(pkg, "package.json"), []byte(`{"name": "mnist", "version": "1.1.0"}`))
 	for d := range 10 {
 		var sb strings.Builder

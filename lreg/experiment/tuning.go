@@ -7,8 +7,8 @@ import (
 
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/metatest"
+	"github.com/lreg/lreg/lreg/records"
 	"github.com/lreg/lreg/lreg/stats"
-	"github.com/lreg/lreg/lreg/store"
 )
 
 // Tuning chooses the baselines' learning rates per task (data set x optimizee) from small grids, on a
@@ -161,16 +161,21 @@ func score(lr float64, rs []metatest.Result) RateScore {
 }
 
 // tuningKey is the record key of a baseline's tuning runs at one rate (the data and backend parts are filled
-// by the sweep; reading records needs only the parts RecordPath uses).
+// by the sweep; a table reading the records checks those against each other: records.Table).
 func tuningKey(tc metatest.Config, method string, b Baselines) metatest.Key {
 	return metatest.Key{Config: tc, Method: method, MethodID: metatest.Static(method, b.Rules()[method]).ID}
 }
 
 // TunedRates reads the tuning of a task from the records in runDir alone: each tuned baseline's scores and
-// choice. ok is false while a tuning record is missing.
-func TunedRates(cfg Table1Config, runDir string, task metatest.Config) (choices []TuneChoice, ok bool) {
+// choice. ok is false while a tuning record is missing; a record that cannot be taken (records.Read) is an error.
+func TunedRates(cfg Table1Config, runDir string, task metatest.Config) (choices []TuneChoice, ok bool, err error) {
+	return tunedRates(cfg, runDir, task, &records.Table{Dir: runDir})
+}
+
+// tunedRates is TunedRates, reading through tab (the table the tuning chooses rates for).
+func tunedRates(cfg Table1Config, runDir string, task metatest.Config, tab *records.Table) (choices []TuneChoice, ok bool, err error) {
 	if !cfg.Tuning.On() {
-		return nil, true
+		return nil, true, nil
 	}
 	tc := cfg.Tuning.config(task)
 	for _, m := range cfg.Baselines {
@@ -183,9 +188,12 @@ func TunedRates(cfg Table1Config, runDir string, task metatest.Config) (choices 
 			key := tuningKey(tc, m, withRate(cfg.Rates, m, lr))
 			var rs []metatest.Result
 			for _, seed := range cfg.Tuning.Seeds() {
-				var r metatest.Result
-				if store.ReadJSON(metatest.RecordPath(runDir, key, seed), &r) != nil {
-					return nil, false
+				r, found, err := tab.Read(metatest.RecordPath(runDir, key, seed), key, seed)
+				if err != nil {
+					return nil, false, err
+				}
+				if !found {
+					return nil, false, nil
 				}
 				rs = append(rs, r)
 			}
@@ -194,7 +202,7 @@ func TunedRates(cfg Table1Config, runDir string, task metatest.Config) (choices 
 		choice.Chosen = choose(choice.Scores)
 		choices = append(choices, choice)
 	}
-	return choices, true
+	return choices, true, nil
 }
 
 // tune runs a task's missing tuning cells (reusing stored ones) and returns its choices.
@@ -208,7 +216,10 @@ func (t *Table1) tune(ds *data.Dataset, task metatest.Config) ([]TuneChoice, err
 			}
 		}
 	}
-	choices, ok := TunedRates(t.Cfg, t.RunDir, task)
+	choices, ok, err := TunedRates(t.Cfg, t.RunDir, task)
+	if err != nil {
+		return nil, fmt.Errorf("tuning on %s/%s: %w", task.Dataset, task.Optimizee, err)
+	}
 	if !ok {
 		return nil, fmt.Errorf("tuning on %s/%s: a record is missing after the sweep", task.Dataset, task.Optimizee)
 	}

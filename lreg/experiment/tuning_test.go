@@ -48,9 +48,9 @@ func TestTuningPicksARateOnValidationAndTheTableUsesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	task, _ := cfg.Task("mnist", "mlp-sigmoid")
-	choices, ok := TunedRates(cfg, runDir, task)
-	if !ok || len(choices) != 1 || choices[0].Chosen != 0.5 {
-		t.Fatalf("tuning: %+v, ok %v; want SGD at 0.5", choices, ok)
+	choices, ok, err := TunedRates(cfg, runDir, task)
+	if err != nil || !ok || len(choices) != 1 || choices[0].Chosen != 0.5 {
+		t.Fatalf("tuning: %+v, ok %v, %v; want SGD at 0.5", choices, ok, err)
 	}
 	for _, s := range choices[0].Scores {
 		if s.ValAccuracy.N != 2 {

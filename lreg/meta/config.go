@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -150,6 +151,9 @@ func (c Config) Validate() error {
 	if c.Runs < 0 {
 		return fmt.Errorf("runs per step must be >= 0, got %d", c.Runs)
 	}
+	if err := CheckName(c.LOName()); err != nil {
+		return fmt.Errorf("name (--name): %w", err)
+	}
 	if err := c.Reg.Validate(); err != nil {
 		return err
 	}
@@ -177,6 +181,22 @@ func (c Config) finite() error {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
 			return fmt.Errorf("%s is %v: it must be a finite number", f.name, f.v)
 		}
+	}
+	return nil
+}
+
+// CheckName refuses an LO name that cannot be a file name part: lo-NAME.lreg, checkpoint-NAME.lreg and
+// progress-NAME.json must stay in their run directory and be three files, so no path separator, no "..", nothing
+// empty or hidden; the characters are those of the names lreg makes (none, sam-meta, none.seed1, ...).
+func CheckName(name string) error {
+	bad := name == "" || strings.HasPrefix(name, ".") || strings.Contains(name, "..")
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.+", r)) {
+			bad = true
+		}
+	}
+	if bad {
+		return fmt.Errorf("LO name %q: use letters, digits and - _ . + only, not starting with a dot and without \"..\" (no path separators): it becomes the files lo-NAME.lreg, checkpoint-NAME.lreg and progress-NAME.json in the run directory", name)
 	}
 	return nil
 }

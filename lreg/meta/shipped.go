@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/lreg/lreg/lreg/manifest"
 	"github.com/lreg/lreg/lreg/store"
 )
 
@@ -35,8 +36,9 @@ const ShippedDataFile = "data.json"
 // Adopt copies the shipped LO that cfg would meta-train (lo-<name>.lreg and its meta-loss curve) from dir into
 // runDir when it was meta-trained with cfg's settings on the same data (dataFP: the fingerprint of cfg.Dataset
 // as this run loads it; "" for synthetic tasks, which their settings fix), and reports whether it did. An LO of
-// other settings or data is left alone, with a line in log saying so; a shipped file that cannot be read is an
-// error (the repository's copy is damaged: `git checkout results/` restores it).
+// other settings or data is left alone, with a line in log saying so; a shipped file that cannot be read, or that
+// is not the one dir's manifest (manifest.File) lists, is an error naming it (the repository's copy is damaged or
+// was changed: `git checkout results/` restores it).
 func Adopt(dir, runDir string, cfg Config, dataFP string, log io.Writer) (bool, error) {
 	if dir == "" {
 		return false, nil
@@ -45,6 +47,11 @@ func Adopt(dir, runDir string, cfg Config, dataFP string, log io.Writer) (bool, 
 	src := LOFile(dir, name)
 	if _, err := os.Stat(src); err != nil {
 		return false, nil
+	}
+	// Every shipped file is checked against the folder's manifest before it is read: an LO edited on purpose
+	// can carry a valid checksum of its own (issue 27).
+	if err := manifest.Verify(dir, filepath.Base(src)); err != nil {
+		return false, fmt.Errorf("shipped LO refused: %w (--retrain meta-trains it instead)", err)
 	}
 	m, _, err := LoadLO(src)
 	if err != nil {
@@ -55,6 +62,9 @@ func Adopt(dir, runDir string, cfg Config, dataFP string, log io.Writer) (bool, 
 		return false, nil
 	}
 	if dataFP != "" {
+		if err := manifest.Verify(dir, ShippedDataFile); err != nil {
+			return false, fmt.Errorf("shipped LO refused: %w (--retrain meta-trains it instead)", err)
+		}
 		var shipped map[string]string
 		_ = store.ReadJSON(filepath.Join(dir, ShippedDataFile), &shipped)
 		if shipped[cfg.Dataset] != dataFP {
@@ -69,10 +79,13 @@ func Adopt(dir, runDir string, cfg Config, dataFP string, log io.Writer) (bool, 
 	}
 	// The LO goes last, so that a crash leaves no LO without its curve.
 	for i := len(files) - 1; i >= 0; i-- {
-		b, err := os.ReadFile(files[i][0])
-		if os.IsNotExist(err) && i > 0 {
+		if _, err := os.Stat(files[i][0]); os.IsNotExist(err) && i > 0 {
 			continue
 		}
+		if err := manifest.Verify(dir, filepath.Base(files[i][0])); err != nil {
+			return false, fmt.Errorf("shipped LO refused: %w (--retrain meta-trains it instead)", err)
+		}
+		b, err := os.ReadFile(files[i][0])
 		if err != nil {
 			return false, fmt.Errorf("shipped LO: %w", err)
 		}

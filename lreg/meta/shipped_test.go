@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/lreg/lreg/lreg/manifest"
 	"github.com/lreg/lreg/lreg/store"
 )
 
@@ -26,8 +29,71 @@ func shipLO(t *testing.T, dir string, cfg Config) []byte {
 	if err := store.WriteJSON(filepath.Join(dir, ShippedDataFile), map[string]string{cfg.Dataset: "npm-digits"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := manifest.Write(dir); err != nil {
+		t.Fatal(err)
+	}
 	b, _ := os.ReadFile(path)
 	return b
+}
+
+// TestAdoptRefusesATamperedShippedLO (issue 27, probe 4): an LO whose weights were negated and saved with a
+// valid checksum of its own was adopted ("using the shipped LO"). Its folder's manifest now refuses it, naming
+// the file and the fix, and nothing is copied; so is a file the manifest does not list, and a folder without one.
+func TestAdoptRefusesATamperedShippedLO(t *testing.T) {
+	shipped := t.TempDir()
+	cfg := CPU()
+	shipLO(t, shipped, cfg)
+	path := LOFile(shipped, "none")
+	var m LOMeta
+	ts, err := store.LoadTensors(path, &m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ts.Tensors {
+		tensors.MutableFlatData(w, func(flat []float32) {
+			for i := range flat {
+				flat[i] = -flat[i]
+			}
+		})
+	}
+	if err := store.SaveTensors(path, m, ts); err != nil { // a valid file, with its own checksum recomputed
+		t.Fatal(err)
+	}
+	if _, _, err := LoadLO(path); err != nil {
+		t.Fatalf("the tampered LO does not load (%v): the test needs one that does", err)
+	}
+	runDir := t.TempDir()
+	var log bytes.Buffer
+	ok, err := Adopt(shipped, runDir, cfg, "npm-digits", &log)
+	if ok || err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "changed after it was shipped") || !strings.Contains(err.Error(), "git checkout") {
+		t.Fatalf("Adopt of a tampered LO = %v, %v; want a refusal naming %s and the fix", ok, err, path)
+	}
+	if _, err := os.Stat(LOFile(runDir, "none")); err == nil || strings.Contains(log.String(), "using the shipped LO") {
+		t.Fatal("the tampered LO was copied into the run directory")
+	}
+
+	// An LO the manifest does not list, and a folder without a manifest.
+	other := t.TempDir()
+	shipLO(t, other, cfg)
+	sam := cfg
+	sam.Name = "sam"
+	shipLO(t, t.TempDir(), sam)
+	if err := os.Rename(filepath.Join(other, manifest.File), filepath.Join(other, "kept")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Adopt(other, t.TempDir(), cfg, "npm-digits", &log); err == nil || !strings.Contains(err.Error(), "has no "+manifest.File) {
+		t.Errorf("Adopt from a folder without a manifest: %v; want a refusal saying so", err)
+	}
+	if err := os.Rename(filepath.Join(other, "kept"), filepath.Join(other, manifest.File)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(LOFile(other, "none"))
+	if err := os.WriteFile(LOFile(other, "sam"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Adopt(other, t.TempDir(), sam, "npm-digits", &log); err == nil || !strings.Contains(err.Error(), "is not listed") {
+		t.Errorf("Adopt of an LO the manifest does not list: %v; want a refusal", err)
+	}
 }
 
 // TestAdoptTakesOnlyAnLOOfTheSameSettings: a shipped LO of the run's settings and data is copied with its curve

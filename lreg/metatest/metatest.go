@@ -133,6 +133,20 @@ type Result struct {
 	LossCurve      []float64         `json:"loss_curve"`           // minibatch training loss before each step
 	Diverged       bool              `json:"diverged,omitempty"`   // the training loss became NaN or infinite
 	Provenance     record.Provenance `json:"provenance"`
+	// SHA256 is the record's checksum (Checksum), written by Save and checked by every reader (package records),
+	// so that a record changed by hand is not taken for one lreg wrote; empty in records of older lreg versions.
+	SHA256 string `json:"sha256,omitempty"`
+}
+
+// Checksum is the SHA-256 of the record's content: its JSON with SHA256 empty (decoding a record and encoding it
+// again gives the same JSON: Go writes every float64 in the form that reads back to it).
+func (res Result) Checksum() string {
+	res.SHA256 = ""
+	b, err := json.Marshal(res)
+	if err != nil {
+		return "" // a NaN, which JSON cannot hold: Save fails on it with the encoder's error
+	}
+	return fmt.Sprintf("sha256:%x", sha256.Sum256(b))
 }
 
 // MarkDiverged makes a diverged run's result a record: it counts as a failure (accuracies 0, losses unknown)
@@ -562,5 +576,8 @@ func ClaimPath(runDir string, k Key) string {
 	return filepath.Join(runDir, ".claims", "metatest", k.Method, strings.TrimSuffix(filepath.Base(p), "-seed0.json")+".lock")
 }
 
-// Save writes the result atomically.
-func (res Result) Save(path string) error { return store.WriteJSON(path, res) }
+// Save writes the result atomically, with its checksum.
+func (res Result) Save(path string) error {
+	res.SHA256 = res.Checksum()
+	return store.WriteJSON(path, res)
+}

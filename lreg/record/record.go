@@ -5,6 +5,7 @@ package record
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -44,38 +45,82 @@ func New(profile, backend string, seeds ...uint64) Provenance {
 // Finish sets the wall time.
 func (p *Provenance) Finish() { p.WallSeconds = time.Since(p.StartedAt).Seconds() }
 
+// version is the code version stamped at build time, which CodeVersion prefers to anything it can find out:
+//
+//	go build -ldflags "-X github.com/lreg/lreg/lreg/record.version=$(git describe --always --dirty --abbrev=12)" ./lreg/cmd/lreg
+//
+// (reproduce.sh and the CI scripts build lreg so; Stamp gives the flag).
+var version string
+
+// modulePath is lreg's module: the git checkout CodeVersion may ask is the one whose go.mod declares it.
+const modulePath = "github.com/lreg/lreg"
+
+// Stamp is the -ldflags value that stamps v as the code version.
+func Stamp(v string) string { return "-X " + modulePath + "/lreg/record.version=" + v }
+
 var (
 	versionOnce sync.Once
-	version     string
+	found       string
 )
 
-// CodeVersion is the git commit the binary was built from (with "-dirty" for uncommitted changes), from the
-// build info, or from git in the working directory (go run), or "unknown".
+// CodeVersion is the code version of the running binary, recorded with every result: the version stamped at
+// build time; else the VCS revision Go stamped into the binary (with "-dirty" for uncommitted changes); else
+// `git describe` of the checkout this source file was compiled from (go run, go test, notebooks), if it is
+// still there and is lreg's; else "unknown". Never the commit of the folder the process runs in, which may be
+// any other repository.
 func CodeVersion() string {
-	versionOnce.Do(func() {
-		if info, ok := debug.ReadBuildInfo(); ok {
-			var rev, dirty string
-			for _, s := range info.Settings {
-				switch s.Key {
-				case "vcs.revision":
-					rev = s.Value
-				case "vcs.modified":
-					if s.Value == "true" {
-						dirty = "-dirty"
-					}
+	versionOnce.Do(func() { found = codeVersion() })
+	return found
+}
+
+func codeVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		var rev, dirty string
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "-dirty"
 				}
 			}
-			if rev != "" {
-				version = rev + dirty
-				return
+		}
+		if rev != "" {
+			return rev + dirty
+		}
+	}
+	if root := sourceRoot(); root != "" {
+		out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty", "--abbrev=12").Output()
+		if v := strings.TrimSpace(string(out)); err == nil && v != "" {
+			return v
+		}
+	}
+	return "unknown"
+}
+
+// sourceRoot is the root of the lreg checkout this file was compiled from, or "" where that path is gone, is
+// not absolute (-trimpath) or holds another module.
+func sourceRoot() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok || !filepath.IsAbs(file) {
+		return ""
+	}
+	root := filepath.Dir(filepath.Dir(filepath.Dir(file))) // <root>/lreg/record/record.go
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(mod), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "module" {
+			if strings.Trim(f[1], `"`) == modulePath {
+				return root
 			}
+			break
 		}
-		out, err := exec.Command("git", "describe", "--always", "--dirty", "--abbrev=12").Output()
-		if err == nil {
-			version = strings.TrimSpace(string(out))
-			return
-		}
-		version = "unknown"
-	})
-	return version
+	}
+	return ""
 }

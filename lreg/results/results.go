@@ -14,6 +14,7 @@ import (
 
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/experiment"
+	"github.com/lreg/lreg/lreg/manifest"
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/record"
 	"github.com/lreg/lreg/lreg/store"
@@ -55,19 +56,29 @@ func Build(profile, runDir, out string, opts data.Options, info string) (Report,
 	var cs []verdict.Comparison
 
 	// Table 1 and the flatness table (the same protocol; hessian and entropy against lo-none).
-	rows := experiment.Table1Rows(t1, runDir, opts, t1.Methods())
-	if err := experiment.WriteTable1As(out, "table1", t1, rows); err != nil {
+	rows, caption, err := experiment.ReadTable1(t1, runDir, opts, t1.Methods())
+	if err != nil {
+		return rep, err
+	}
+	if err := experiment.WriteTable1As(out, "table1", t1, rows, caption...); err != nil {
 		return rep, err
 	}
 	if err := store.WriteAtomic(filepath.Join(out, "headline.md"), []byte(headline(rows, t1.Methods()))); err != nil {
 		return rep, err
 	}
 	cs = append(cs, experiment.Table1Comparisons(rows, "Table 1")...)
-	cs = append(cs, experiment.SpeedComparisons(t1, runDir)...)
+	speed, err := experiment.ReadSpeedComparisons(t1, runDir)
+	if err != nil {
+		return rep, err
+	}
+	cs = append(cs, speed...)
 	flat := t1
 	flat.LOs, flat.Baselines = append([]string{"none"}, Flat...), nil
-	frows := experiment.Table1Rows(flat, runDir, opts, flat.Methods())
-	if err := experiment.WriteTable1As(out, "flatness", flat, frows); err != nil {
+	frows, fcaption, err := experiment.ReadTable1(flat, runDir, opts, flat.Methods())
+	if err != nil {
+		return rep, err
+	}
+	if err := experiment.WriteTable1As(out, "flatness", flat, frows, fcaption...); err != nil {
 		return rep, err
 	}
 	cs = append(cs, experiment.Table1Comparisons(frows, "Flatness")...)
@@ -171,6 +182,12 @@ func Build(profile, runDir, out string, opts data.Options, info string) (Report,
 			return rep, err
 		}
 	}
+	// The shipped LOs' manifests, last, so that they list every file above (meta.Adopt checks them).
+	if _, err := os.Stat(filepath.Join(out, "los")); err == nil {
+		if err := manifest.WriteTree(filepath.Join(out, "los")); err != nil {
+			return rep, err
+		}
+	}
 	prov := record.New(profile, info)
 	prov.Finish()
 	return rep, store.WriteJSON(filepath.Join(out, "provenance.json"), struct {
@@ -244,7 +261,11 @@ func writeTuning(out string, cfg experiment.Table1Config, runDir string) error {
 	for _, ds := range cfg.Datasets {
 		for _, opt := range cfg.Optimizees {
 			task, _ := cfg.Task(ds, opt)
-			if choices, ok := experiment.TunedRates(cfg, runDir, task); ok {
+			choices, ok, err := experiment.TunedRates(cfg, runDir, task)
+			if err != nil {
+				return err
+			}
+			if ok {
 				all = append(all, choices...)
 			}
 		}

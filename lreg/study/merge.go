@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/lreg/lreg/lreg/manifest"
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/store"
 )
@@ -123,6 +124,12 @@ func Merge(p *Plan, dest string, srcs []string) (MergeReport, error) {
 			if err := copyFile(filepath.Join(s.dir, f), filepath.Join(dest, f)); err != nil {
 				return rep, err
 			}
+		}
+	}
+	// The LOs' manifest (meta.Adopt and the committed-files test check it), after every LO is in place.
+	if _, err := os.Stat(filepath.Join(dest, "los")); err == nil {
+		if err := manifest.Write(filepath.Join(dest, "los")); err != nil {
+			return rep, err
 		}
 	}
 	rep.Added, rep.Duplicates, rep.Total = len(all)-before, dup, len(all)

@@ -16,6 +16,7 @@ import (
 	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/lreg/lreg/lreg/metatest"
+	"github.com/lreg/lreg/lreg/records"
 	"github.com/lreg/lreg/lreg/stats"
 )
 
@@ -156,6 +157,9 @@ func ReadSpreads(archive string, kinds []string) (Spreads, map[string]map[string
 		var r metatest.Result
 		if err := json.NewDecoder(tr).Decode(&r); err != nil {
 			return Spreads{}, nil, fmt.Errorf("%s: %s: %w", archive, h.Name, err)
+		}
+		if err := records.CheckSelf(h.Name, r); err != nil {
+			return Spreads{}, nil, fmt.Errorf("%s: %w", archive, err)
 		}
 		task := r.Dataset + "/" + r.Optimizee
 		if runs[lo] == nil {

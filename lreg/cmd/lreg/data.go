@@ -52,7 +52,11 @@ func cmdData(args []string) error {
 	fmt.Fprintln(w, "DATA SET\tFOUND\tTRAIN\tTEST\tSOURCE / HOW TO GET IT")
 	for _, a := range data.Available(data.Options{Dir: *dir}) {
 		if a.Found {
-			fmt.Fprintf(w, "%s\tyes\t%d\t%d\t%s\n", a.Name, a.Train, a.Test, a.Source)
+			found := "yes"
+			if !a.Verified { // the user's own files (data.OwnDataFile): never listed as the data set itself
+				found = "unverified"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\n", a.Name, found, a.Train, a.Test, a.Source)
 		} else {
 			fmt.Fprintf(w, "%s\tno\t-\t-\t%s\n", a.Name, strings.ReplaceAll(a.Hint, "\n", " "))
 		}

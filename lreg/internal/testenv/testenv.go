@@ -70,7 +70,8 @@ func Backends(t *testing.T, f func(t *testing.T, b backends.Backend)) {
 }
 
 // WriteMNIST writes a small MNIST in IDX format under dir/mnist: n training and n/4 test images whose
-// brightness pattern depends on the label, so a model can learn it.
+// brightness pattern depends on the label, so a model can learn it. The folder is marked as the tests' own data
+// (data.OwnDataFile): its files are not the published MNIST's.
 func WriteMNIST(t testing.TB, dir string, n int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	write := func(name string, count int) {
@@ -100,4 +101,7 @@ func WriteMNIST(t testing.TB, dir string, n int) {
 	}
 	write("train", n)
 	write("t10k", n/4)
+	if err := os.WriteFile(filepath.Join(dir, "mnist", "OWN-DATA"), nil, 0o644); err != nil { // data.OwnDataFile
+		t.Fatal(err)
+	}
 }
