@@ -215,11 +215,20 @@ func (t *Table1) Run() ([]Row, error) {
 	if t.Log == nil {
 		t.Log = os.Stderr
 	}
+	if err := t.Cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := CheckBatchRuns(t.BatchRuns); err != nil {
+		return nil, err
+	}
 	rowNames, names := t.Cfg.Methods(), t.Cfg.cellMethods()
 	if t.Scale.Merge {
 		rows := Table1Rows(t.Cfg, t.RunDir, t.Data, rowNames)
 		t.Merged = t.merge(rows, names)
 		return rows, WriteTable1(t.RunDir, t.Cfg, rows)
+	}
+	if err := t.Cfg.CheckMemory(); err != nil {
+		return nil, err
 	}
 	los := loSet{dir: t.RunDir, names: t.Cfg.LONames(), scale: t.Scale, log: t.Log, config: loConfigs(t.Cfg.Meta)}
 	if err := los.trainMine(ImageLOTrainer(t.Backend, t.Info, t.Profile, t.RunDir, t.Data, t.Cfg.Meta, t.Log)); err != nil {
@@ -436,6 +445,9 @@ func ImageLOTrainer(b backends.Backend, info, profile, runDir string, opts data.
 	return func(name string, resume bool) error {
 		c, err := LOConfig(cfg, name)
 		if err != nil {
+			return err
+		}
+		if err := c.CheckMemory("--meta-batch"); err != nil {
 			return err
 		}
 		if ds == nil {

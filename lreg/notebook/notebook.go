@@ -100,6 +100,14 @@ func Check(err error) {
 	Must(0, err)
 }
 
+// Valid stops the cell when an experiment's settings cannot work, with Validate's message (the same check `lreg
+// run` makes right after parsing its flags), so a settings cell that returns its config through Valid stops a
+// notebook before anything is meta-trained.
+func Valid[T interface{ Validate() error }](cfg T) T {
+	Check(cfg.Validate())
+	return cfg
+}
+
 // FindRoot is the repository root: $LREG_ROOT, else the parent of GoNB's notebook folder ($GONB_DIR), else the
 // first folder up from the working directory whose go.mod declares Module.
 func FindRoot() (string, error) {
