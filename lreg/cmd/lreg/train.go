@@ -71,7 +71,20 @@ func (c *common) checkRunDir(subdirs ...string) error {
 			return fmt.Errorf("--run-dir %s: results cannot be written there (%v): choose a writable folder with --run-dir", c.runDir, err)
 		}
 	}
+	cleanStale(c.runDir)
 	return nil
+}
+
+// cleanStale removes the temporary files that interrupted writes left in a run directory (store.CleanStale:
+// never one that a running process is writing) and says so.
+func cleanStale(dir string) {
+	removed, err := store.CleanStale(dir, store.StaleAge)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "warning: looking for temporary files left in %s: %v\n", dir, err)
+	}
+	if len(removed) > 0 {
+		fmt.Fprintf(os.Stderr, "removed %d temporary files that interrupted writes left in %s (%s ...)\n", len(removed), dir, removed[0])
+	}
 }
 
 func (c *common) open() (backends.Backend, backend.Info, error) {

@@ -3,13 +3,18 @@ package main
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lreg/lreg/lreg/internal/testenv"
+	"github.com/lreg/lreg/lreg/meta"
+	"github.com/lreg/lreg/lreg/store"
+	"github.com/lreg/lreg/lreg/task"
 )
 
 // runEnv is run with extra environment variables.
@@ -142,5 +147,89 @@ func TestHugeSizesAreRefusedBeforeAllocation(t *testing.T) {
 			t.Errorf("lreg %s: exit %d, want an error naming %s and the machine's memory before the backend is opened; output:\n%s",
 				strings.Join(c.args, " "), code, c.flag, out)
 		}
+	}
+}
+
+// A command that starts on a run directory removes the temporary files that interrupted atomic writes left
+// there (a 5 MB checkpoint's, a record's), and only those.
+func TestStaleTemporaryFilesAreRemoved(t *testing.T) {
+	dataDir := t.TempDir()
+	testenv.WriteMNIST(t, dataDir, 40)
+	runDir := t.TempDir()
+	old := time.Now().Add(-time.Hour)
+	left := []string{filepath.Join(runDir, ".checkpoint-none.lreg.tmp3141592"), filepath.Join(runDir, "metatest", "sgd", ".mnist-seed100.json.tmp27")}
+	kept := []string{filepath.Join(runDir, "lo-none.lreg.tmp1"), filepath.Join(runDir, ".lo-sam.lreg.tmp5")} // not ours; too young
+	for i, f := range append(left, kept...) {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, make([]byte, 1000), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if i != len(left)+1 {
+			os.Chtimes(f, old, old)
+		}
+	}
+	// meta-test fails on its unknown method after the run directory is checked, before any work.
+	code, out := run(t, "meta-test", "--methods", "nope", "--backend", "go", "--data", dataDir, "--run-dir", runDir)
+	if code == 0 || !strings.Contains(out, "removed 2 temporary files that interrupted writes left in "+runDir) {
+		t.Errorf("exit %d, want the removal reported; output:\n%s", code, out)
+	}
+	for _, f := range left {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s is still there", f)
+		}
+	}
+	for _, f := range kept {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("%s was removed", f)
+		}
+	}
+}
+
+// An LO file whose header and tensor shapes disagree, or whose out_scale is <= 0, is refused naming the file,
+// before the backend is opened (not inside XLA).
+func TestBrokenLOIsNamedBeforeTheBackend(t *testing.T) {
+	dir := t.TempDir()
+	cfg := meta.Smoke()
+	cfg.LO.Hidden = 4
+	body := cfg.LO
+	body.Hidden = 5
+	w := body.InitWeights(rand.New(rand.NewPCG(1, 2)), task.DType("float32"))
+	shapes := filepath.Join(dir, "lo-shapes.lreg")
+	if err := store.SaveTensors(shapes, meta.LOMeta{Name: "shapes", LO: cfg.LO, Config: cfg}, store.Tensors{Names: body.WeightNames(), Tensors: w}); err != nil {
+		t.Fatal(err)
+	}
+	scale := filepath.Join(dir, "lo-scale.lreg")
+	neg := body
+	neg.OutScale = -0.1
+	if err := store.SaveTensors(scale, meta.LOMeta{Name: "scale", LO: neg, Config: cfg}, store.Tensors{Names: body.WeightNames(), Tensors: w}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ file, why string }{{shapes, "needs l0/Wi [2 4]"}, {scale, "out_scale is -0.1"}} {
+		code, out := run(t, "meta-test", "--methods", c.file, "--runs", "1", "--max-steps", "2", "--backend", "go", "--run-dir", t.TempDir())
+		if code == 0 || !strings.Contains(out, c.file) || !strings.Contains(out, c.why) || strings.Contains(out, "backend:") {
+			t.Errorf("meta-test --methods %s: exit %d, want an error naming the file and %q before the backend; output:\n%s", c.file, code, c.why, out)
+		}
+	}
+}
+
+// meta-train --lr 1e6 keeps an LO that evaluates far worse than the untrained one: it says so, and its file
+// records it (worse_than_init).
+func TestMetaTrainWarnsWhenTheLOIsWorseThanUntrained(t *testing.T) {
+	dataDir := t.TempDir()
+	testenv.WriteMNIST(t, dataDir, 200)
+	runDir := t.TempDir()
+	code, out := run(t, "meta-train", "--profile", "smoke", "--hidden", "20", "--batch", "16", "--unroll", "5", "--curriculum", "10,20,40",
+		"--lr", "1e6", "--max-meta-steps", "2", "--data", dataDir, "--run-dir", runDir)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if !strings.Contains(out, "WARNING: its evaluation loss") || !strings.Contains(out, "worse than the untrained LO's") || !strings.Contains(out, "--lr") {
+		t.Errorf("no warning that the LO is worse than the untrained one:\n%s", out)
+	}
+	m, _, err := meta.LoadLO(meta.LOFile(runDir, "none"))
+	if err != nil || !m.WorseThanInit || !(m.EvalLoss > m.InitEvalLoss) {
+		t.Errorf("LO file: worse_than_init %v, eval loss %g vs untrained %g (%v)", m.WorseThanInit, m.EvalLoss, m.InitEvalLoss, err)
 	}
 }
