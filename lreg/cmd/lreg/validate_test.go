@@ -102,6 +102,8 @@ func TestLateFlagsAreRefusedBeforeAnyWork(t *testing.T) {
 // run probes --runs 0 is refused, and probes.json (the figures of an earlier run) is left as it was, not
 // overwritten with no panel.
 func TestProbesRunsZeroKeepsProbesJSON(t *testing.T) {
+	dataDir := t.TempDir()
+	testenv.WriteMNIST(t, dataDir, 40)
 	runDir := t.TempDir()
 	file := filepath.Join(runDir, "probes.json")
 	before := []byte(`{"panels": [{"reg": "sam"}]}` + "\n")
@@ -109,7 +111,7 @@ func TestProbesRunsZeroKeepsProbesJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, extra := range [][]string{nil, {"--merge"}} {
-		code, out := run(t, append([]string{"run", "probes", "--runs", "0", "--backend", "go", "--run-dir", runDir}, extra...)...)
+		code, out := run(t, append([]string{"run", "probes", "--runs", "0", "--backend", "go", "--data", dataDir, "--run-dir", runDir}, extra...)...)
 		if code == 0 || !strings.Contains(out, "--runs 0") {
 			t.Errorf("run probes --runs 0 %v: exit %d, want an error naming --runs; output:\n%s", extra, code, out)
 		}
@@ -190,7 +192,8 @@ func TestStaleTemporaryFilesAreRemoved(t *testing.T) {
 // An LO file whose header and tensor shapes disagree, or whose out_scale is <= 0, is refused naming the file,
 // before the backend is opened (not inside XLA).
 func TestBrokenLOIsNamedBeforeTheBackend(t *testing.T) {
-	dir := t.TempDir()
+	dir, dataDir := t.TempDir(), t.TempDir()
+	testenv.WriteMNIST(t, dataDir, 40)
 	cfg := meta.Smoke()
 	cfg.LO.Hidden = 4
 	body := cfg.LO
@@ -207,7 +210,7 @@ func TestBrokenLOIsNamedBeforeTheBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ file, why string }{{shapes, "needs l0/Wi [2 4]"}, {scale, "out_scale is -0.1"}} {
-		code, out := run(t, "meta-test", "--methods", c.file, "--runs", "1", "--max-steps", "2", "--backend", "go", "--run-dir", t.TempDir())
+		code, out := run(t, "meta-test", "--methods", c.file, "--runs", "1", "--max-steps", "2", "--backend", "go", "--data", dataDir, "--run-dir", t.TempDir())
 		if code == 0 || !strings.Contains(out, c.file) || !strings.Contains(out, c.why) || strings.Contains(out, "backend:") {
 			t.Errorf("meta-test --methods %s: exit %d, want an error naming the file and %q before the backend; output:\n%s", c.file, code, c.why, out)
 		}
