@@ -158,7 +158,7 @@ func (c Config) Validate() error {
 	}
 	for _, l := range c.Curriculum {
 		if l < c.Unroll || l%c.Unroll != 0 {
-			return fmt.Errorf("--curriculum: run length %d must be a positive multiple of --unroll %d", l, c.Unroll)
+			return fmt.Errorf("--curriculum: run length %d must be a positive multiple of the unroll (--unroll %d)", l, c.Unroll)
 		}
 	}
 	return nil

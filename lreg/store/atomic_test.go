@@ -49,19 +49,25 @@ func TestCleanStaleRemovesOnlyAbandonedTemporaryFiles(t *testing.T) {
 		}
 		return path
 	}
-	abandoned := mk(filepath.Join(dir, ".checkpoint-none.lreg.tmp123456"), old)
+	abandoned := mk(filepath.Join(dir, ".checkpoint-none.lreg.tmp123456"), old) // an older lreg's
 	abandonedDeep := mk(filepath.Join(sub, ".mnist-seed100.json.tmp42"), old)
+	abandonedNew := mk(filepath.Join(sub, ".table1.md.lregtmp9"), old)
 	young := mk(filepath.Join(dir, ".lo-none.lreg.tmp777"), time.Now())
-	live := mk(filepath.Join(dir, ".lo-sam.lreg.tmp888"), old)
+	live := mk(filepath.Join(dir, ".lo-sam.lreg.lregtmp888"), old)
 	others := []string{
 		mk(filepath.Join(dir, "lo-none.lreg"), old),
 		mk(filepath.Join(dir, ".lo-none.lreg.tmpx"), old), // not our digits
 		mk(filepath.Join(dir, "lo-none.lreg.tmp1"), old),  // not hidden: not ours
 		mk(filepath.Join(dir, ".mnist.gz.123.part"), old), // a download's
+		mk(filepath.Join(dir, ".notes.txt.tmp123"), old),  // the old pattern, of a file lreg does not write
 	}
 	if err := os.Mkdir(filepath.Join(dir, ".dir.tmp5"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Mkdir(filepath.Join(dir, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	others = append(others, mk(filepath.Join(dir, ".git", ".x.lreg.lregtmp1"), old)) // hidden folders are not entered
 	// A writer that is still going: it holds the lock, as WriteAtomic does while it writes.
 	f, err := os.Open(live)
 	if err != nil {
@@ -76,7 +82,7 @@ func TestCleanStaleRemovesOnlyAbandonedTemporaryFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	slices.Sort(removed)
-	want := []string{abandoned, abandonedDeep}
+	want := []string{abandoned, abandonedDeep, abandonedNew}
 	slices.Sort(want)
 	if !slices.Equal(removed, want) {
 		t.Errorf("removed %v, want %v", removed, want)

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -57,15 +58,19 @@ func WriteAtomic(path string, data []byte) error {
 	return nil
 }
 
-// TempPattern matches the temporary files of WriteAtomic: ".<name>.tmp<digits>" (os.CreateTemp's names, which
-// older versions of lreg left, included).
-var TempPattern = regexp.MustCompile(`^\..+\.tmp[0-9]+$`)
+// TempPattern matches the temporary files of WriteAtomic: ".<name>.lregtmp<digits>"; OldTempPattern those of
+// older versions of lreg (os.CreateTemp's ".<name>.tmp<digits>"), of the files big enough to matter, LOs,
+// checkpoints and JSON records, only: the name is common enough that other programs' files could have it.
+var (
+	TempPattern    = regexp.MustCompile(`^\..+\.lregtmp[0-9]+$`)
+	OldTempPattern = regexp.MustCompile(`^\..+\.(lreg|json)\.tmp[0-9]+$`)
+)
 
-// createTemp creates a new ".<base>.tmp<digits>" in dir, mode 0666 less the umask (os.CreateTemp's 0600
+// createTemp creates a new ".<base>.lregtmp<digits>" in dir, mode 0666 less the umask (os.CreateTemp's 0600
 // would make every result private, and a chmod afterwards ignores the umask).
 func createTemp(dir, base string) (*os.File, string, error) {
 	for range 100 {
-		name := filepath.Join(dir, "."+base+".tmp"+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		name := filepath.Join(dir, "."+base+".lregtmp"+strconv.FormatUint(uint64(rand.Uint32()), 10))
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
 		if errors.Is(err, fs.ErrExist) {
 			continue
@@ -82,8 +87,9 @@ const StaleAge = time.Minute
 
 // CleanStale removes, under dir and its subfolders, the temporary files that interrupted atomic writes left
 // (a process killed while writing a 5 MB checkpoint leaves one that nothing else removes): only files of
-// TempPattern, only those older than minAge, and only those whose lock it can take, so never the file of a
-// write that is going on in another process. It returns the files removed.
+// TempPattern or OldTempPattern, only those older than minAge, and only those whose lock it can take, so never
+// the file of a write that is going on in another process. It does not enter hidden folders (.git, .venv,
+// .claims: lreg writes no result there). It returns the files removed.
 func CleanStale(dir string, minAge time.Duration) ([]string, error) {
 	var removed []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -93,7 +99,10 @@ func CleanStale(dir string, minAge time.Duration) ([]string, error) {
 			}
 			return nil // a folder that vanished or cannot be read: not ours to clean
 		}
-		if !d.Type().IsRegular() || !TempPattern.MatchString(d.Name()) {
+		if d.IsDir() && path != dir && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.Type().IsRegular() || !(TempPattern.MatchString(d.Name()) || OldTempPattern.MatchString(d.Name())) {
 			return nil
 		}
 		info, err := d.Info()
