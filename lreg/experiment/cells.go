@@ -87,6 +87,10 @@ func Methods(names []string, runDir string, b Baselines) ([]metatest.Method, err
 	var ms []metatest.Method
 	for _, n := range names {
 		n = strings.TrimSpace(n)
+		if n == "" { // --methods "" or "sgd,,adam": an empty name would be read as the LO file lo-.lreg
+			return nil, fmt.Errorf("--methods %q: an empty method name; give a comma list such as none,sgd,adam (baselines: %s; LO names stored in %s; or auto)",
+				strings.Join(names, ","), strings.Join(BaselineNames, ", "), runDir)
+		}
 		if rule, ok := rules[n]; ok {
 			ms = append(ms, metatest.Static(n, rule))
 			continue
@@ -196,6 +200,9 @@ type Sweep struct {
 func (s *Sweep) Run(cfg metatest.Config, ds *data.Dataset, methods []metatest.Method, seeds []uint64) ([][]metatest.Result, error) {
 	if s.Log == nil {
 		s.Log = io.Discard
+	}
+	if err := CheckBatchRuns(s.BatchRuns); err != nil {
+		return nil, err
 	}
 	out := make([][]metatest.Result, len(methods))
 	for i, m := range methods {

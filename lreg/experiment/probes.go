@@ -162,10 +162,16 @@ func (p *Probes) Run() (ProbeFigures, error) {
 	if p.Log == nil {
 		p.Log = os.Stderr
 	}
+	if err := p.Cfg.Validate(); err != nil {
+		return ProbeFigures{}, err
+	}
 	if p.Scale.Merge {
 		p.Merged = p.merge()
 		figs := p.Figures()
 		return figs, store.WriteJSON(filepath.Join(p.RunDir, "probes.json"), figs)
+	}
+	if err := p.Cfg.CheckMemory(); err != nil {
+		return ProbeFigures{}, err
 	}
 	los := loSet{dir: p.RunDir, names: p.los(), scale: p.Scale, log: p.Log, config: loConfigs(p.Cfg.Meta)}
 	if err := los.trainMine(ImageLOTrainer(p.Backend, p.Info, p.Profile, p.RunDir, p.Data, p.Cfg.Meta, p.Log)); err != nil {

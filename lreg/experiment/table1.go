@@ -216,6 +216,12 @@ func (t *Table1) Run() ([]Row, error) {
 	if t.Log == nil {
 		t.Log = os.Stderr
 	}
+	if err := t.Cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := CheckBatchRuns(t.BatchRuns); err != nil {
+		return nil, err
+	}
 	rowNames, names := t.Cfg.Methods(), t.Cfg.cellMethods()
 	if t.Scale.Merge {
 		rows, caption, err := ReadTable1(t.Cfg, t.RunDir, t.Data, rowNames)
@@ -226,6 +232,9 @@ func (t *Table1) Run() ([]Row, error) {
 			return nil, err
 		}
 		return rows, WriteTable1As(t.RunDir, "table1", t.Cfg, rows, caption...)
+	}
+	if err := t.Cfg.CheckMemory(); err != nil {
+		return nil, err
 	}
 	los := loSet{dir: t.RunDir, names: t.Cfg.LONames(), scale: t.Scale, log: t.Log, config: loConfigs(t.Cfg.Meta)}
 	if err := los.trainMine(ImageLOTrainer(t.Backend, t.Info, t.Profile, t.RunDir, t.Data, t.Cfg.Meta, t.Log)); err != nil {
@@ -451,6 +460,9 @@ func ImageLOTrainer(b backends.Backend, info, profile, runDir string, opts data.
 	return func(name string, resume bool) error {
 		c, err := LOConfig(cfg, name)
 		if err != nil {
+			return err
+		}
+		if err := c.CheckMemory("--meta-batch"); err != nil {
 			return err
 		}
 		if ds == nil {

@@ -55,8 +55,15 @@ func (c Config) Defaults() Config {
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
-	if c.Hidden < 1 || c.Layers < 1 || c.OutScale <= 0 || c.P <= 0 {
-		return fmt.Errorf("invalid LO config %+v: hidden, layers, out_scale and p must be positive", c)
+	switch {
+	case c.Hidden < 1:
+		return fmt.Errorf("LO hidden size (--hidden) is %d: it must be >= 1 (the paper's is 20)", c.Hidden)
+	case c.Layers < 1:
+		return fmt.Errorf("LO layers is %d: it must be >= 1 (the paper's is 2)", c.Layers)
+	case !(c.OutScale > 0) || math.IsInf(c.OutScale, 0): // <= 0 would step against the LO's own output, or not at all
+		return fmt.Errorf("LO out_scale is %v: it must be a finite number > 0 (the paper's is 0.1)", c.OutScale)
+	case !(c.P > 0) || math.IsInf(c.P, 0):
+		return fmt.Errorf("LO preprocessing p is %v: it must be a finite number > 0 (the paper's is 10)", c.P)
 	}
 	return nil
 }

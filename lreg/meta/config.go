@@ -128,28 +128,28 @@ func (c Config) Validate() error {
 	}
 	switch {
 	case c.Unroll < 1:
-		return fmt.Errorf("unroll must be >= 1, got %d", c.Unroll)
+		return fmt.Errorf("--unroll %d: want >= 1 optimizee steps per truncated unroll (20)", c.Unroll)
 	case c.Batch < 1:
-		return fmt.Errorf("batch must be >= 1, got %d", c.Batch)
+		return fmt.Errorf("meta-training batch must be >= 1, got %d: set --batch (meta-train) or --meta-batch (lreg run) to the optimizee minibatch (128)", c.Batch)
 	case c.MetaLoss != "final" && c.MetaLoss != "mean":
-		return fmt.Errorf("meta-loss %q: use final or mean", c.MetaLoss)
+		return fmt.Errorf("--meta-loss %q: use final or mean", c.MetaLoss)
 	case c.MetaLR <= 0:
-		return fmt.Errorf("meta learning rate must be > 0, got %g", c.MetaLR)
+		return fmt.Errorf("--lr %g: the meta learning rate must be > 0 (paper 1e-3, smoke 1e-2)", c.MetaLR)
 	case c.ClipNorm < 0:
-		return fmt.Errorf("clip_norm must be >= 0 (0: off), got %g", c.ClipNorm)
+		return fmt.Errorf("--clip %g: want >= 0 (0: off)", c.ClipNorm)
 	case c.CheckpointSeconds < 0:
 		return fmt.Errorf("checkpoint_seconds must be >= 0, got %g", c.CheckpointSeconds)
 	case c.MaxMetaSteps < 0:
-		return fmt.Errorf("max_meta_steps must be >= 0 (0: no limit), got %d", c.MaxMetaSteps)
+		return fmt.Errorf("--max-meta-steps %d: want >= 0 (0: no limit)", c.MaxMetaSteps)
 	case c.DType != "float32" && c.DType != "float64":
 		return fmt.Errorf("dtype %q: use float32 or float64", c.DType)
 	case len(c.Curriculum) == 0:
-		return fmt.Errorf("the curriculum needs at least one stage")
+		return fmt.Errorf("--curriculum is empty: give at least one run length, e.g. 100,200,500")
 	case c.RunsPerEpoch < 1 || c.EvalRuns < 1 || c.MinEvals < 1 || c.MaxEpochsPerStage < 1 || c.ScheduleEpochs < 1:
 		return fmt.Errorf("runs_per_epoch, eval_runs, min_evals, max_epochs_per_stage and schedule_epochs must be >= 1")
 	}
 	if c.Runs < 0 {
-		return fmt.Errorf("runs per step must be >= 0, got %d", c.Runs)
+		return fmt.Errorf("--runs-per-step %d: want >= 1 (0: one)", c.Runs)
 	}
 	if err := CheckName(c.LOName()); err != nil {
 		return fmt.Errorf("name (--name): %w", err)
@@ -162,7 +162,7 @@ func (c Config) Validate() error {
 	}
 	for _, l := range c.Curriculum {
 		if l < c.Unroll || l%c.Unroll != 0 {
-			return fmt.Errorf("curriculum length %d must be a positive multiple of the unroll %d", l, c.Unroll)
+			return fmt.Errorf("--curriculum: run length %d must be a positive multiple of the unroll (--unroll %d)", l, c.Unroll)
 		}
 	}
 	return nil

@@ -118,6 +118,10 @@ type LOMeta struct {
 	Stages     int    `json:"stages"`
 	BestStage  int    `json:"best_stage"`
 	StopReason string `json:"stop_reason"`
+	// InitEvalLoss is the untrained LO's evaluation on the runs of EvalLoss; WorseThanInit marks an LO whose
+	// EvalLoss is worse than that: meta-training made it worse (Trainer.againstInit).
+	InitEvalLoss  float64 `json:"init_eval_loss,omitempty"`
+	WorseThanInit bool    `json:"worse_than_init,omitempty"`
 }
 
 // Trainer holds a meta-training run.
@@ -188,6 +192,16 @@ type StoredLO struct {
 	Loss     float64 // its evaluation loss (NaN: none)
 	Length   int     // the run length of that evaluation
 	Note     string  // why it is the untrained LO, when it is
+	// InitLoss is the untrained LO's evaluation on the same runs (0: not evaluated), WorseThanInit whether the
+	// stored LO's is worse (againstInit).
+	InitLoss      float64
+	WorseThanInit bool
+}
+
+// worse says that the stored LO is worse than the untrained one, and what to do.
+func (s StoredLO) worse() string {
+	return fmt.Sprintf("its evaluation loss %.4g is worse than the untrained LO's %.4g on the same runs of %d steps: meta-training made it worse "+
+		"(a meta learning rate too high? try a smaller --lr); it is stored all the same, marked worse_than_init in its file", s.Loss, s.InitLoss, s.Length)
 }
 
 // String is one line for a log.
@@ -198,6 +212,9 @@ func (s StoredLO) String() string {
 	}
 	if s.Note != "" {
 		line += " (" + s.Note + ")"
+	}
+	if s.WorseThanInit {
+		line += "\nWARNING: " + s.worse()
 	}
 	return line
 }
@@ -358,6 +375,9 @@ func (tr *Trainer) Train() error {
 	if err != nil {
 		return err
 	}
+	if err := tr.againstInit(cfg.LO.InitWeights(rand.New(rand.NewPCG(cfg.Seed, 0x10)), cfg.DTypeOf())); err != nil {
+		return err
+	}
 	for _, step := range tr.Snapshots {
 		if step > tr.P.MetaStep { // not reached: a run capped there stores the final LO too
 			if err := tr.saveLO(SnapshotFile(tr.RunDir, cfg.LOName(), step), cfg.LOName(), weights, tr.Stored.Loss); err != nil {
@@ -366,6 +386,29 @@ func (tr *Trainer) Train() error {
 		}
 	}
 	return tr.saveLO(tr.Stored.Path, cfg.LOName(), weights, tr.Stored.Loss)
+}
+
+// againstInit evaluates the untrained LO (weights init) on the runs the stored LO was evaluated on, and warns,
+// in the log and in the LO file (LOMeta.WorseThanInit), when the stored LO is worse: the curriculum's first
+// baseline is +infinity, so a meta-training that only made the LO worse (a meta learning rate of 1e6) keeps its
+// first evaluation as an improvement. The LO is stored all the same (a sweep may want it); the warning says what
+// it is. One more evaluation; it changes nothing of the training (nor of the checkpoint).
+func (tr *Trainer) againstInit(init []*tensors.Tensor) error {
+	st := &tr.Stored
+	if st.MetaStep == 0 || math.IsNaN(st.Loss) || st.Length == 0 {
+		return nil // the untrained LO itself, or nothing evaluated to compare
+	}
+	loss, err := tr.score(init, st.Length)
+	if err != nil {
+		return err
+	}
+	st.InitLoss = loss
+	if math.IsNaN(loss) || math.IsInf(loss, 0) || st.Loss <= loss {
+		return nil
+	}
+	st.WorseThanInit = true
+	fmt.Fprintf(tr.Log, "\nwarning: LO %q: %s\n", tr.Cfg.LOName(), st.worse())
+	return nil
 }
 
 // saveSnapshot stores, after meta-step step, the LO that storedLO would choose now, leaving Stored as it was.
@@ -648,6 +691,7 @@ func (tr *Trainer) saveLO(path, name string, weights []*tensors.Tensor, evalLoss
 		Stages: tr.P.Stage + 1, BestStage: tr.P.BestStage + 1, StopReason: tr.P.StopReason}
 	if name != "init" {
 		m.FromMetaStep, m.EvalLength = tr.Stored.MetaStep, tr.Stored.Length
+		m.InitEvalLoss, m.WorseThanInit = tr.Stored.InitLoss, tr.Stored.WorseThanInit
 	}
 	return store.SaveTensors(path, m, store.Tensors{Names: tr.Cfg.LO.WeightNames(), Tensors: weights})
 }
@@ -662,10 +706,32 @@ func LoadLO(path string) (LOMeta, []*tensors.Tensor, error) {
 		}
 		return m, nil, err
 	}
-	if len(ts.Tensors) != len(m.LO.WeightNames()) {
-		return m, nil, fmt.Errorf("%s: %d weights, but its config needs %d", path, len(ts.Tensors), len(m.LO.WeightNames()))
+	if err := checkLO(m, ts); err != nil {
+		return m, nil, fmt.Errorf("%w %s: %v; delete it or restore a good copy", store.ErrCorrupt, path, err)
 	}
 	return m, ts.Tensors, nil
+}
+
+// checkLO checks an LO file's weights against its header before anything is built from them: a valid config
+// (out_scale > 0: the update's sign and size come from it), and the names, shapes and one float dtype that this
+// config needs, so that a file whose header and tensors disagree is named here, not by XLA inside a graph.
+func checkLO(m LOMeta, ts store.Tensors) error {
+	if err := m.LO.Validate(); err != nil {
+		return fmt.Errorf("its header's LO config is invalid: %v", err)
+	}
+	names, shapes := m.LO.WeightNames(), m.LO.WeightShapes()
+	if len(ts.Tensors) != len(names) {
+		return fmt.Errorf("%d weights, but its header's LO config (hidden %d, %d layers) needs %d", len(ts.Tensors), m.LO.Hidden, m.LO.Layers, len(names))
+	}
+	for i, t := range ts.Tensors {
+		if ts.Names[i] != names[i] || !slices.Equal(t.Shape().Dimensions, shapes[i]) {
+			return fmt.Errorf("weight %d is %s %v, but its header's LO config (hidden %d, %d layers) needs %s %v", i, ts.Names[i], t.Shape().Dimensions, m.LO.Hidden, m.LO.Layers, names[i], shapes[i])
+		}
+		if t.DType() != ts.Tensors[0].DType() {
+			return fmt.Errorf("weight %s is %s, weight %s %s: one dtype for all", ts.Names[i], t.DType(), ts.Names[0], ts.Tensors[0].DType())
+		}
+	}
+	return nil
 }
 
 func mean(v []float64) float64 {

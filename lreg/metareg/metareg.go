@@ -104,8 +104,28 @@ func (c Config) Validate() error {
 		return fmt.Errorf("--reg-on %q: use optimizee or meta", c.On)
 	case c.On == "meta" && c.Kind != "sam" && c.Kind != "gsam" && c.Kind != "gam":
 		return fmt.Errorf("--reg-on meta wraps the meta-optimizer and exists for sam, gsam and gam only, not %q", c.Kind)
-	case c.LambdaS < 0 || c.LambdaR < 0 || c.Rho <= 0 || c.EpsS <= 0 || c.K < 1 || c.Coords < 1 || c.Probes < 1 || c.Sigma <= 0 || c.M < 1 || c.Power < 0:
-		return fmt.Errorf("regularizer settings out of range: %+v", c)
+	}
+	// Each setting by its flag, with its range and its default, rather than the whole struct.
+	for _, f := range []struct {
+		flag, want string
+		v          float64
+		ok         bool
+	}{
+		{"--lambda-s", ">= 0 (the smoothing term's weight; 1)", c.LambdaS, c.LambdaS >= 0},
+		{"--lambda-r", ">= 0 (the regularizer's weight; 1, hessian 1e-4, l2 0.1)", c.LambdaR, c.LambdaR >= 0},
+		{"--rho", "> 0 (the SAM/GSAM/GAM radius; 0.05)", c.Rho, c.Rho > 0},
+		{"--alpha", ">= 0 (GSAM's surrogate-gap weight; 0.4)", c.Alpha, c.Alpha >= 0},
+		{"--eps-s", "> 0 (smoothing's L-inf radius on the LO input; 0.1)", c.EpsS, c.EpsS > 0},
+		{"--pga-steps", ">= 1 (smoothing's PGA steps; 10)", float64(c.K), c.K >= 1},
+		{"--smooth-coords", ">= 1 (coordinates sampled per tensor and step; 256)", float64(c.Coords), c.Coords >= 1},
+		{"--probes", ">= 1 (Hutchinson probes; 10)", float64(c.Probes), c.Probes >= 1},
+		{"--power-iters", ">= 0 (0: the trace)", float64(c.Power), c.Power >= 0},
+		{"--sigma", "> 0 (local entropy's noise scale; 0.01)", c.Sigma, c.Sigma > 0},
+		{"--entropy-samples", ">= 1 (local entropy's Monte-Carlo samples; 8)", float64(c.M), c.M >= 1},
+	} {
+		if !f.ok {
+			return fmt.Errorf("%s %v: want %s", f.flag, f.v, f.want)
+		}
 	}
 	return nil
 }

@@ -96,9 +96,9 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"batch", c.Batch}, {"patience", c.Patience}, {"window", c.Window}, {"max_steps", c.MaxSteps}, {"eval_train", c.EvalTrain}} {
-		if f.v < 1 {
-			return fmt.Errorf("meta-test: %s must be >= 1, got %d", f.name, f.v)
+	}{{"batch", c.Batch}, {"patience", c.Patience}, {"window", c.Window}, {"max-steps", c.MaxSteps}, {"eval-train", c.EvalTrain}} {
+		if f.v < 1 { // named by the flag, which is the JSON field with - for _
+			return fmt.Errorf("meta-test: --%s must be >= 1, got %d", f.name, f.v)
 		}
 	}
 	if c.TestN < 0 || c.ValN < 0 || c.TrainN < 0 {

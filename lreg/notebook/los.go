@@ -23,6 +23,9 @@ const (
 // checkpoint and meta-loss curve; meta.Settle), where a later run with those settings finds it again. So
 // changing a setting in a notebook retrains, and changing it back costs nothing.
 func (e *Env) EnsureLO(base meta.Config, name string, log io.Writer) (LOStatus, error) {
+	if err := experiment.ValidateLOs(base, []string{name}); err != nil {
+		return "", err
+	}
 	cfg, err := experiment.LOConfig(base, name)
 	if err != nil {
 		return "", err

@@ -25,6 +25,7 @@ import (
 	"github.com/lreg/lreg/lreg/profile"
 	"github.com/lreg/lreg/lreg/progress"
 	"github.com/lreg/lreg/lreg/stats"
+	"github.com/lreg/lreg/lreg/store"
 )
 
 // Module is the repository's Go module path; the repository root is found by its go.mod.
@@ -70,6 +71,10 @@ func Open() (*Env, error) {
 	e.FiguresDir = getenv("LREG_FIGURES", filepath.Join(root, "figures"))
 	e.Data = data.Options{Dir: getenv("LREG_DATA", filepath.Join(root, data.DefaultDir))}
 	e.openLog()
+	// Temporary files that interrupted writes left (a kernel restarted mid-checkpoint), never a live writer's.
+	if removed, _ := store.CleanStale(e.RunDir, store.StaleAge); len(removed) > 0 {
+		fmt.Fprintf(e.Log, "removed %d temporary files that interrupted writes left in %s\n", len(removed), e.RunDir)
+	}
 	// The charts' echarts library is installed by `npm ci` in the root; GoNB runs cells in a temporary folder,
 	// so tell the plot package where to look.
 	if os.Getenv("LREG_ECHARTS_DIR") == "" {
@@ -98,6 +103,14 @@ func Must[T any](v T, err error) T {
 // Check is Must for calls that return only an error.
 func Check(err error) {
 	Must(0, err)
+}
+
+// Valid stops the cell when an experiment's settings cannot work, with Validate's message (the same check `lreg
+// run` makes right after parsing its flags), so a settings cell that returns its config through Valid stops a
+// notebook before anything is meta-trained.
+func Valid[T interface{ Validate() error }](cfg T) T {
+	Check(cfg.Validate())
+	return cfg
 }
 
 // FindRoot is the repository root: $LREG_ROOT, else the parent of GoNB's notebook folder ($GONB_DIR), else the

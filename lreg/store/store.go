@@ -11,43 +11,118 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
-// WriteAtomic writes data to path via a temporary file and a rename.
+// WriteAtomic writes data to path via a temporary file and a rename. The temporary file (TempPattern) is
+// created with mode 0666 less the umask, as os.WriteFile would (a result is an ordinary file, readable where
+// the user's umask says so), and is locked (flock) while it is written, so that CleanStale knows it from one
+// that an interrupted write left behind. It is renamed before it is closed: the lock covers it to the end.
 func WriteAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	f, tmp, err := createTemp(dir, filepath.Base(path))
 	if err != nil {
-		return err
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	tmp := f.Name()
+	tryLock(f)
 	_, err = f.Write(data)
-	if err == nil { // CreateTemp makes the file private (0600); results are ordinary files
-		err = f.Chmod(0o644)
-	}
 	if err == nil {
 		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
 	}
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
+}
+
+// TempPattern matches the temporary files of WriteAtomic: ".<name>.lregtmp<digits>"; OldTempPattern those of
+// older versions of lreg (os.CreateTemp's ".<name>.tmp<digits>"), of the files big enough to matter, LOs,
+// checkpoints and JSON records, only: the name is common enough that other programs' files could have it.
+var (
+	TempPattern    = regexp.MustCompile(`^\..+\.lregtmp[0-9]+$`)
+	OldTempPattern = regexp.MustCompile(`^\..+\.(lreg|json)\.tmp[0-9]+$`)
+)
+
+// createTemp creates a new ".<base>.lregtmp<digits>" in dir, mode 0666 less the umask (os.CreateTemp's 0600
+// would make every result private, and a chmod afterwards ignores the umask).
+func createTemp(dir, base string) (*os.File, string, error) {
+	for range 100 {
+		name := filepath.Join(dir, "."+base+".lregtmp"+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, name, err
+	}
+	return nil, "", fmt.Errorf("no free temporary file name for %s in %s", base, dir)
+}
+
+// StaleAge is how old an unlocked temporary file must be before CleanStale removes it: a writer locks its file
+// right after creating it (the age covers that instant), and a writer of an older lreg, which does not lock,
+// finishes its write in seconds.
+const StaleAge = time.Minute
+
+// CleanStale removes, under dir and its subfolders, the temporary files that interrupted atomic writes left
+// (a process killed while writing a 5 MB checkpoint leaves one that nothing else removes): only files of
+// TempPattern or OldTempPattern, only those older than minAge, and only those whose lock it can take, so never
+// the file of a write that is going on in another process. It does not enter hidden folders (.git, .venv,
+// .claims: lreg writes no result there). It returns the files removed.
+func CleanStale(dir string, minAge time.Duration) ([]string, error) {
+	var removed []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == dir {
+				return err
+			}
+			return nil // a folder that vanished or cannot be read: not ours to clean
+		}
+		if d.IsDir() && path != dir && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.Type().IsRegular() || !(TempPattern.MatchString(d.Name()) || OldTempPattern.MatchString(d.Name())) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil || time.Since(info.ModTime()) < minAge {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil
+		}
+		defer f.Close()
+		if tryLock(f) && os.Remove(path) == nil { // removed while locked: no writer can be using it
+			removed = append(removed, path)
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		err = nil
+	}
+	return removed, err
 }
 
 // WriteJSON writes v as indented JSON, atomically.

@@ -7,12 +7,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/lreg/lreg/lreg/experiment"
 	"github.com/lreg/lreg/lreg/lopt"
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/metareg"
+	"github.com/lreg/lreg/lreg/metatest"
 	"github.com/lreg/lreg/lreg/optim"
 	"github.com/lreg/lreg/lreg/record"
 	"github.com/lreg/lreg/lreg/roofline"
@@ -53,6 +55,25 @@ func cmdBench(args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	// Every flag before any timing: a bad one would otherwise be found after the meta-step rows, or print +Inf.
+	switch {
+	case *steps < 1:
+		return fmt.Errorf("--steps %d: want at least 1 timed call per row (2)", *steps)
+	case *unroll < 1:
+		return fmt.Errorf("--unroll %d: want at least 1 optimizee step per unroll (20)", *unroll)
+	case *batch < 1:
+		return fmt.Errorf("--batch %d: want a minibatch of at least 1 example (128)", *batch)
+	}
+	for _, o := range splitList(*optimizees) {
+		if !slices.Contains(task.Names(), o) {
+			return fmt.Errorf("--optimizees: unknown optimizee %q: use %s", o, strings.Join(task.Names(), ", "))
+		}
+	}
+	for _, g := range splitList(*graphs) {
+		if g != "columns" && g != "reference" {
+			return fmt.Errorf("--graph: unknown form %q: use columns, reference or both", g)
+		}
+	}
 	names := splitList(*variants)
 	if *variants == "all" {
 		names = benchVariants
@@ -74,6 +95,22 @@ func cmdBench(args []string) error {
 		return err
 	}
 	lo := lopt.Config{}.Defaults()
+	for _, R := range metaR { // the meta-steps' rows time MNIST-shaped runs
+		cfg := meta.Paper()
+		cfg.Unroll, cfg.Batch, cfg.Runs = *unroll, *batch, R
+		if err := cfg.CheckMemory("--batch"); err != nil {
+			return err
+		}
+	}
+	for _, o := range splitList(*optimizees) {
+		tc := metatest.Paper()
+		tc.Optimizee, tc.Batch = o, *batch
+		for _, R := range stepR {
+			if err := experiment.CheckTestMemory(tc, &lo, R); err != nil {
+				return err
+			}
+		}
+	}
 	rules := experiment.DefaultBaselines().Rules()
 	var ms []optim.Method
 	for _, n := range splitList(*methods) {

@@ -47,7 +47,7 @@ func TestNonFiniteFlagsAreRefusedAtOnce(t *testing.T) {
 		{[]string{"meta-test", "--methods", "adam", "--adam-lr", "-1"}, "--adam-lr"},
 		{[]string{"run", "early-evidence", "--lr", "NaN"}, "--lr"},
 		{[]string{"run", "early-evidence", "--noise", "+Inf"}, "--noise"},
-		{[]string{"run", "table1", "--max-steps", "0"}, "max_steps"},
+		{[]string{"run", "table1", "--max-steps", "0"}, "--max-steps"},
 	} {
 		code, out := run(t, append(c.args, "--data", dataDir, "--run-dir", t.TempDir())...)
 		if code == 0 || !strings.Contains(out, c.flag) || strings.Contains(out, "backend:") {

@@ -41,9 +41,18 @@ func cmdProbes(args []string) error {
 	if err := sf.apply(set, &cfg.Meta, &cfg.Test); err != nil {
 		return err
 	}
+	// Every setting before any work (--runs 0 would otherwise overwrite probes.json with no panel).
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	opts, err := c.start(scale)
 	if err != nil {
 		return err
+	}
+	if !opts.Merge {
+		if err := cfg.CheckMemory(); err != nil {
+			return err
+		}
 	}
 	p := experiment.Probes{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr, Scale: opts}
 	if p.Backend, p.Info, err = c.openUnlessMerging(opts.Merge); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/profile"
 	lresults "github.com/lreg/lreg/lreg/results"
 	"github.com/lreg/lreg/lreg/verdict"
 )
@@ -25,6 +26,10 @@ func cmdResults(args []string) error {
 	readme := fs.String("readme", "", "also write the headline table and the verdicts into this README's results block")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	// An unknown profile is the profile's fault, not the run directory runs/<profile>'s.
+	if err := profile.Check(c.profile); err != nil {
+		return fmt.Errorf("--profile: %w (or study: the study's results)", err)
 	}
 	if err := c.finish(); err != nil {
 		return err

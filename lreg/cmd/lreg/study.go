@@ -198,6 +198,7 @@ func studyRun(args []string) error {
 	if err := store.CheckWritable(*runDir); err != nil {
 		return fmt.Errorf("--run-dir %s: results cannot be written there (%v): choose a writable folder with --run-dir", *runDir, err)
 	}
+	cleanStale(*runDir)
 	for _, name := range datasetsOf(p) { // fail before any work when a data set is missing
 		if _, err := data.Load(name, data.Options{Dir: *dataDir}); err != nil {
 			return err

@@ -42,9 +42,21 @@ func cmdTable1(args []string) error {
 	if err := sf.apply(set, &cfg.Meta, &cfg.Test); err != nil {
 		return err
 	}
+	// Every setting before any work: a bad one would otherwise be found after minutes of meta-training.
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := experiment.CheckBatchRuns(*batchRuns); err != nil {
+		return err
+	}
 	opts, err := c.start(scale)
 	if err != nil {
 		return err
+	}
+	if !opts.Merge {
+		if err := cfg.CheckMemory(); err != nil {
+			return err
+		}
 	}
 	t := experiment.Table1{Cfg: cfg, Profile: c.profile, RunDir: c.runDir, Data: data.Options{Dir: c.dataDir}, Log: os.Stderr, Scale: opts, BatchRuns: *batchRuns}
 	if t.Backend, t.Info, err = c.openUnlessMerging(opts.Merge); err != nil {

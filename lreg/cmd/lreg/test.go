@@ -63,9 +63,23 @@ func cmdMetaTest(args []string) error {
 		return err
 	}
 	if nRuns < 1 {
-		return fmt.Errorf("--runs must be >= 1")
+		return fmt.Errorf("--runs %d: want at least 1 run (seeds 100, 101, ...)", nRuns)
 	}
 	if err := base.Validate(); err != nil {
+		return err
+	}
+	if err := experiment.CheckBatchRuns(*batchRuns); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*methods) == "" {
+		return fmt.Errorf("--methods is empty: name the methods to meta-test, e.g. --methods none,sgd,adam (baselines: %s; stored LOs: lo-NAME; or auto: every stored LO and baseline)",
+			strings.Join(experiment.BaselineNames, ", "))
+	}
+	together := *batchRuns
+	if together == 0 {
+		together = metatest.DefaultBatchRuns
+	}
+	if err := experiment.CheckTestMemory(cfg, nil, min(nRuns, together)); err != nil {
 		return err
 	}
 	if err := c.checkRunDir("metatest"); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lreg/lreg/lreg/backend"
 	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/experiment"
 	"github.com/lreg/lreg/lreg/lopt"
 	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/profile"
@@ -38,6 +39,10 @@ func (c *common) register(fs *flag.FlagSet) {
 }
 
 func (c *common) finish() error {
+	// The profile first: everything else (the run directory runs/<profile>, the LO form) is derived from it.
+	if err := profile.Check(c.profile); err != nil {
+		return fmt.Errorf("--profile: %w", err)
+	}
 	form := c.loGraph
 	if form == "" {
 		form = profile.LOGraph(c.profile)
@@ -66,7 +71,20 @@ func (c *common) checkRunDir(subdirs ...string) error {
 			return fmt.Errorf("--run-dir %s: results cannot be written there (%v): choose a writable folder with --run-dir", c.runDir, err)
 		}
 	}
+	cleanStale(c.runDir)
 	return nil
+}
+
+// cleanStale removes the temporary files that interrupted writes left in a run directory (store.CleanStale:
+// never one that a running process is writing) and says so.
+func cleanStale(dir string) {
+	removed, err := store.CleanStale(dir, store.StaleAge)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "warning: looking for temporary files left in %s: %v\n", dir, err)
+	}
+	if len(removed) > 0 {
+		fmt.Fprintf(os.Stderr, "removed %d temporary files that interrupted writes left in %s (%s ...)\n", len(removed), dir, removed[0])
+	}
 }
 
 func (c *common) open() (backends.Backend, backend.Info, error) {
@@ -173,7 +191,12 @@ func cmdMetaTrain(args []string) error {
 			return fmt.Errorf("--curriculum: %w", err)
 		}
 	}
-	if err := cfg.Validate(); err != nil {
+	// Every setting, the data set's name included, before the backend and the data are loaded; then whether
+	// the run can fit this machine's memory at all (a huge --hidden or --batch would end in Go's fatal error).
+	if err := experiment.ValidateImageMeta(cfg); err != nil {
+		return err
+	}
+	if err := cfg.CheckMemory("--batch"); err != nil {
 		return err
 	}
 	if err := c.checkRunDir(); err != nil {
