@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -17,19 +14,7 @@ import (
 // run runs lreg and returns its exit code and its stdout and stderr together.
 func run(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	var out bytes.Buffer
-	cmd := lreg(t, args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String()
-	case errors.As(err, &exit):
-		return exit.ExitCode(), out.String()
-	}
-	t.Fatal(err)
-	return 0, ""
+	return runEnv(t, nil, args...)
 }
 
 // NaN and infinite numbers are refused before any work starts, naming the flag; so are values out of range.

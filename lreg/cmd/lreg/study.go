@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gomlx/gomlx/backends"
+
 	"github.com/lreg/lreg/lreg/backend"
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/shard"
@@ -168,8 +170,8 @@ func studyRun(args []string) error {
 	spec := fs.String("shard", "", "run only shard i of n (0 <= i < n): whole LOs (meta-training, then its meta-tests) and baselines, dealt by estimated cost; e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT")
 	unit := fs.String("unit", "", "run only this unit (an ID from `lreg study plan`)")
 	runDir := fs.String("run-dir", "", "where records, LOs and checkpoints go (default runs/study-<size>); then `lreg study merge`")
-	dataDir := fs.String("data", "data", "data folder (see `lreg data`)")
-	backendFlag := fs.String("backend", "", "auto, go, xla or xla:/path/to/pjrt_plugin.so (default $GOMLX_BACKEND, else auto)")
+	var cf computeFlags
+	cf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -199,17 +201,11 @@ func studyRun(args []string) error {
 		return fmt.Errorf("--run-dir %s: results cannot be written there (%v): choose a writable folder with --run-dir", *runDir, err)
 	}
 	cleanStale(*runDir)
-	for _, name := range datasetsOf(p) { // fail before any work when a data set is missing
-		if _, err := data.Load(name, data.Options{Dir: *dataDir}); err != nil {
-			return err
-		}
-	}
-	b, info, err := backend.New(*backendFlag)
+	b, info, err := cf.open(p)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "backend: %s (%s)\n", info.Config, info.Reason)
-	r := &study.Runner{Plan: p, Dir: *runDir, Backend: b, Info: info.Config, Data: data.Options{Dir: *dataDir}, Log: os.Stderr}
+	r := &study.Runner{Plan: p, Dir: *runDir, Backend: b, Info: info.Config, Data: cf.data(), Log: os.Stderr}
 	ran, skipped, err := r.Run(units)
 	if err != nil {
 		return err
@@ -223,8 +219,8 @@ func studyTune(args []string) error {
 	var sf studyFlags
 	sf.register(fs)
 	out := fs.String("out", "", "folder for TUNING.md and tuning.json (default results/study for --size study, else runs/study-<size>)")
-	dataDir := fs.String("data", "data", "data folder (see `lreg data`)")
-	backendFlag := fs.String("backend", "", "auto, go, xla or xla:/path/to/pjrt_plugin.so (default $GOMLX_BACKEND, else auto)")
+	var cf computeFlags
+	cf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -245,11 +241,11 @@ func studyTune(args []string) error {
 	if err := store.CheckWritable(*out); err != nil {
 		return fmt.Errorf("--out %s: cannot write there (%v): choose a writable folder with --out", *out, err)
 	}
-	b, info, err := backend.New(*backendFlag)
+	b, info, err := cf.open(p)
 	if err != nil {
 		return err
 	}
-	res, err := study.Tune(d, b, info.Config, data.Options{Dir: *dataDir}, func(s string) { fmt.Fprintln(os.Stderr, s) })
+	res, err := study.Tune(d, b, info.Config, cf.data(), func(s string) { fmt.Fprintln(os.Stderr, s) })
 	if err != nil {
 		return err
 	}
@@ -268,6 +264,30 @@ func studyTune(args []string) error {
 	}
 	fmt.Printf("wrote %s and tuning.json\n", filepath.Join(*out, "TUNING.md"))
 	return nil
+}
+
+// computeFlags are the flags of the study commands that compute: the data folder and the backend.
+type computeFlags struct{ dataDir, backend string }
+
+func (c *computeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.dataDir, "data", "data", "data folder (see `lreg data`)")
+	fs.StringVar(&c.backend, "backend", "", "auto, go, xla or xla:/path/to/pjrt_plugin.so (default $GOMLX_BACKEND, else auto)")
+}
+
+func (c *computeFlags) data() data.Options { return data.Options{Dir: c.dataDir} }
+
+// open checks that every data set of the plan loads (before any work) and opens the backend, saying which.
+func (c *computeFlags) open(p *study.Plan) (backends.Backend, backend.Info, error) {
+	for _, name := range datasetsOf(p) {
+		if _, err := data.Load(name, c.data()); err != nil {
+			return nil, backend.Info{}, err
+		}
+	}
+	b, info, err := backend.New(c.backend)
+	if err == nil {
+		fmt.Fprintf(os.Stderr, "backend: %s (%s)\n", info.Config, info.Reason)
+	}
+	return b, info, err
 }
 
 func datasetsOf(p *study.Plan) []string {

@@ -243,3 +243,36 @@ func TestStudyReportCommand(t *testing.T) {
 		t.Errorf("a refused report wrote %d files", len(files))
 	}
 }
+
+// `lreg study tune` runs the design's grid on the validation split and writes TUNING.md and tuning.json with a
+// choice per optimizee; a design without a grid is refused, naming why.
+func TestStudyTuneCommand(t *testing.T) {
+	dataDir, out := t.TempDir(), t.TempDir()
+	testenv.WriteMNIST(t, dataDir, 400)
+	code, log := run(t, "study", "tune", "--size", "tiny", "--data", dataDir, "--backend", "go", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, log)
+	}
+	var res study.TuneResult
+	if err := store.ReadJSON(filepath.Join(out, "tuning.json"), &res); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "TUNING.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, rho := res.Choose()
+	grid := study.Tiny().Tuning
+	if len(res.Cells) != 1+len(grid.WeightDecays)+len(grid.Rhos) || len(wd) != 1 || len(rho) != 1 || !strings.Contains(string(md), "- mlp-relu: weight decay") {
+		t.Fatalf("%d cells, choice %v %v:\n%s", len(res.Cells), wd, rho, md)
+	}
+	d := study.Tiny()
+	d.Tuning = study.Tuning{}
+	design := filepath.Join(out, "untuned.json")
+	if err := store.WriteJSON(design, d); err != nil {
+		t.Fatal(err)
+	}
+	if code, log := run(t, "study", "tune", "--design", design, "--data", dataDir, "--backend", "go", "--out", out); code == 0 || !strings.Contains(log, "has no tuning grid") {
+		t.Fatalf("an untuned design: exit %d:\n%s", code, log)
+	}
+}
