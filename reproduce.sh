@@ -260,12 +260,13 @@ if [ "$lab" = 1 ]; then
     echo "reproduce.sh: --lab: JupyterLab is not installed in .venv: ${nb_why:-no .venv/bin/jupyter-lab}" >&2
     echo "  fix: ${nb_fix:-rm -rf .venv && ./reproduce.sh --setup-only}" >&2; exit 1; }
   export LREG_PROFILE="$profile"
-  token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  # The token goes to JupyterLab through its environment (JUPYTER_TOKEN), never its command line; as root its
+  # terminals are off (lreg/notebook/lab/lab.sh).
+  JUPYTER_TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  export JUPYTER_TOKEN
   echo "== JupyterLab on notebooks/ ($profile profile, results in ${LREG_RUN_DIR:-runs/$profile}); Ctrl-C stops it"
-  echo "   open http://127.0.0.1:$lab_port/lab?token=$token"
-  extra=(); [ "$(id -u)" = 0 ] && extra=(--allow-root)
-  exec .venv/bin/jupyter-lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port="$lab_port" --ServerApp.port_retries=0 \
-    --IdentityProvider.token="$token" --ServerApp.root_dir="$root/notebooks" "${extra[@]}"
+  echo "   open http://127.0.0.1:$lab_port/lab?token=$JUPYTER_TOKEN"
+  exec lreg/notebook/lab/lab.sh "$root/notebooks" "$lab_port"
 fi
 
 order=(meta-training table1 probes flatness early-evidence taylorglo)

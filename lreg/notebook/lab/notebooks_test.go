@@ -1,6 +1,6 @@
-// Package notebooks holds the GoNB notebooks; this test executes one headless, as reproduce.sh does, to check
+// The notebooks tests: each executes a notebook of notebooks/ headless, as reproduce.sh does, to check
 // that a re-run reuses stored results and that a changed setting in the config cell recomputes what it affects.
-package notebooks
+package lab
 
 import (
 	"encoding/json"
@@ -17,7 +17,7 @@ import (
 // requirements/notebooks.txt), else one on PATH (Debian's jupyter-nbconvert); it returns the jupyter command to run.
 // Without one the test is skipped, unless LREG_REQUIRE_NOTEBOOKS=1 (CI).
 func requireTools(t *testing.T) string {
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func requireTools(t *testing.T) string {
 // requireTools), the repository's root, and the environment nbconvert runs with (kernel).
 func notebookKernel(t *testing.T) (jupyter, root string, env []string) {
 	jupyter = requireTools(t)
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}

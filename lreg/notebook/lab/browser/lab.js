@@ -1,5 +1,5 @@
 // lab.js drives JupyterLab in Chromium (playwright-core, Debian's Chromium, no download) as a person would,
-// and prints what it saw as one JSON line; notebooks/browser_test.go starts JupyterLab and checks the figures.
+// and prints what it saw as one JSON line; lreg/notebook/lab/browser_test.go starts JupyterLab and checks the figures.
 //
 //   node lab.js run      URL NOTEBOOK SHOTDIR   open NOTEBOOK, Run > Run All Cells, wait for the kernel; observe;
 //                                               then type a new weight decay into the settings cell, Run > Run
