@@ -244,12 +244,12 @@ elif ! command -v jupyter-nbconvert >/dev/null; then
     exit 1
   fi
 fi
-# The kernel spec goes into a private Jupyter data folder, so the user's own kernels are untouched. (gonb --install
-# writes it, then complains about gopls, which only gives autocompletion in JupyterLab.)
+# The kernel spec goes into a private Jupyter data folder, so the user's own kernels are untouched. It starts GoNB
+# through lreg/notebook/lab/kernel/kernel.sh, which wires each notebook's Go module to this repository (no notebook
+# carries a cell for it).
 export JUPYTER_DATA_DIR="$root/bin/jupyter"
-spec="$JUPYTER_DATA_DIR/kernels/gonb/kernel.json"
-grep -qs "$root/bin/gonb" "$spec" || bin/gonb --install >/dev/null 2>&1 || true
-[ -f "$spec" ] || { echo "reproduce.sh: could not install the GoNB kernel: run 'PATH=$root/bin:\$PATH bin/gonb --install' to see why" >&2; exit 1; }
+lreg/notebook/lab/kernel/install.sh bin/gonb "$JUPYTER_DATA_DIR" ||
+  { echo "reproduce.sh: could not write the GoNB kernel spec into $JUPYTER_DATA_DIR/kernels/gonb" >&2; exit 1; }
 jupyter=${jupyter:-jupyter}
 [ "$setup_only" = 1 ] && { echo "setup done"; engine_report; exit 0; }
 

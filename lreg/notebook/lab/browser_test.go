@@ -259,25 +259,19 @@ func checkDrawn(t *testing.T, when string, o observed, charts, minBars int) {
 // and the cells below, see that only SGD-L2's fits were recomputed; save. Then the saved notebook, reopened
 // untrusted (as a shared file is), shows its figures without running anything.
 func TestJupyterLabUserPath(t *testing.T) {
-	root, err := filepath.Abs("../../..")
+	repo, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := requireLab(t, root)
+	l := requireLab(t, repo)
+	root := spaceCheckout(t, repo) // a checkout at a path with a space, its notebooks copies
 	env := kernel(t, root)
-	dir := t.TempDir()
+	dir := filepath.Join(root, "notebooks")
 	const name = "5-early-evidence.ipynb"
-	src, err := os.ReadFile(filepath.Join(root, "notebooks", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	runDir, figures := t.TempDir(), t.TempDir()
 	env = append(env, "LREG_RUN_DIR="+runDir, "LREG_FIGURES="+figures)
 	s := l.start(t, root, env, dir)
-	shots := screenshots(t, root)
+	shots := screenshots(t, repo)
 
 	start := time.Now()
 	r := l.drive(t, "run", s, name, shots)
