@@ -166,6 +166,11 @@ if [ -n "$xla_why" ]; then
   echo "WARNING: lreg runs on the pure-Go backend (see README, Backends)" >&2
 fi
 [ -n "$nb_why" ] && { echo "WARNING: no JupyterLab in .venv: $nb_why" >&2; echo "  fix: $nb_fix" >&2; }
+# JupyterLab's settings for this project (lreg/notebook/lab/overrides.json): no news feed and no prompt asking
+# about it, no update check (the notebooks work offline).
+if [ -d .venv/share/jupyter/lab ]; then
+  mkdir -p .venv/share/jupyter/lab/settings && cp lreg/notebook/lab/overrides.json .venv/share/jupyter/lab/settings/overrides.json
+fi
 
 echo "== the engine"
 # Which backend runs, checked (a plugin that is there but does not load stops here, with lreg's error).

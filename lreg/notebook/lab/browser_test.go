@@ -177,6 +177,7 @@ type observed struct {
 	Bars    []string `json:"bars"`
 	Prompts []string `json:"prompts"`
 	Trusted []bool   `json:"trusted"`
+	Toasts  []string `json:"toasts"`
 }
 
 type labResult struct {
@@ -246,6 +247,10 @@ func checkDrawn(t *testing.T, when string, o observed, charts, minBars int) {
 		if !strings.Contains(b, "done in") {
 			t.Errorf("%s: progress bar %q not finished", when, b)
 		}
+	}
+	// No news prompt ("Would you like to get notified about official Jupyter news?"), no other toast.
+	if len(o.Toasts) > 0 {
+		t.Errorf("%s: JupyterLab shows notifications %q (the shipped overrides.json turns its news off)", when, o.Toasts)
 	}
 	for i, p := range o.Prompts {
 		if !strings.HasPrefix(p, "[") || strings.Contains(p, "*") || p == "[ ]:" {

@@ -2,6 +2,8 @@ package lab
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -56,3 +58,45 @@ func TestLabTokenNotInArgv(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestLabSettingsShipped: reproduce.sh installs the project's JupyterLab settings (overrides.json into .venv),
+// and the running JupyterLab serves them: news never fetched (so no prompt asking about it), no update check.
+func TestLabSettingsShipped(t *testing.T) {
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireJupyterLab(t, root)
+	want, err := os.ReadFile("overrides.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(root, ".venv", "share", "jupyter", "lab", "settings", "overrides.json"))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf(".venv's JupyterLab settings are not the project's (%v): ./reproduce.sh --setup-only installs them", err)
+	}
+	s := startLab(t, root, os.Environ(), t.TempDir())
+	req, _ := http.NewRequest("GET", s.base+"/lab/api/settings/@jupyterlab/apputils-extension:notification", nil)
+	req.Header.Set("Authorization", "token "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	// The overrides are the defaults of the plugin's schema that JupyterLab serves (user settings would win).
+	var settings struct {
+		Settings map[string]any `json:"settings"`
+		Schema   struct {
+			Properties map[string]struct {
+				Default any `json:"default"`
+			} `json:"properties"`
+		} `json:"schema"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&settings); err != nil {
+		t.Fatalf("settings of the notification plugin (HTTP %d): %v", resp.StatusCode, err)
+	}
+	p := settings.Schema.Properties
+	if p["fetchNews"].Default != "false" || p["checkForUpdates"].Default != false || len(settings.Settings) > 0 {
+		t.Errorf("JupyterLab's notification settings: defaults %v, user settings %v; want fetchNews \"false\" and checkForUpdates false", p, settings.Settings)
+	}
+}

@@ -40,7 +40,10 @@ function observe() {
     .filter((t) => /^(Computed|Reused) /.test(t.trim()));
   const bars = [...root.querySelectorAll('.lreg-progress')].map((b) => b.innerText);
   const prompts = [...root.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map((p) => p.innerText.trim());
+  // JupyterLab's toasts (its news prompt among them) and the notifications kept in its status bar.
+  const toasts = [...document.querySelectorAll('.Toastify__toast')].map((t) => t.innerText.slice(0, 300));
   return {
+    toasts,
     stderr: stderr.map((o) => o.innerText.slice(0, 2000)),
     errors: errors.map((o) => o.innerText.slice(0, 2000)),
     charts, pictures, reuse, bars, prompts,
