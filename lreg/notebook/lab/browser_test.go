@@ -164,9 +164,10 @@ type observed struct {
 	Stderr []string `json:"stderr"`
 	Errors []string `json:"errors"`
 	Charts []struct {
-		Title string  `json:"title"`
-		Paths int     `json:"paths"`
-		Width float64 `json:"width"`
+		Title    string   `json:"title"`
+		Paths    int      `json:"paths"`
+		Width    float64  `json:"width"`
+		Overlaps []string `json:"overlaps"`
 	} `json:"charts"`
 	Pictures []struct {
 		Alt   string `json:"alt"`
@@ -237,6 +238,10 @@ func checkDrawn(t *testing.T, when string, o observed, charts, minBars int) {
 		// A drawn chart: axes, grid lines, bars or curves, legend items; an empty one has none.
 		if c.Paths < 10 || c.Width < 100 {
 			t.Errorf("%s: chart %q not drawn: %d SVG paths, %.0f px wide", when, c.Title, c.Paths, c.Width)
+		}
+		// No text over another: legend, axis names and labels, title (issue 25.6).
+		if len(c.Overlaps) > 0 {
+			t.Errorf("%s: chart %q draws text over text: %q", when, c.Title, c.Overlaps)
 		}
 	}
 	// One bar per long step (the LOs' meta-trainings, the fits), each finished.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -90,5 +91,46 @@ func TestNotebooksStartWithTheQuestion(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// callCell is a cell below the settings: `%%`, the environment, and one call into lreg/notebook (a method of
+// Env) — or the same on one line.
+var callCell = regexp.MustCompile(`^%%\n(env := nb\.Must\(nb\.Open\(\)\)\nenv|nb\.Must\(nb\.Open\(\)\))\.[A-Z][A-Za-z0-9]*\((config\(env\.Profile\))?\)$`)
+
+// TestNotebookCellsShort (issue 25.4): every notebook has one settings cell (its first code cell, every knob with
+// the paper's value in a comment), and every other code cell is a single call into lreg/notebook; no cell is
+// longer than 15 lines.
+func TestNotebookCellsShort(t *testing.T) {
+	const maxLines = 15
+	for name, cells := range notebooks(t) {
+		settings := true
+		longest := 0
+		for i, c := range cells {
+			src := strings.TrimSpace(text(c.Source))
+			lines := strings.Count(src, "\n") + 1
+			if lines > longest {
+				longest = lines
+			}
+			if c.Type == "code" && lines > maxLines {
+				t.Errorf("%s: cell %d has %d lines, want at most %d:\n%s", name, i, lines, maxLines, src)
+			}
+			if c.Type != "code" {
+				continue
+			}
+			if settings {
+				settings = false
+				for _, l := range strings.Split(src, "\n") {
+					if l := strings.TrimSpace(l); strings.HasPrefix(l, "// cfg.") && !strings.Contains(l, "(paper: ") {
+						t.Errorf("%s: the settings line %q does not give the paper's value", name, l)
+					}
+				}
+				continue
+			}
+			if !callCell.MatchString(src) {
+				t.Errorf("%s: cell %d is not a single call into lreg/notebook:\n%s", name, i, src)
+			}
+		}
+		t.Logf("%s: %d cells, the longest %d lines", name, len(cells), longest)
 	}
 }

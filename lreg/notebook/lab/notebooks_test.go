@@ -261,12 +261,12 @@ func TestNotebookReusesAndRecomputes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const line = `// cfg.WeightDecay = 0.1 // SGD-L2's weight decay`
+	const line = `// cfg.WeightDecay = 0.1 // SGD-L2's weight decay (paper: 0.1)`
 	if !strings.Contains(string(raw), line) {
 		t.Fatalf("the config cell of %s no longer has the line %q", orig, line)
 	}
 	changed := filepath.Join(root, "notebooks", "early-evidence-changed.ipynb")
-	os.WriteFile(changed, []byte(strings.Replace(string(raw), line, `cfg.WeightDecay = 0.3`, 1)), 0o644)
+	os.WriteFile(changed, []byte(strings.Replace(string(raw), line, `cfg.WeightDecay = 0.3 // changed`, 1)), 0o644)
 	run3 := execute(t, jupyter, env, changed, runDir)
 	if got := reuse(t, run3); !strings.HasPrefix(got, "**Computed** 8 of 32 ") {
 		t.Fatalf("after the change: %q, want 8 of 32 fits computed", got)

@@ -29,6 +29,7 @@ function observe() {
     title: c.getAttribute('title'),
     paths: c.querySelectorAll('svg path').length,
     width: c.getBoundingClientRect().width,
+    overlaps: overlaps(c),
   }));
   const pictures = [...root.querySelectorAll('.jp-OutputArea-output img')].map((img) => ({
     alt: img.getAttribute('alt') || '',
@@ -49,6 +50,22 @@ function observe() {
     charts, pictures, reuse, bars, prompts,
     trusted: codeCellsTrusted(),
   };
+  // The pairs of a chart's texts (title, legend, axis names and labels) whose boxes overlap by more than a
+  // pixel each way, as "A / B" (the same measure as bin/lreg check-html's).
+  function overlaps(chart) {
+    const boxes = [...chart.querySelectorAll('svg text')].map((t) => ({ s: (t.textContent || '').trim(), r: t.getBoundingClientRect() }))
+      .filter((b) => b.s && b.r.width > 0 && b.r.height > 0);
+    const out = [];
+    for (let a = 0; a < boxes.length; a++) {
+      for (let b = a + 1; b < boxes.length; b++) {
+        const p = boxes[a].r, q = boxes[b].r;
+        if (Math.min(p.right, q.right) - Math.max(p.left, q.left) > 1 && Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top) > 1) {
+          out.push(`${boxes[a].s} / ${boxes[b].s}`);
+        }
+      }
+    }
+    return out;
+  }
   function codeCellsTrusted() {
     const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
     if (!nb || !nb.content) return null;
