@@ -2,8 +2,9 @@
 # reproduce.sh — set up what lreg needs, then execute every notebook headless: all figures and tables.
 #
 #   ./reproduce.sh                        smoke profile: every figure and table in minutes on 2 CPU cores
-#   ./reproduce.sh --profile cpu          results that mean something on 2 CPU cores (XLA): 44 min, 78 with --retrain
-#                                         takes the LOs committed in results/cpu/los (--retrain meta-trains them)
+#   ./reproduce.sh --profile cpu          results that mean something on 2 CPU cores (XLA): minutes, as the notebooks
+#                                         reuse the committed records and LOs of results/cpu (LREG_SEED=0: 44 min;
+#                                         --retrain meta-trains the LOs and recomputes everything: 78 min),
 #                                         and rewrites results/cpu and the README's results block
 #   ./reproduce.sh --profile paper        SPEC.md's settings (meant for a GPU: see README, "Backends")
 #   ./reproduce.sh --only table1,probes   just these notebooks (names: meta-training, table1, probes,
@@ -14,7 +15,8 @@
 #                                         (also LREG_REQUIRE_XLA=1); LREG_PYTHON=/path/to/python3 picks the Python
 #
 # Safe to run again: finished work is reused (a re-run of an unchanged profile recomputes nothing), a stopped
-# meta-training resumes from its checkpoint. Results go to runs/<profile>/; executed notebooks, their HTML,
+# meta-training resumes from its checkpoint. Ctrl-C stops everything it started (the notebooks' kernels and cell
+# programs included). Results go to runs/<profile>/; executed notebooks, their HTML,
 # and every figure (.html that draws offline, .svg) and table (.md, .html) to figures/.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
     --retrain) export LREG_RETRAIN=1; shift ;;
     --lab) lab=1; shift ;;
     --port) lab_port="${2:?--port needs a number}"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "reproduce.sh: unknown argument '$1' (use --profile smoke|cpu|paper, --only NAMES, --setup-only, --retrain, --lab, --require-xla)" >&2; exit 2 ;;
   esac
 done
@@ -288,6 +290,35 @@ quiet() { awk '/^[IWEF][0-9][0-9][0-9][0-9] / {next} /Program gopls is not insta
 
 out="figures/notebooks"
 mkdir -p "$out"
+
+# Ctrl-C (or a kill) stops everything this run started: nbconvert, the GoNB kernels (Jupyter starts them in a
+# session of their own, out of reach of the terminal's Ctrl-C), their cell programs (which hold their claims in
+# the run directory) and the progress followers. The whole tree of processes is collected first, then stopped.
+descendants() {
+  local all pid ppid frontier=" $1 " found="" p
+  all=$(for p in /proc/[0-9]*; do
+          [ -r "$p/stat" ] && ppid=$(sed 's/.*) //' "$p/stat" 2>/dev/null | cut -d' ' -f2) && echo "${p#/proc/} $ppid"
+        done)
+  while [ -n "${frontier// /}" ]; do
+    local next=" "
+    while read -r pid ppid; do
+      case "$frontier" in *" $ppid "*) next+="$pid "; found+="$pid " ;; esac
+    done <<<"$all"
+    frontier=$next
+  done
+  echo "$found"
+}
+stop_all() {
+  trap - INT TERM
+  local pids
+  pids=$(descendants $$)
+  echo >&2
+  echo "reproduce.sh: interrupted: stopping the notebooks and their kernels ($(wc -w <<<"$pids") processes)" >&2
+  # shellcheck disable=SC2086
+  [ -n "${pids// /}" ] && { kill -TERM $pids 2>/dev/null; sleep 1; kill -KILL $pids 2>/dev/null; }
+  exit 130
+}
+trap stop_all INT TERM
 export LREG_PROFILE="$profile"
 timeout_s=$([ "$profile" = smoke ] && echo 3600 || echo 0)  # nbconvert: seconds per cell, 0 = none
 
@@ -299,7 +330,7 @@ run_notebook() {
   # The notebook's progress bars also go to a log that is followed here (nbconvert shows outputs only at the end).
   export LREG_PROGRESS_LOG="$root/$out/$name.progress.log"  # absolute: GoNB runs cells in a temporary folder
   : >"$LREG_PROGRESS_LOG"
-  tail -n +1 -F "$LREG_PROGRESS_LOG" 2>/dev/null | sed -u "s/^/  [$name] /" & follower=$!
+  tail -n +1 -F "$LREG_PROGRESS_LOG" 2>/dev/null > >(sed -u "s/^/  [$name] /") & follower=$!  # tail's own PID
   # GoNB reports a cell whose program failed (an error, a panic) as run, with "exit status N" on its stderr:
   # that is what marks a failed notebook, beside nbconvert's own failures (a compile error, a timeout).
   if "$jupyter" nbconvert --to notebook --execute --ExecutePreprocessor.timeout="$timeout_s" \
@@ -354,8 +385,10 @@ run_lane_b() {
     run_notebook probes
   fi
 }
+# The lanes run in the background and are waited for, so that Ctrl-C reaches stop_all at once.
 if [ "$lanes" = 1 ]; then
-  run_lane_a; run_lane_b
+  { run_lane_a; run_lane_b; } & a=$!
+  wait $a
 else
   run_lane_a & a=$!
   run_lane_b & b=$!
