@@ -70,8 +70,9 @@ func Open() (*Env, error) {
 		return nil, fmt.Errorf("LREG_LO_GRAPH: %w", err)
 	}
 	e.RunDir = getenv("LREG_RUN_DIR", filepath.Join(root, "runs", e.Profile))
-	// A profile whose results are committed starts from them: its records are reused, not recomputed.
-	if os.Getenv(SeedEnv) != "0" {
+	// A profile whose results are committed starts from them: its records are reused, not recomputed (unless
+	// LREG_SEED=0, or LREG_RETRAIN=1, which recomputes everything from new LOs).
+	if os.Getenv(SeedEnv) != "0" && os.Getenv("LREG_RETRAIN") != "1" {
 		if e.Seeded, err = Seed(root, e.Profile, e.RunDir); err != nil {
 			return nil, fmt.Errorf("seeding the run directory %s from results/%s (LREG_SEED=0 skips it): %w", e.RunDir, e.Profile, err)
 		}

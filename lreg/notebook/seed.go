@@ -15,7 +15,8 @@ import (
 	"github.com/lreg/lreg/lreg/store"
 )
 
-// SeedEnv turns the seeding of a run directory from the committed results off ($LREG_SEED=0).
+// SeedEnv turns the seeding of a run directory from the committed results off ($LREG_SEED=0; LREG_RETRAIN=1 does
+// too).
 const SeedEnv = "LREG_SEED"
 
 // seedMark, in a run directory, names the committed archive it was last seeded from (its SHA-256).
