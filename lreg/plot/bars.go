@@ -70,6 +70,9 @@ func Bars(title, yName string, groups, series []string, mean, std [][]float64) *
 			return nil, err
 		}
 		categoryAxis(c, o, groups)
+		if lg, ok := o["legend"].(map[string]any); ok && byGroup {
+			lg["show"] = false // the bars take their groups' colours: a legend of the one series would mislead
+		}
 		for _, s := range o["series"].([]any) {
 			if s := s.(map[string]any); s["type"] == "line" {
 				s["tooltip"] = map[string]any{"show": false}
