@@ -29,6 +29,22 @@ type lab struct {
 
 func requireLab(t *testing.T, root string) lab {
 	t.Helper()
+	l, missing := findLab(root)
+	if len(missing) > 0 {
+		msg := "the JupyterLab test needs " + strings.Join(missing, ", ")
+		if os.Getenv("LREG_REQUIRE_NOTEBOOKS") == "1" {
+			t.Fatal("LREG_REQUIRE_NOTEBOOKS=1 but " + msg)
+		}
+		t.Skip("skipping: " + msg)
+	}
+	if testing.Short() {
+		t.Skip("runs a notebook in JupyterLab through the browser (a few minutes)")
+	}
+	return l
+}
+
+// findLab finds what the JupyterLab tests need, and lists what is missing.
+func findLab(root string) (lab, []string) {
 	var l lab
 	var missing []string
 	l.jupyterLab = filepath.Join(root, ".venv", "bin", "jupyter-lab")
@@ -46,17 +62,7 @@ func requireLab(t *testing.T, root string) lab {
 		missing = append(missing, "Chromium (apt-get install chromium)")
 	}
 	l.script = filepath.Join(root, "lreg", "notebook", "lab", "browser", "lab.js")
-	if len(missing) > 0 {
-		msg := "the JupyterLab test needs " + strings.Join(missing, ", ")
-		if os.Getenv("LREG_REQUIRE_NOTEBOOKS") == "1" {
-			t.Fatal("LREG_REQUIRE_NOTEBOOKS=1 but " + msg)
-		}
-		t.Skip("skipping: " + msg)
-	}
-	if testing.Short() {
-		t.Skip("runs a notebook in JupyterLab through the browser (a few minutes)")
-	}
-	return l
+	return l, missing
 }
 
 // server is a JupyterLab serving dir on a free loopback port; it is stopped (with its kernels) at the test's end.
@@ -189,6 +195,11 @@ type labResult struct {
 	Second        observed `json:"second"`
 	Reopened      observed `json:"reopened"`
 	ConsoleErrors []string `json:"consoleErrors"`
+	Notebooks     []struct {
+		Name     string   `json:"name"`
+		Seconds  float64  `json:"seconds"`
+		Observed observed `json:"observed"`
+	} `json:"notebooks"` // runall
 }
 
 // drive runs lab.js in mode on notebook and returns what it saw.

@@ -46,30 +46,28 @@ func num(v *float64) string {
 	return fmt.Sprintf("%.6g", *v)
 }
 
-// TestCPUNotebooksReuseCommitted is issue 25's first point: every notebook run on the cpu profile, whose results
+// TestCPUNotebooksReuseCommitted is issue 25's first point, headless (nbconvert), where JupyterLab, Node with
+// playwright-core or Chromium is missing (else TestJupyterLabCPU checks the same in the browser): every notebook run on the cpu profile, whose results
 // are committed, from an empty run directory, seeds it from results/cpu (records.tar.gz; the LOs of
 // results/cpu/los) and recomputes nothing: each says it reused everything, all six take under 5 minutes
 // together, and every comparison they show (the numbers behind each table's verdicts: both sides' means, p and
 // Holm's p) equals the committed results/cpu/verdicts.json's. The committed records were made on XLA's CPU
 // plugin (a record is reused on the kind of backend that made it), so the test needs XLA.
 func TestCPUNotebooksReuseCommitted(t *testing.T) {
-	jupyter, root, env := notebookKernel(t)
-	if info, err := backend.Resolve("auto"); err != nil || info.Name != "xla" {
-		msg := fmt.Sprintf("the committed cpu records were made on XLA, and XLA's CPU plugin is not installed here (%v %v): ./reproduce.sh --setup-only", info.Reason, err)
-		if os.Getenv("LREG_REQUIRE_XLA") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+	repo, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, missing := findLab(repo); len(missing) == 0 {
+		t.Skip("TestJupyterLabCPU runs the six notebooks on the cpu profile in JupyterLab, with the same checks")
+	}
+	jupyter, root, env := notebookKernel(t)
+	requireXLA(t)
 	runDir := t.TempDir()
 	env = append(env, "LREG_PROFILE=cpu", "LREG_BACKEND=auto", "GOMLX_BACKEND=")
-	committed := map[string]comparison{}
-	for _, c := range readComparisons(t, filepath.Join(root, "results", "cpu", "verdicts.json")) {
-		committed[c.Family+" | "+c.Claim+" | "+c.Task] = c
-	}
 	paths, _ := filepath.Glob(filepath.Join(root, "notebooks", "*.ipynb"))
 	var total time.Duration
-	compared := 0
+	var figures []string
 	for _, nb := range paths {
 		start := time.Now()
 		run := execute(t, jupyter, env, nb, runDir)
@@ -88,28 +86,104 @@ func TestCPUNotebooksReuseCommitted(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %.0f s; %s", filepath.Base(nb), took.Seconds(), strings.Join(said, "; "))
-		files, _ := filepath.Glob(filepath.Join(run.figures, "*-comparisons.json"))
+		figures = append(figures, run.figures)
+	}
+	compared, committed := compareCommitted(t, root, figures...)
+	t.Logf("the six notebooks on the cpu profile: %.0f s in all; %d of the %d committed comparisons shown and equal", total.Seconds(), compared, committed)
+	if total > 5*time.Minute {
+		t.Errorf("the six notebooks took %.0f s on the cpu profile with its committed results, want under 300 s", total.Seconds())
+	}
+}
+
+// requireXLA skips a test that needs XLA's CPU plugin where it is not installed (a failure with
+// LREG_REQUIRE_XLA=1): the committed cpu records were made on XLA, and a record is reused on its own kind of
+// backend only.
+func requireXLA(t *testing.T) {
+	t.Helper()
+	if info, err := backend.Resolve("auto"); err != nil || info.Name != "xla" {
+		msg := fmt.Sprintf("the committed cpu records were made on XLA, and XLA's CPU plugin is not installed here (%v %v): ./reproduce.sh --setup-only", info.Reason, err)
+		if os.Getenv("LREG_REQUIRE_XLA") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+}
+
+// compareCommitted checks every comparison the notebooks wrote (<name>-comparisons.json in the figures
+// folders) against results/cpu/verdicts.json, number for number: both sides' means, p, Holm's p, the verdict.
+// It returns how many it compared and how many are committed, and fails the test if fewer than 3 in 4 of the
+// committed ones were shown.
+func compareCommitted(t *testing.T, root string, figures ...string) (compared, committed int) {
+	t.Helper()
+	want := map[string]comparison{}
+	for _, c := range readComparisons(t, filepath.Join(root, "results", "cpu", "verdicts.json")) {
+		want[c.Family+" | "+c.Claim+" | "+c.Task] = c
+	}
+	for _, dir := range figures {
+		files, _ := filepath.Glob(filepath.Join(dir, "*-comparisons.json"))
 		for _, f := range files {
 			for _, c := range readComparisons(t, f) {
 				key := c.Family + " | " + c.Claim + " | " + c.Task
-				want, ok := committed[key]
+				w, ok := want[key]
 				if !ok {
 					t.Errorf("%s: comparison %q is not in results/cpu/verdicts.json", filepath.Base(f), key)
 					continue
 				}
 				compared++
-				if !same(c.A, want.A) || !same(c.B, want.B) || !same(c.P, want.P) || !same(c.AdjP, want.AdjP) || c.Verdict != want.Verdict {
+				if !same(c.A, w.A) || !same(c.B, w.B) || !same(c.P, w.P) || !same(c.AdjP, w.AdjP) || c.Verdict != w.Verdict {
 					t.Errorf("%s: %s: A %s B %s p %s Holm %s %s; committed: A %s B %s p %s Holm %s %s", filepath.Base(f), key,
-						num(c.A), num(c.B), num(c.P), num(c.AdjP), c.Verdict, num(want.A), num(want.B), num(want.P), num(want.AdjP), want.Verdict)
+						num(c.A), num(c.B), num(c.P), num(c.AdjP), c.Verdict, num(w.A), num(w.B), num(w.P), num(w.AdjP), w.Verdict)
 				}
 			}
 		}
 	}
-	t.Logf("the six notebooks on the cpu profile: %.0f s in all; %d of the %d committed comparisons shown and equal", total.Seconds(), compared, len(committed))
-	if total > 5*time.Minute {
-		t.Errorf("the six notebooks took %.0f s on the cpu profile with its committed results, want under 300 s", total.Seconds())
+	if compared < len(want)*3/4 {
+		t.Errorf("the notebooks showed %d of the %d committed comparisons", compared, len(want))
 	}
-	if compared < len(committed)*3/4 {
-		t.Errorf("the notebooks showed %d of the %d committed comparisons", compared, len(committed))
+	return compared, len(want)
+}
+
+// TestJupyterLabCPU is issue 25's test of done: JupyterLab, driven in Chromium, opens every notebook of a
+// fresh checkout (an empty run directory) with LREG_PROFILE=cpu and runs Run > Run All Cells in each; together
+// they take under 5 minutes, every one says it reused everything (no LO meta-trained), draws every chart with no
+// text over another, shows no error, stderr or notification, and every comparison shown equals the committed
+// one (compareCommitted).
+func TestJupyterLabCPU(t *testing.T) {
+	repo, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := requireLab(t, repo)
+	requireXLA(t)
+	root := spaceCheckout(t, repo)
+	env := kernel(t, root)
+	runDir, figures := t.TempDir(), t.TempDir()
+	env = append(env, "LREG_PROFILE=cpu", "LREG_BACKEND=auto", "GOMLX_BACKEND=", "LREG_RUN_DIR="+runDir, "LREG_FIGURES="+figures)
+	s := l.start(t, root, env, filepath.Join(root, "notebooks"))
+	paths, _ := filepath.Glob(filepath.Join(root, "notebooks", "*.ipynb"))
+	var names []string
+	for _, p := range paths {
+		names = append(names, filepath.Base(p))
+	}
+	r := l.drive(t, "runall", s, strings.Join(names, ","), screenshots(t, repo))
+	if len(r.Notebooks) != len(names) {
+		t.Fatalf("lab.js ran %d of the %d notebooks", len(r.Notebooks), len(names))
+	}
+	total := 0.0
+	for _, nb := range r.Notebooks {
+		total += nb.Seconds
+		o := nb.Observed
+		checkDrawn(t, nb.Name, o, max(len(o.Charts), 1), 0)
+		for _, said := range o.Reuse {
+			if !strings.HasPrefix(said, "Reused all ") && !strings.HasPrefix(said, "LOs: 0 meta-trained now") {
+				t.Errorf("%s on the cpu profile: %q, want everything reused from the committed results", nb.Name, said)
+			}
+		}
+		t.Logf("%s: Run All %.0f s, %d charts; %s", nb.Name, nb.Seconds, len(o.Charts), strings.Join(o.Reuse, "; "))
+	}
+	compared, committed := compareCommitted(t, root, figures)
+	t.Logf("JupyterLab: Run All of the six notebooks on the cpu profile %.0f s in all; %d of the %d committed comparisons shown and equal", total, compared, committed)
+	if total > 300 {
+		t.Errorf("Run All of the six notebooks took %.0f s on the cpu profile with its committed results, want under 300 s", total)
 	}
 }
