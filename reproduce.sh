@@ -293,29 +293,34 @@ mkdir -p "$out"
 
 # Ctrl-C (or a kill) stops everything this run started: nbconvert, the GoNB kernels (Jupyter starts them in a
 # session of their own, out of reach of the terminal's Ctrl-C), their cell programs (which hold their claims in
-# the run directory) and the progress followers. The whole tree of processes is collected first, then stopped.
-descendants() {
-  local all pid ppid frontier=" $1 " found="" p
-  all=$(for p in /proc/[0-9]*; do
-          [ -r "$p/stat" ] && ppid=$(sed 's/.*) //' "$p/stat" 2>/dev/null | cut -d' ' -f2) && echo "${p#/proc/} $ppid"
-        done)
-  while [ -n "${frontier// /}" ]; do
-    local next=" "
-    while read -r pid ppid; do
-      case "$frontier" in *" $ppid "*) next+="$pid "; found+="$pid " ;; esac
-    done <<<"$all"
-    frontier=$next
-  done
-  echo "$found"
+# the run directory; one may relaunch itself, or be orphaned as its parent stops) and the progress followers.
+# Every one of them inherits LREG_RUN_ID, so they are found by it wherever they moved: frozen first (no new
+# process escapes while they are collected), then stopped.
+export LREG_RUN_ID="reproduce-$$-$RANDOM$RANDOM"
+run_pids() {
+  grep -lzx "LREG_RUN_ID=$LREG_RUN_ID" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | grep -vx "$$" || true
 }
 stop_all() {
   trap - INT TERM
-  local pids
-  pids=$(descendants $$)
+  local pids more round
+  pids=$(run_pids)
+  for round in 1 2 3 4 5; do
+    # shellcheck disable=SC2086
+    [ -n "$pids" ] && kill -STOP $pids 2>/dev/null
+    more=$(run_pids)
+    [ "$more" = "$pids" ] && break
+    pids=$more
+  done
   echo >&2
   echo "reproduce.sh: interrupted: stopping the notebooks and their kernels ($(wc -w <<<"$pids") processes)" >&2
-  # shellcheck disable=SC2086
-  [ -n "${pids// /}" ] && { kill -TERM $pids 2>/dev/null; sleep 1; kill -KILL $pids 2>/dev/null; }
+  if [ -n "$pids" ]; then
+    # shellcheck disable=SC2086
+    { kill -TERM $pids; kill -CONT $pids; } 2>/dev/null
+    sleep 1
+    pids=$(run_pids)
+    # shellcheck disable=SC2086
+    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+  fi
   exit 130
 }
 trap stop_all INT TERM
