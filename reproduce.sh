@@ -2,8 +2,9 @@
 # reproduce.sh — set up what lreg needs, then execute every notebook headless: all figures and tables.
 #
 #   ./reproduce.sh                        smoke profile: every figure and table in minutes on 2 CPU cores
-#   ./reproduce.sh --profile cpu          results that mean something on 2 CPU cores (XLA): 44 min, 78 with --retrain
-#                                         takes the LOs committed in results/cpu/los (--retrain meta-trains them)
+#   ./reproduce.sh --profile cpu          results that mean something on 2 CPU cores (XLA): minutes, as the notebooks
+#                                         reuse the committed records and LOs of results/cpu (LREG_SEED=0: 44 min;
+#                                         --retrain meta-trains the LOs and recomputes everything: 78 min),
 #                                         and rewrites results/cpu and the README's results block
 #   ./reproduce.sh --profile paper        SPEC.md's settings (meant for a GPU: see README, "Backends")
 #   ./reproduce.sh --profile study        the powered study (lreg/study, many hours): fetches the full MNIST into
@@ -17,7 +18,8 @@
 #                                         (also LREG_REQUIRE_XLA=1); LREG_PYTHON=/path/to/python3 picks the Python
 #
 # Safe to run again: finished work is reused (a re-run of an unchanged profile recomputes nothing), a stopped
-# meta-training resumes from its checkpoint. Results go to runs/<profile>/; executed notebooks, their HTML,
+# meta-training resumes from its checkpoint. Ctrl-C stops everything it started (the notebooks' kernels and cell
+# programs included). Results go to runs/<profile>/; executed notebooks, their HTML,
 # and every figure (.html that draws offline, .svg) and table (.md, .html) to figures/.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -36,7 +38,7 @@ while [ $# -gt 0 ]; do
     --retrain) export LREG_RETRAIN=1; shift ;;
     --lab) lab=1; shift ;;
     --port) lab_port="${2:?--port needs a number}"; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "reproduce.sh: unknown argument '$1' (use --profile smoke|cpu|paper|study, --only NAMES, --setup-only, --retrain, --lab, --require-xla)" >&2; exit 2 ;;
   esac
 done
@@ -171,6 +173,11 @@ if [ -n "$xla_why" ]; then
   echo "WARNING: lreg runs on the pure-Go backend (see README, Backends)" >&2
 fi
 [ -n "$nb_why" ] && { echo "WARNING: no JupyterLab in .venv: $nb_why" >&2; echo "  fix: $nb_fix" >&2; }
+# JupyterLab's settings for this project (lreg/notebook/lab/overrides.json): no news feed and no prompt asking
+# about it, no update check (the notebooks work offline).
+if [ -d .venv/share/jupyter/lab ]; then
+  mkdir -p .venv/share/jupyter/lab/settings && cp lreg/notebook/lab/overrides.json .venv/share/jupyter/lab/settings/overrides.json
+fi
 
 echo "== the engine"
 # Which backend runs, checked (a plugin that is there but does not load stops here, with lreg's error).
@@ -249,12 +256,12 @@ elif ! command -v jupyter-nbconvert >/dev/null; then
     exit 1
   fi
 fi
-# The kernel spec goes into a private Jupyter data folder, so the user's own kernels are untouched. (gonb --install
-# writes it, then complains about gopls, which only gives autocompletion in JupyterLab.)
+# The kernel spec goes into a private Jupyter data folder, so the user's own kernels are untouched. It starts GoNB
+# through lreg/notebook/lab/kernel/kernel.sh, which wires each notebook's Go module to this repository (no notebook
+# carries a cell for it).
 export JUPYTER_DATA_DIR="$root/bin/jupyter"
-spec="$JUPYTER_DATA_DIR/kernels/gonb/kernel.json"
-grep -qs "$root/bin/gonb" "$spec" || bin/gonb --install >/dev/null 2>&1 || true
-[ -f "$spec" ] || { echo "reproduce.sh: could not install the GoNB kernel: run 'PATH=$root/bin:\$PATH bin/gonb --install' to see why" >&2; exit 1; }
+lreg/notebook/lab/kernel/install.sh bin/gonb "$JUPYTER_DATA_DIR" ||
+  { echo "reproduce.sh: could not write the GoNB kernel spec into $JUPYTER_DATA_DIR/kernels/gonb" >&2; exit 1; }
 jupyter=${jupyter:-jupyter}
 [ "$setup_only" = 1 ] && { echo "setup done"; engine_report; exit 0; }
 
@@ -287,12 +294,13 @@ if [ "$lab" = 1 ]; then
     echo "reproduce.sh: --lab: JupyterLab is not installed in .venv: ${nb_why:-no .venv/bin/jupyter-lab}" >&2
     echo "  fix: ${nb_fix:-rm -rf .venv && ./reproduce.sh --setup-only}" >&2; exit 1; }
   export LREG_PROFILE="$profile"
-  token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  # The token goes to JupyterLab through its environment (JUPYTER_TOKEN), never its command line; as root its
+  # terminals are off (lreg/notebook/lab/lab.sh).
+  JUPYTER_TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  export JUPYTER_TOKEN
   echo "== JupyterLab on notebooks/ ($profile profile, results in ${LREG_RUN_DIR:-runs/$profile}); Ctrl-C stops it"
-  echo "   open http://127.0.0.1:$lab_port/lab?token=$token"
-  extra=(); [ "$(id -u)" = 0 ] && extra=(--allow-root)
-  exec .venv/bin/jupyter-lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port="$lab_port" --ServerApp.port_retries=0 \
-    --IdentityProvider.token="$token" --ServerApp.root_dir="$root/notebooks" "${extra[@]}"
+  echo "   open http://127.0.0.1:$lab_port/lab?token=$JUPYTER_TOKEN"
+  exec lreg/notebook/lab/lab.sh "$root/notebooks" "$lab_port"
 fi
 
 order=(meta-training table1 probes flatness early-evidence taylorglo)
@@ -309,6 +317,40 @@ quiet() { awk '/^[IWEF][0-9][0-9][0-9][0-9] / {next} /Program gopls is not insta
 
 out="figures/notebooks"
 mkdir -p "$out"
+
+# Ctrl-C (or a kill) stops everything this run started: nbconvert, the GoNB kernels (Jupyter starts them in a
+# session of their own, out of reach of the terminal's Ctrl-C), their cell programs (which hold their claims in
+# the run directory; one may relaunch itself, or be orphaned as its parent stops) and the progress followers.
+# Every one of them inherits LREG_RUN_ID, so they are found by it wherever they moved: frozen first (no new
+# process escapes while they are collected), then stopped.
+export LREG_RUN_ID="reproduce-$$-$RANDOM$RANDOM"
+run_pids() {
+  grep -lzx "LREG_RUN_ID=$LREG_RUN_ID" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | grep -vx "$$" || true
+}
+stop_all() {
+  trap - INT TERM
+  local pids more round
+  pids=$(run_pids)
+  for round in 1 2 3 4 5; do
+    # shellcheck disable=SC2086
+    [ -n "$pids" ] && kill -STOP $pids 2>/dev/null
+    more=$(run_pids)
+    [ "$more" = "$pids" ] && break
+    pids=$more
+  done
+  echo >&2
+  echo "reproduce.sh: interrupted: stopping the notebooks and their kernels ($(wc -w <<<"$pids") processes)" >&2
+  if [ -n "$pids" ]; then
+    # shellcheck disable=SC2086
+    { kill -TERM $pids; kill -CONT $pids; } 2>/dev/null
+    sleep 1
+    pids=$(run_pids)
+    # shellcheck disable=SC2086
+    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+  fi
+  exit 130
+}
+trap stop_all INT TERM
 export LREG_PROFILE="$profile"
 timeout_s=$([ "$profile" = smoke ] && echo 3600 || echo 0)  # nbconvert: seconds per cell, 0 = none
 
@@ -320,7 +362,7 @@ run_notebook() {
   # The notebook's progress bars also go to a log that is followed here (nbconvert shows outputs only at the end).
   export LREG_PROGRESS_LOG="$root/$out/$name.progress.log"  # absolute: GoNB runs cells in a temporary folder
   : >"$LREG_PROGRESS_LOG"
-  tail -n +1 -F "$LREG_PROGRESS_LOG" 2>/dev/null | sed -u "s/^/  [$name] /" & follower=$!
+  tail -n +1 -F "$LREG_PROGRESS_LOG" 2>/dev/null > >(sed -u "s/^/  [$name] /") & follower=$!  # tail's own PID
   # GoNB reports a cell whose program failed (an error, a panic) as run, with "exit status N" on its stderr:
   # that is what marks a failed notebook, beside nbconvert's own failures (a compile error, a timeout).
   if "$jupyter" nbconvert --to notebook --execute --ExecutePreprocessor.timeout="$timeout_s" \
@@ -375,8 +417,10 @@ run_lane_b() {
     run_notebook probes
   fi
 }
+# The lanes run in the background and are waited for, so that Ctrl-C reaches stop_all at once.
 if [ "$lanes" = 1 ]; then
-  run_lane_a; run_lane_b
+  { run_lane_a; run_lane_b; } & a=$!
+  wait $a
 else
   run_lane_a & a=$!
   run_lane_b & b=$!

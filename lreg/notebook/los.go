@@ -1,7 +1,10 @@
 package notebook
 
 import (
+	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/lreg/lreg/lreg/experiment"
 	"github.com/lreg/lreg/lreg/meta"
@@ -16,6 +19,7 @@ const (
 	LOReused   LOStatus = "reused"   // stored with the same settings
 	LORestored LOStatus = "restored" // stored earlier with these settings, put back in place
 	LOTrained  LOStatus = "trained"  // meta-trained now (resuming a checkpoint made with the same settings)
+	LOShipped  LOStatus = "shipped"  // the committed LO of these settings (results/<profile>/los), copied in place
 )
 
 // EnsureLO makes <run-dir>/lo-<name>.lreg an LO meta-trained with cfg (its regularizer comes from the name).
@@ -41,7 +45,19 @@ func (e *Env) EnsureLO(base meta.Config, name string, log io.Writer) (LOStatus, 
 	}
 	// The trainer applies the name's regularizer and meta-seed itself (LOConfig): it gets the settings before.
 	train := experiment.ImageLOTrainer(e.Backend, e.Info.Config, e.Profile, e.RunDir, e.Data, base, log)
-	return LOTrained, train(name, placed == meta.PlacedResume)
+	if err := train(name, placed == meta.PlacedResume); err != nil {
+		return "", err
+	}
+	// The trainer adopts the committed LO where its settings and data are this run's (meta.Adopt).
+	if dir := meta.ShippedDir(); dir != "" {
+		file := "lo-" + name + ".lreg"
+		a, errA := os.ReadFile(filepath.Join(dir, file))
+		b, errB := os.ReadFile(filepath.Join(e.RunDir, file))
+		if errA == nil && errB == nil && bytes.Equal(a, b) {
+			return LOShipped, nil
+		}
+	}
+	return LOTrained, nil
 }
 
 // History reads an LO's meta-training history (its meta-loss curve and curriculum evaluations).

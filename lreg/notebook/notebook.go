@@ -44,6 +44,9 @@ type Env struct {
 	// ($LREG_PROGRESS_LOG, else progress.log in the run directory), not the cell's stderr, which keeps errors.
 	Log     io.Writer
 	LogPath string
+	// Seeded is how many committed records (results/<profile>/records.tar.gz) this Open copied into RunDir
+	// (see Seed; $LREG_SEED=0 turns it off).
+	Seeded int
 }
 
 // A notebook cell is a program of its own: on XLA's CPU backend it runs with tcmalloc where that is installed
@@ -68,6 +71,13 @@ func Open() (*Env, error) {
 		return nil, fmt.Errorf("LREG_LO_GRAPH: %w", err)
 	}
 	e.RunDir = getenv("LREG_RUN_DIR", filepath.Join(root, "runs", e.Profile))
+	// A profile whose results are committed starts from them: its records are reused, not recomputed (unless
+	// LREG_SEED=0, or LREG_RETRAIN=1, which recomputes everything from new LOs).
+	if os.Getenv(SeedEnv) != "0" && os.Getenv("LREG_RETRAIN") != "1" {
+		if e.Seeded, err = Seed(root, e.Profile, e.RunDir); err != nil {
+			return nil, fmt.Errorf("seeding the run directory %s from results/%s (LREG_SEED=0 skips it): %w", e.RunDir, e.Profile, err)
+		}
+	}
 	e.FiguresDir = getenv("LREG_FIGURES", filepath.Join(root, "figures"))
 	e.Data = data.Options{Dir: getenv("LREG_DATA", filepath.Join(root, data.DefaultDir))}
 	e.openLog()
@@ -159,6 +169,10 @@ func (e *Env) Intro() {
 	gonbui.DisplayHTML(setup)
 	gonbui.DisplayMarkdown(fmt.Sprintf("Profile **%s** (set `LREG_PROFILE=paper` for SPEC.md's settings) · backend `%s` (%s) · results in `%s` · figures in `%s`",
 		e.Profile, e.Info.Config, e.Info.Reason, e.rel(e.RunDir), e.rel(e.FiguresDir)))
+	if e.Seeded > 0 {
+		gonbui.DisplayMarkdown(fmt.Sprintf("Seeded `%s` with the %d committed records of `results/%s` (set `LREG_SEED=0` to start empty): what they hold is reused below, and a changed setting recomputes only what it touches.",
+			e.rel(e.RunDir), e.Seeded, e.Profile))
+	}
 	flush()
 }
 

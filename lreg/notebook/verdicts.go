@@ -2,15 +2,17 @@ package notebook
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/lreg/lreg/lreg/plot"
+	"github.com/lreg/lreg/lreg/store"
 	"github.com/lreg/lreg/lreg/verdict"
 )
 
 // Verdicts decides the comparisons (Holm within each family, SPEC.md section 4) and shows one line per claim,
 // then every comparison with its effect size, 95% interval and p-values; both tables are written to figures/
-// as <name>-verdicts.md and -comparisons.md. It returns the decided comparisons.
+// as <name>-verdicts.md and -comparisons.md (and -comparisons.json). It returns the decided comparisons.
 func (e *Env) Verdicts(name string, cs []verdict.Comparison) []verdict.Comparison {
 	cs = verdict.Decide(cs)
 	if len(cs) == 0 {
@@ -31,6 +33,10 @@ func (e *Env) Verdicts(name string, cs []verdict.Comparison) []verdict.Compariso
 			verdict.PValue(c.Test.P), verdict.PValue(c.AdjP), c.Verdict})
 	}
 	e.Table(name+"-comparisons", detail)
+	// The same comparisons as numbers, in the form of lreg results' verdicts.json (so the two can be compared).
+	file := filepath.Join(e.FiguresDir, name+"-comparisons.json")
+	Check(store.WriteJSON(file, verdict.Records(cs)))
+	e.wrote([]string{file})
 	var parts []string
 	for _, s := range verdict.Summarize(cs) {
 		parts = append(parts, fmt.Sprintf("*%s*: **%s**", s.Claim, s.Verdict()))

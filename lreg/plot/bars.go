@@ -2,6 +2,7 @@ package plot
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
@@ -28,6 +29,11 @@ func Bars(title, yName string, groups, series []string, mean, std [][]float64) *
 		bar.SetGlobalOptions(common(c, "item")...)
 		bar.SetGlobalOptions(charts.WithYAxisOpts(opts.YAxis{Type: axisType(c.logY), Name: yName, AxisLabel: &opts.AxisLabel{}, AxisLine: offZero()}))
 		bar.SetXAxis(groups)
+		// One series of bars over groups that are methods: each bar takes its method's colour.
+		byGroup := len(series) == 1
+		for _, g := range groups {
+			byGroup = byGroup && Kind(g) != ""
+		}
 		bar.ExtendXAxis(opts.XAxis{Type: "value", Min: -0.5, Max: float64(len(groups)) - 0.5, Show: opts.Bool(false)})
 		for s, name := range series {
 			if len(mean[s]) != len(groups) || (std != nil && std[s] != nil && len(std[s]) != len(groups)) {
@@ -36,10 +42,13 @@ func Bars(title, yName string, groups, series []string, mean, std [][]float64) *
 			data := make([]opts.BarData, len(groups))
 			for g := range groups {
 				data[g] = opts.BarData{Value: c.yValue(mean[s][g])}
+				if byGroup {
+					data[g].ItemStyle = &opts.ItemStyle{Color: SeriesColor(groups[g], g)}
+				}
 			}
 			bar.AddSeries(name, data, charts.WithBarChartOpts(opts.BarChart{
 				BarGap: percent(barGap), BarCategoryGap: percent(barCategoryGap)}),
-				charts.WithItemStyleOpts(opts.ItemStyle{Color: color(s)}))
+				charts.WithItemStyleOpts(opts.ItemStyle{Color: SeriesColor(name, s)}))
 		}
 		for s, name := range series {
 			if std == nil || std[s] == nil {
@@ -59,6 +68,10 @@ func Bars(title, yName string, groups, series []string, mean, std [][]float64) *
 		o, err := finish(c, &bar.RectChart, series, 0)
 		if err != nil {
 			return nil, err
+		}
+		categoryAxis(c, o, groups)
+		if lg, ok := o["legend"].(map[string]any); ok && byGroup {
+			lg["show"] = false // the bars take their groups' colours: a legend of the one series would mislead
 		}
 		for _, s := range o["series"].([]any) {
 			if s := s.(map[string]any); s["type"] == "line" {
@@ -95,4 +108,48 @@ func errorBars(c *Chart, s, n int, mean, std []float64) [][]any {
 			[]any{x - half, y(hi)}, []any{x + half, y(hi)}, nil)
 	}
 	return pts
+}
+
+// categoryAxis lays out a bar chart's groups: every label shown, wrapped at word breaks to its group's width
+// (so that long labels never run into each other or the y axis' labels), and the axis' name (XName) below them.
+func categoryAxis(c *Chart, o map[string]any, groups []string) {
+	axes, _ := o["xAxis"].([]any)
+	if len(axes) == 0 || len(groups) == 0 {
+		return
+	}
+	ax, ok := axes[0].(map[string]any)
+	if !ok {
+		return
+	}
+	w, _ := c.dims()
+	per := float64(w-140) / float64(len(groups)) // the plot's width (less the y labels and margins) per group
+	lines := 1
+	for _, g := range groups {
+		lines = max(lines, wrappedLines(g, per-8))
+	}
+	ax["axisLabel"] = map[string]any{"interval": 0, "width": per - 8, "overflow": "break", "margin": 12, "lineHeight": 14}
+	if c.xName != "" {
+		ax["name"], ax["nameLocation"], ax["nameGap"] = c.xName, "middle", 22+14*lines
+	}
+}
+
+// wrappedLines is how many lines echarts' "break" overflow makes of a label in width pixels (12 px text,
+// words of legendCharWidth per character).
+func wrappedLines(label string, width float64) int {
+	lines, x := 1, 0.0
+	for i, word := range strings.Fields(label) {
+		ww := legendCharWidth * float64(len([]rune(word)))
+		if i > 0 && x+legendCharWidth+ww > width {
+			lines, x = lines+1, 0
+		} else if i > 0 {
+			x += legendCharWidth
+		}
+		// A word wider than the label is broken across lines.
+		for x+ww > width && width > legendCharWidth {
+			lines, ww = lines+1, ww-(width-x)
+			x = 0
+		}
+		x += ww
+	}
+	return lines
 }

@@ -25,6 +25,9 @@ import (
 type Band struct {
 	Name         string
 	X, Mean, Std []float64
+	// Dash draws the line "dashed" or "dotted" ("": solid), to tell apart series of one kind (and so of one
+	// colour: SeriesColor), e.g. one LO at two moments.
+	Dash string
 }
 
 // Points is a set of scattered points (Figure 2's data).
@@ -39,19 +42,16 @@ const (
 	DefaultHeight = 480
 )
 
-// palette is echarts' default palette and then eight darker tones, so that Table 1's 17 methods get 17 colors;
-// bands take their series' color so band and line match.
-var palette = []string{"#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272", "#fc8452", "#9a60b4", "#ea7ccc",
-	"#2f3f73", "#4d7a3a", "#a37f1d", "#9e2f2f", "#2f7f9e", "#1d5e3f", "#a3521f", "#5e3575"}
-
-func color(i int) string { return palette[i%len(palette)] }
-
 // Chart is an echarts chart. Its option is built when it is drawn, so LogX/LogY/Size may come in any order.
 type Chart struct {
 	title         string
 	width, height int
 	legendRows    int // rows the legend takes, set when the option is built; each row past the first adds to the height
 	logX, logY    bool
+	linearY       bool    // no automatic log y axis (see Curves)
+	xName         string  // the category axis' name (Bars)
+	markX         float64 // a vertical reference line at this x (MarkX), with its label
+	markLabel     string
 	build         func(c *Chart) (map[string]any, error)
 }
 
@@ -61,6 +61,15 @@ func (c *Chart) LogY() *Chart { c.logY = true; return c }
 
 // LogX makes the x axis logarithmic (radii). Points with x <= 0 are left out.
 func (c *Chart) LogX() *Chart { c.logX = true; return c }
+
+// LinearY keeps the y axis linear where Curves would make it logarithmic.
+func (c *Chart) LinearY() *Chart { c.linearY = true; return c }
+
+// XName names the category axis of a bar chart (what its groups are).
+func (c *Chart) XName(name string) *Chart { c.xName = name; return c }
+
+// MarkX draws a vertical dashed reference line at x with a label (the paper's value, where it gives one).
+func (c *Chart) MarkX(x float64, label string) *Chart { c.markX, c.markLabel = x, label; return c }
 
 // Size sets the chart's size in pixels (default DefaultWidth x DefaultHeight).
 func (c *Chart) Size(width, height int) *Chart { c.width, c.height = width, height; return c }
@@ -104,8 +113,13 @@ func (c *Chart) OptionJSON() ([]byte, error) {
 }
 
 // Curves draws one line per series with its x values, each with a shaded mean ± std band where Std is given.
+// The y axis is logarithmic where every mean drawn is positive and they span more than a decade (LinearY keeps
+// it linear).
 func Curves(title, xName, yName string, series []Band) *Chart {
 	return &Chart{title: title, build: func(c *Chart) (map[string]any, error) {
+		if !c.linearY && spansDecades(series) {
+			c.logY = true
+		}
 		line := newRect(c, xName, yName, "axis")
 		var legend []string
 		for i, b := range series {
@@ -114,8 +128,51 @@ func Curves(title, xName, yName string, series []Band) *Chart {
 			}
 			legend = append(legend, b.Name)
 		}
-		return finish(c, &line.RectChart, legend, bandFloor(c, series))
+		o, err := finish(c, &line.RectChart, legend, bandFloor(c, series))
+		if err != nil {
+			return nil, err
+		}
+		c.mark(o)
+		return o, nil
 	}}
+}
+
+// spansDecades reports whether the series' finite means are all positive and their largest is more than ten
+// times their smallest.
+func spansDecades(series []Band) bool {
+	lo, hi, n := math.Inf(1), math.Inf(-1), 0
+	for _, b := range series {
+		for _, m := range b.Mean {
+			if math.IsNaN(m) || math.IsInf(m, 0) {
+				continue
+			}
+			if m <= 0 {
+				return false
+			}
+			lo, hi, n = math.Min(lo, m), math.Max(hi, m), n+1
+		}
+	}
+	return n >= 2 && hi > 10*lo
+}
+
+// mark adds the reference line of MarkX to the first drawn series of an option.
+func (c *Chart) mark(o map[string]any) {
+	if c.markLabel == "" {
+		return
+	}
+	for _, s := range o["series"].([]any) {
+		s := s.(map[string]any)
+		if _, band := s["stack"]; band {
+			continue
+		}
+		s["markLine"] = map[string]any{
+			"silent": true, "symbol": []any{"none", "none"},
+			"lineStyle": map[string]any{"color": "#555555", "type": "dashed", "width": 1},
+			"label":     map[string]any{"formatter": c.markLabel, "position": "insideEndTop", "color": "#333333"},
+			"data":      []any{map[string]any{"xAxis": c.xValue(c.markX)}},
+		}
+		return
+	}
 }
 
 // FitScatter draws scattered points with fitted curves over them (Figure 2: the data and the fits of
@@ -136,7 +193,7 @@ func FitScatter(title, xName, yName string, points []Points, fits []Band) *Chart
 			sc.AddSeries(p.Name, nil, charts.WithSeriesOpts(func(s *charts.SingleSeries) {
 				s.Data = data
 				s.SymbolSize = 7
-				s.ItemStyle = &opts.ItemStyle{Color: color(i), Opacity: opts.Float(0.7)}
+				s.ItemStyle = &opts.ItemStyle{Color: SeriesColor(p.Name, i), Opacity: opts.Float(0.7)}
 			}))
 			line.Overlap(sc)
 			legend = append(legend, p.Name)
@@ -165,8 +222,9 @@ func newRect(c *Chart, xName, yName, trigger string) *charts.Line {
 	line := charts.NewLine()
 	line.SetGlobalOptions(common(c, trigger)...)
 	line.SetGlobalOptions(
-		charts.WithXAxisOpts(opts.XAxis{Type: axisType(c.logX), Name: xName, NameLocation: "middle", NameGap: 28,
-			Min: "dataMin", Max: "dataMax", AxisLine: offZero()}),
+		// The x labels sit 14 px below the axis, clear of the lowest y label beside the corner.
+		charts.WithXAxisOpts(opts.XAxis{Type: axisType(c.logX), Name: xName, NameLocation: "middle", NameGap: 32,
+			Min: "dataMin", Max: "dataMax", AxisLine: offZero(), AxisLabel: &opts.AxisLabel{Margin: 14}}),
 		charts.WithYAxisOpts(opts.YAxis{Type: axisType(c.logY), Name: yName, Scale: opts.Bool(true),
 			AxisLabel: &opts.AxisLabel{}, AxisLine: offZero()}),
 	)
@@ -201,7 +259,7 @@ func common(c *Chart, trigger string) []charts.GlobalOpts {
 // addBand adds a curve to line: for a band, first its lower edge (invisible) and then the band's width
 // stacked on it as a shaded area with no line, then the mean line on top.
 func addBand(line *charts.Line, c *Chart, b Band, index int, symbols bool) error {
-	col := color(index)
+	col := SeriesColor(b.Name, index)
 	n := len(b.X)
 	if len(b.Mean) != n || (b.Std != nil && len(b.Std) != n) {
 		return fmt.Errorf("plot %q: curve %q has %d x, %d means and %d stds: give one mean (and std) per x", c.title, b.Name, n, len(b.Mean), len(b.Std))
@@ -241,7 +299,7 @@ func addBand(line *charts.Line, c *Chart, b Band, index int, symbols bool) error
 		s.ShowSymbol = opts.Bool(symbols)
 		s.SymbolSize = 4
 		s.Color = col
-		s.LineStyle = &opts.LineStyle{Color: col, Width: 2}
+		s.LineStyle = &opts.LineStyle{Color: col, Width: 2, Type: b.Dash}
 	}))
 	return nil
 }

@@ -47,13 +47,16 @@ func cmdCheckHTML(args []string) error {
 			if !c.Drawn {
 				fmt.Printf("  blank: %q (id %s, %d SVG paths)\n", c.Title, c.ID, c.Paths)
 			}
+			for _, o := range c.Overlaps {
+				fmt.Printf("  overlapping text in %q: %s\n", c.Title, o)
+			}
 		}
 		if !r.OK() {
 			failed++
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("check-html: %d of %d files are missing, unreadable, have no chart or a blank chart", failed, fs.NArg())
+		return fmt.Errorf("check-html: %d of %d files are missing, unreadable, have no chart, a blank chart or overlapping text", failed, fs.NArg())
 	}
 	return nil
 }

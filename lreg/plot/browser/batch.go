@@ -121,7 +121,7 @@ func checkBatch(ctx context.Context, bin string, reports []Report, batch []int, 
 		default:
 			reports[i].Charts = make([]Chart, len(f.Charts))
 			for j, c := range f.Charts {
-				reports[i].Charts[j] = Chart{ID: c.ID, Title: c.Title, Paths: c.Paths, Drawn: c.Paths >= o.MinPaths}
+				reports[i].Charts[j] = Chart{ID: c.ID, Title: c.Title, Paths: c.Paths, Drawn: c.Paths >= o.MinPaths, Overlaps: c.Overlaps}
 			}
 		}
 	}
@@ -135,9 +135,10 @@ type result struct {
 		Loaded bool   `json:"loaded"`
 		Error  string `json:"error"`
 		Charts []struct {
-			ID    string `json:"id"`
-			Title string `json:"title"`
-			Paths int    `json:"paths"`
+			ID       string   `json:"id"`
+			Title    string   `json:"title"`
+			Paths    int      `json:"paths"`
+			Overlaps []string `json:"overlaps"`
 		} `json:"charts"`
 	} `json:"files"`
 }
@@ -193,6 +194,20 @@ window.lregLoaded=function(i,frame){
   try{var d=frame.contentDocument; if(d&&d.URL==='about:blank'){return;}}catch(e){}
   loaded[i]=true;
 };
+// overlaps are the pairs of the chart's texts (title, legend, axis names and labels) whose boxes overlap by
+// more than a pixel each way, as "A / B".
+function overlaps(el){
+  var ts=el.getElementsByTagName('text'), bs=[], out=[];
+  for(var k=0;k<ts.length;k++){
+    var s=(ts[k].textContent||'').trim(), r=ts[k].getBoundingClientRect();
+    if(s&&r.width>0&&r.height>0){bs.push({s:s,r:r});}
+  }
+  for(var a=0;a<bs.length;a++){for(var b=a+1;b<bs.length;b++){
+    var p=bs[a].r,q=bs[b].r;
+    if(Math.min(p.right,q.right)-Math.max(p.left,q.left)>1&&Math.min(p.bottom,q.bottom)-Math.max(p.top,q.top)>1){out.push(bs[a].s+' / '+bs[b].s);}
+  }}
+  return out;
+}
 function count(i){
   var frame=document.getElementById('lreg-frame-'+i), r={loaded:loaded[i],error:'',charts:[]};
   try{
@@ -200,7 +215,7 @@ function count(i){
     if(!d){r.error='its document cannot be read by the check page (a browser error page, or a document of another origin)';return r;}
     var els=d.getElementsByClassName(cls);
     for(var j=0;j<els.length;j++){
-      r.charts.push({id:els[j].id||'',title:els[j].getAttribute('title')||'',paths:els[j].getElementsByTagName('path').length});
+      r.charts.push({id:els[j].id||'',title:els[j].getAttribute('title')||'',paths:els[j].getElementsByTagName('path').length,overlaps:overlaps(els[j])});
     }
   }catch(e){r.error='its document cannot be read in the check page: '+e;}
   return r;

@@ -78,8 +78,21 @@ func (r Report) Drawn() int {
 	return n
 }
 
-// OK reports whether the file was checked, has charts, and all of them drew.
-func (r Report) OK() bool { return r.Err == nil && len(r.Charts) > 0 && r.Drawn() == len(r.Charts) }
+// Overlapping counts the charts with texts drawn over each other.
+func (r Report) Overlapping() int {
+	n := 0
+	for _, c := range r.Charts {
+		if len(c.Overlaps) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// OK reports whether the file was checked, has charts, and all of them drew with no text over another.
+func (r Report) OK() bool {
+	return r.Err == nil && len(r.Charts) > 0 && r.Drawn() == len(r.Charts) && r.Overlapping() == 0
+}
 
 // Chromium is the path of the Chromium binary: $LREG_CHROMIUM, else the first of chromium,
 // chromium-browser, google-chrome on PATH.

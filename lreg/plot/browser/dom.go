@@ -11,6 +11,9 @@ type Chart struct {
 	Title string // its title attribute (plot puts the chart's title there)
 	Paths int    // SVG <path> elements inside it
 	Drawn bool   // Paths >= the threshold
+	// Overlaps are the pairs of its texts (title, legend, axis names and labels) drawn over each other, "A / B"
+	// (CheckFiles measures them in the browser; CountCharts cannot).
+	Overlaps []string
 }
 
 // CountCharts finds every element whose class list holds class in an HTML document (a browser's

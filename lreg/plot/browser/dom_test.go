@@ -1,6 +1,9 @@
 package browser
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+)
 
 func TestCountChartsCountsPathsInsideEachChart(t *testing.T) {
 	doc := `<!DOCTYPE html><html><head><title>a <div class="lreg-chart"> in a title</title>
@@ -24,7 +27,7 @@ func TestCountChartsCountsPathsInsideEachChart(t *testing.T) {
 		t.Fatalf("found %d charts %+v, want %d", len(got), got, len(want))
 	}
 	for i := range want {
-		if got[i] != want[i] {
+		if !reflect.DeepEqual(got[i], want[i]) {
 			t.Errorf("chart %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}

@@ -1,6 +1,6 @@
-// Package notebooks holds the GoNB notebooks; this test executes one headless, as reproduce.sh does, to check
+// The notebooks tests: each executes a notebook of notebooks/ headless, as reproduce.sh does, to check
 // that a re-run reuses stored results and that a changed setting in the config cell recomputes what it affects.
-package notebooks
+package lab
 
 import (
 	"encoding/json"
@@ -17,7 +17,7 @@ import (
 // requirements/notebooks.txt), else one on PATH (Debian's jupyter-nbconvert); it returns the jupyter command to run.
 // Without one the test is skipped, unless LREG_REQUIRE_NOTEBOOKS=1 (CI).
 func requireTools(t *testing.T) string {
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,18 +38,21 @@ func requireTools(t *testing.T) string {
 }
 
 // notebookKernel is what a notebook test needs: the jupyter command (the test is skipped without one, see
-// requireTools), the repository's root, and the environment nbconvert runs with (kernel).
+// requireTools), the repository's root (a checkout at a path with a space: spaceCheckout), and the environment
+// nbconvert runs with (kernel).
 func notebookKernel(t *testing.T) (jupyter, root string, env []string) {
 	jupyter = requireTools(t)
-	root, err := filepath.Abs("..")
+	repo, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
+	root = spaceCheckout(t, repo)
 	return jupyter, root, kernel(t, root)
 }
 
-// kernel builds GoNB and goimports and installs the kernel spec in a private Jupyter folder; it returns the
-// environment that nbconvert runs with.
+// kernel builds GoNB and goimports and writes the kernel spec (lreg/notebook/lab/kernel/install.sh, as
+// reproduce.sh does) in a private Jupyter folder; it returns the environment that nbconvert runs with. The
+// kernel finds the repository from where its launcher is (root's lreg/notebook/lab/kernel), not from LREG_ROOT.
 func kernel(t *testing.T, root string) []string {
 	bin := filepath.Join(t.TempDir(), "bin")
 	for _, pkg := range []string{"github.com/janpfeifer/gonb", "golang.org/x/tools/cmd/goimports"} {
@@ -60,17 +63,54 @@ func kernel(t *testing.T, root string) []string {
 		}
 	}
 	jupyter := filepath.Join(t.TempDir(), "jupyter")
-	env := append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "LREG_ROOT=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"JUPYTER_DATA_DIR="+jupyter, "GOPROXY=off", "GOFLAGS=-mod=mod",
-		"GOMLX_NO_AUTO_INSTALL=1", "GOMLX_BACKEND=go", "LREG_PROFILE=smoke", "LREG_ROOT="+root)
-	// gonb --install writes the kernel spec, then exits non-zero when gopls (autocompletion only) is missing.
-	cmd := exec.Command(filepath.Join(bin, "gonb"), "--install")
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	if _, statErr := os.Stat(filepath.Join(jupyter, "kernels", "gonb", "kernel.json")); statErr != nil {
-		t.Fatalf("gonb --install: %v\n%s", err, out)
+		"GOMLX_NO_AUTO_INSTALL=1", "GOMLX_BACKEND=go", "LREG_PROFILE=smoke")
+	cmd := exec.Command(filepath.Join(root, "lreg", "notebook", "lab", "kernel", "install.sh"), filepath.Join(bin, "gonb"), jupyter)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("install.sh: %v\n%s", err, out)
 	}
 	return env
+}
+
+// spaceCheckout is a checkout of the repository at a path with a space in it ("TMP/a checkout"): a link to
+// every top-level entry of root but notebooks/, which is a real folder holding copies of the notebooks. The
+// notebooks tests run from it (issue 27, probe 10: such a path broke every notebook).
+func spaceCheckout(t *testing.T, root string) string {
+	t.Helper()
+	co := filepath.Join(t.TempDir(), "a checkout")
+	if err := os.MkdirAll(filepath.Join(co, "notebooks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() == "notebooks" {
+			continue
+		}
+		if err := os.Symlink(filepath.Join(root, e.Name()), filepath.Join(co, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nbs, _ := filepath.Glob(filepath.Join(root, "notebooks", "*.ipynb"))
+	for _, p := range nbs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(co, "notebooks", filepath.Base(p)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return co
 }
 
 // executed is what a headless run of a notebook showed and wrote.
@@ -221,12 +261,12 @@ func TestNotebookReusesAndRecomputes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const line = `// cfg.WeightDecay = 0.1 // SGD-L2's weight decay`
+	const line = `// cfg.WeightDecay = 0.1 // SGD-L2's weight decay (paper: 0.1)`
 	if !strings.Contains(string(raw), line) {
 		t.Fatalf("the config cell of %s no longer has the line %q", orig, line)
 	}
-	changed := filepath.Join(t.TempDir(), "early-evidence.ipynb")
-	os.WriteFile(changed, []byte(strings.Replace(string(raw), line, `cfg.WeightDecay = 0.3`, 1)), 0o644)
+	changed := filepath.Join(root, "notebooks", "early-evidence-changed.ipynb")
+	os.WriteFile(changed, []byte(strings.Replace(string(raw), line, `cfg.WeightDecay = 0.3 // changed`, 1)), 0o644)
 	run3 := execute(t, jupyter, env, changed, runDir)
 	if got := reuse(t, run3); !strings.HasPrefix(got, "**Computed** 8 of 32 ") {
 		t.Fatalf("after the change: %q, want 8 of 32 fits computed", got)
@@ -247,7 +287,7 @@ func TestNotebookReusesAndRecomputes(t *testing.T) {
 // line tells the failure; it logs whether nbconvert saw it (then the line would no longer be needed).
 func TestFailedCellIsCaught(t *testing.T) {
 	jupyter, _, env := notebookKernel(t)
-	nbPath := writeNotebook(t, "fails.ipynb", "%%\nfmt.Println(\"before\")\nos.Exit(3)", "%%\nfmt.Println(\"after\")")
+	nbPath := writeNotebook(t, "", "fails.ipynb", "%%\nfmt.Println(\"before\")\nos.Exit(3)", "%%\nfmt.Println(\"after\")")
 	out := t.TempDir()
 	cmd := exec.Command(jupyter, "nbconvert", "--to", "notebook", "--execute", "--ExecutePreprocessor.timeout=300",
 		"--ExecutePreprocessor.kernel_name=gonb", "--output-dir", out, nbPath)
@@ -274,22 +314,19 @@ func TestFailedCellIsCaught(t *testing.T) {
 func TestEveryOutputOfACellArrives(t *testing.T) {
 	jupyter, root, env := notebookKernel(t)
 	const n, big = 20, 1 << 20 // 20 small outputs after a 4 MB one, which GoNB takes a while to pass on
-	setup, err := firstCell(filepath.Join(root, "notebooks", "5-early-evidence.ipynb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := writeNotebook(t, "outputs.ipynb", setup,
+	path := writeNotebook(t, root, "outputs.ipynb",
 		fmt.Sprintf("import (\n\t\"fmt\"\n\t\"strings\"\n\t\"github.com/janpfeifer/gonb/gonbui\"\n\tnb \"github.com/lreg/lreg/lreg/notebook\"\n)\n\n%%%%\ngonbui.DisplayMarkdown(strings.Repeat(\"big \", %d))\nfor i := range %d {\n\tgonbui.DisplayMarkdown(fmt.Sprint(\"raw \", i))\n}", big, n),
 		fmt.Sprintf("%%%%\nenv := &nb.Env{}\nenv.Say(strings.Repeat(\"big \", %d))\nfor i := range %d {\n\tenv.Say(\"say %%d\", i)\n}", big, n))
 	run := execute(t, jupyter, env, path, t.TempDir())
-	t.Logf("outputs per cell %v (raw gonbui calls: %d of %d arrived)", run.outputs, run.outputs[1], n+1)
-	if got := run.outputs[2]; got != n+1 {
+	t.Logf("outputs per cell %v (raw gonbui calls: %d of %d arrived)", run.outputs, run.outputs[0], n+1)
+	if got := run.outputs[1]; got != n+1 {
 		t.Fatalf("%d of the %d outputs that env.Say showed arrived; outputs per cell %v\n%s", got, n+1, run.outputs, tail(run.log, 3000))
 	}
 }
 
-// writeNotebook writes a GoNB notebook of these code cells into a temporary folder and returns its path.
-func writeNotebook(t *testing.T, name string, cells ...string) string {
+// writeNotebook writes a GoNB notebook of these code cells into root's notebooks/ folder (a temporary folder if
+// root is "") and returns its path.
+func writeNotebook(t *testing.T, root, name string, cells ...string) string {
 	var cs []any
 	for _, src := range cells {
 		cs = append(cs, map[string]any{"cell_type": "code", "metadata": map[string]any{}, "outputs": []any{}, "execution_count": nil, "source": src})
@@ -297,32 +334,13 @@ func writeNotebook(t *testing.T, name string, cells ...string) string {
 	doc := map[string]any{"nbformat": 4, "nbformat_minor": 5, "cells": cs,
 		"metadata": map[string]any{"kernelspec": map[string]any{"name": "gonb", "display_name": "Go (gonb)", "language": "go"}}}
 	b, _ := json.Marshal(doc)
-	path := filepath.Join(t.TempDir(), name)
+	dir := t.TempDir()
+	if root != "" {
+		dir = filepath.Join(root, "notebooks")
+	}
+	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// firstCell is the source of a notebook's first code cell (the one that points GoNB at this repository).
-func firstCell(path string) (string, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	var nb struct {
-		Cells []struct {
-			Type   string `json:"cell_type"`
-			Source any    `json:"source"`
-		} `json:"cells"`
-	}
-	if err := json.Unmarshal(raw, &nb); err != nil {
-		return "", err
-	}
-	for _, c := range nb.Cells {
-		if c.Type == "code" {
-			return text(c.Source), nil
-		}
-	}
-	return "", fmt.Errorf("%s has no code cell", path)
 }

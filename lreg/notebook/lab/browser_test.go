@@ -1,4 +1,4 @@
-package notebooks
+package lab
 
 import (
 	"bytes"
@@ -29,6 +29,22 @@ type lab struct {
 
 func requireLab(t *testing.T, root string) lab {
 	t.Helper()
+	l, missing := findLab(root)
+	if len(missing) > 0 {
+		msg := "the JupyterLab test needs " + strings.Join(missing, ", ")
+		if os.Getenv("LREG_REQUIRE_NOTEBOOKS") == "1" {
+			t.Fatal("LREG_REQUIRE_NOTEBOOKS=1 but " + msg)
+		}
+		t.Skip("skipping: " + msg)
+	}
+	if testing.Short() {
+		t.Skip("runs a notebook in JupyterLab through the browser (a few minutes)")
+	}
+	return l
+}
+
+// findLab finds what the JupyterLab tests need, and lists what is missing.
+func findLab(root string) (lab, []string) {
 	var l lab
 	var missing []string
 	l.jupyterLab = filepath.Join(root, ".venv", "bin", "jupyter-lab")
@@ -45,26 +61,21 @@ func requireLab(t *testing.T, root string) lab {
 	if l.chromium, err = browser.Chromium(); err != nil {
 		missing = append(missing, "Chromium (apt-get install chromium)")
 	}
-	l.script = filepath.Join(root, "notebooks", "browser", "lab.js")
-	if len(missing) > 0 {
-		msg := "the JupyterLab test needs " + strings.Join(missing, ", ")
-		if os.Getenv("LREG_REQUIRE_NOTEBOOKS") == "1" {
-			t.Fatal("LREG_REQUIRE_NOTEBOOKS=1 but " + msg)
-		}
-		t.Skip("skipping: " + msg)
-	}
-	if testing.Short() {
-		t.Skip("runs a notebook in JupyterLab through the browser (a few minutes)")
-	}
-	return l
+	l.script = filepath.Join(root, "lreg", "notebook", "lab", "browser", "lab.js")
+	return l, missing
 }
 
 // server is a JupyterLab serving dir on a free loopback port; it is stopped (with its kernels) at the test's end.
 type server struct {
-	url string // .../lab?token=...
+	url   string // .../lab?token=...
+	base  string // http://127.0.0.1:PORT
+	token string
+	pid   int // jupyter-lab's process (lab.sh execs it)
 }
 
-func (l lab) start(t *testing.T, env []string, dir string) server {
+// startLab starts lab.sh (as reproduce.sh --lab does) on a free loopback port, with the token in its
+// environment, and waits until it answers; extra are more jupyter-lab options.
+func startLab(t *testing.T, root string, env []string, dir string, extra ...string) server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,31 +86,15 @@ func (l lab) start(t *testing.T, env []string, dir string) server {
 	var tok [16]byte
 	_, _ = rand.Read(tok[:])
 	token := hex.EncodeToString(tok[:])
-	// Private settings: every cell stays in the page (no windowing), no news or update checks (offline).
-	settings := t.TempDir()
-	for file, body := range map[string]string{
-		"@jupyterlab/notebook-extension/tracker.jupyterlab-settings":      `{"windowingMode": "none"}`,
-		"@jupyterlab/apputils-extension/notification.jupyterlab-settings": `{"fetchNews": "false", "checkForUpdates": false}`,
-	} {
-		p := filepath.Join(settings, file)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	logPath := filepath.Join(t.TempDir(), "jupyterlab.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(l.jupyterLab, "--no-browser", "--ServerApp.ip=127.0.0.1", fmt.Sprintf("--ServerApp.port=%d", port),
-		"--ServerApp.port_retries=0", "--IdentityProvider.token="+token, "--ServerApp.root_dir="+dir,
-		"--LabApp.expose_app_in_browser=True", "--LabApp.user_settings_dir="+settings,
-		"--LabApp.workspaces_dir="+t.TempDir(), "--LabApp.extension_manager=readonly")
-	if os.Getuid() == 0 {
-		cmd.Args = append(cmd.Args, "--allow-root") // CI's containers run as root
-	}
-	cmd.Env = append(env, "JUPYTER_CONFIG_DIR="+t.TempDir(), "JUPYTER_RUNTIME_DIR="+t.TempDir())
+	args := append([]string{dir, fmt.Sprint(port), "--LabApp.workspaces_dir=" + t.TempDir(),
+		"--LabApp.extension_manager=readonly"}, extra...)
+	cmd := exec.Command(filepath.Join(root, "lreg", "notebook", "lab", "lab.sh"), args...)
+	cmd.Env = append(env, "JUPYTER_TOKEN="+token, "JUPYTER_CONFIG_DIR="+t.TempDir(), "JUPYTER_RUNTIME_DIR="+t.TempDir())
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its kernels and their cell programs stop with it
 	if err := cmd.Start(); err != nil {
@@ -123,12 +118,8 @@ func (l lab) start(t *testing.T, env []string, dir string) server {
 	})
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	for start := time.Now(); ; time.Sleep(300 * time.Millisecond) {
-		resp, err := http.Get(base + "/api/status?token=" + token)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+		if status(base+"/api/status", token) == 200 {
+			break
 		}
 		select {
 		case <-done:
@@ -141,7 +132,37 @@ func (l lab) start(t *testing.T, env []string, dir string) server {
 			t.Fatalf("JupyterLab did not answer on %s in 90 s:\n%s", base, tail(string(b), 4000))
 		}
 	}
-	return server{url: base + "/lab?token=" + token}
+	return server{url: base + "/lab?token=" + token, base: base, token: token, pid: cmd.Process.Pid}
+}
+
+// status is the HTTP status of a GET of url, with the token in the Authorization header unless it is empty;
+// 0 when nothing answers.
+func status(url, token string) int {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return 0
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "token "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func (l lab) start(t *testing.T, root string, env []string, dir string) server {
+	t.Helper()
+	// Private settings: every cell stays in the page (no windowing), so that the test sees every output.
+	settings := t.TempDir()
+	p := filepath.Join(settings, "@jupyterlab", "notebook-extension", "tracker.jupyterlab-settings")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, []byte(`{"windowingMode": "none"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startLab(t, root, env, dir, "--LabApp.expose_app_in_browser=True", "--LabApp.user_settings_dir="+settings)
 }
 
 // observed is what lab.js saw in the page.
@@ -149,9 +170,10 @@ type observed struct {
 	Stderr []string `json:"stderr"`
 	Errors []string `json:"errors"`
 	Charts []struct {
-		Title string  `json:"title"`
-		Paths int     `json:"paths"`
-		Width float64 `json:"width"`
+		Title    string   `json:"title"`
+		Paths    int      `json:"paths"`
+		Width    float64  `json:"width"`
+		Overlaps []string `json:"overlaps"`
 	} `json:"charts"`
 	Pictures []struct {
 		Alt   string `json:"alt"`
@@ -162,6 +184,7 @@ type observed struct {
 	Bars    []string `json:"bars"`
 	Prompts []string `json:"prompts"`
 	Trusted []bool   `json:"trusted"`
+	Toasts  []string `json:"toasts"`
 }
 
 type labResult struct {
@@ -172,6 +195,11 @@ type labResult struct {
 	Second        observed `json:"second"`
 	Reopened      observed `json:"reopened"`
 	ConsoleErrors []string `json:"consoleErrors"`
+	Notebooks     []struct {
+		Name     string   `json:"name"`
+		Seconds  float64  `json:"seconds"`
+		Observed observed `json:"observed"`
+	} `json:"notebooks"` // runall
 }
 
 // drive runs lab.js in mode on notebook and returns what it saw.
@@ -222,6 +250,10 @@ func checkDrawn(t *testing.T, when string, o observed, charts, minBars int) {
 		if c.Paths < 10 || c.Width < 100 {
 			t.Errorf("%s: chart %q not drawn: %d SVG paths, %.0f px wide", when, c.Title, c.Paths, c.Width)
 		}
+		// No text over another: legend, axis names and labels, title (issue 25.6).
+		if len(c.Overlaps) > 0 {
+			t.Errorf("%s: chart %q draws text over text: %q", when, c.Title, c.Overlaps)
+		}
 	}
 	// One bar per long step (the LOs' meta-trainings, the fits), each finished.
 	if len(o.Bars) < minBars {
@@ -231,6 +263,10 @@ func checkDrawn(t *testing.T, when string, o observed, charts, minBars int) {
 		if !strings.Contains(b, "done in") {
 			t.Errorf("%s: progress bar %q not finished", when, b)
 		}
+	}
+	// No news prompt ("Would you like to get notified about official Jupyter news?"), no other toast.
+	if len(o.Toasts) > 0 {
+		t.Errorf("%s: JupyterLab shows notifications %q (the shipped overrides.json turns its news off)", when, o.Toasts)
 	}
 	for i, p := range o.Prompts {
 		if !strings.HasPrefix(p, "[") || strings.Contains(p, "*") || p == "[ ]:" {
@@ -244,25 +280,19 @@ func checkDrawn(t *testing.T, when string, o observed, charts, minBars int) {
 // and the cells below, see that only SGD-L2's fits were recomputed; save. Then the saved notebook, reopened
 // untrusted (as a shared file is), shows its figures without running anything.
 func TestJupyterLabUserPath(t *testing.T) {
-	root, err := filepath.Abs("..")
+	repo, err := filepath.Abs("../../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := requireLab(t, root)
+	l := requireLab(t, repo)
+	root := spaceCheckout(t, repo) // a checkout at a path with a space, its notebooks copies
 	env := kernel(t, root)
-	dir := t.TempDir()
+	dir := filepath.Join(root, "notebooks")
 	const name = "5-early-evidence.ipynb"
-	src, err := os.ReadFile(filepath.Join(root, "notebooks", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), src, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	runDir, figures := t.TempDir(), t.TempDir()
 	env = append(env, "LREG_RUN_DIR="+runDir, "LREG_FIGURES="+figures)
-	s := l.start(t, env, dir)
-	shots := screenshots(t, root)
+	s := l.start(t, root, env, dir)
+	shots := screenshots(t, repo)
 
 	start := time.Now()
 	r := l.drive(t, "run", s, name, shots)

@@ -1,0 +1,64 @@
+package notebook
+
+import (
+	"github.com/lreg/lreg/lreg/experiment"
+	"github.com/lreg/lreg/lreg/meta"
+	"github.com/lreg/lreg/lreg/taylorglo"
+)
+
+// The settings each notebook's settings cell edits: a notebook imports this package only, and every cell below
+// its settings is one call of a method of Env (each notebook's own file here: metatraining.go, table1.go,
+// probes.go, flatness.go, early.go, taylorglo.go).
+type (
+	Table1Config    = experiment.Table1Config
+	ProbesConfig    = experiment.ProbesConfig
+	EarlyConfig     = experiment.EarlyConfig
+	TaylorGLOConfig = taylorglo.Config
+)
+
+// MetaTrainingConfig is the meta-training notebook's settings: how each LO is meta-trained, and which LOs.
+type MetaTrainingConfig struct {
+	Meta meta.Config
+	LOs  []string
+}
+
+// MetaTrainingProfile is Table 1's meta-training settings and LOs for a profile.
+func MetaTrainingProfile(profile string) (MetaTrainingConfig, error) {
+	t, err := experiment.Table1Profile(profile)
+	return MetaTrainingConfig{Meta: t.Meta, LOs: t.LOs}, err
+}
+
+// Table1Profile is Table 1's settings for a profile.
+func Table1Profile(profile string) (Table1Config, error) { return experiment.Table1Profile(profile) }
+
+// ProbesProfile is the probes' settings for a profile.
+func ProbesProfile(profile string) (ProbesConfig, error) { return experiment.ProbesProfile(profile) }
+
+// EarlyProfile is the early evidence's settings for a profile.
+func EarlyProfile(profile string) (EarlyConfig, error) { return experiment.EarlyProfile(profile) }
+
+// TaylorGLOProfile is TaylorGLO's settings for a profile.
+func TaylorGLOProfile(profile string) (TaylorGLOConfig, error) { return taylorglo.Profile(profile) }
+
+// FlatnessConfig is the flatness notebook's settings: Table 1's and the probes' for the flatness-regularized
+// LOs (and lo-none, which they are compared with).
+type FlatnessConfig struct {
+	Table1 Table1Config
+	Probes ProbesConfig
+}
+
+// FlatLOs are the flatness-regularized LOs, each compared with lo-none.
+var FlatLOs = []string{"hessian", "entropy"}
+
+// FlatnessProfile is the flatness comparison's settings for a profile: Table 1's and the probes', restricted to
+// lo-none and FlatLOs, without baselines.
+func FlatnessProfile(profile string) (FlatnessConfig, error) {
+	t, err := experiment.Table1Profile(profile)
+	if err != nil {
+		return FlatnessConfig{}, err
+	}
+	t.LOs, t.Baselines = append([]string{"none"}, FlatLOs...), nil
+	p, err := experiment.ProbesProfile(profile)
+	p.Regs = FlatLOs
+	return FlatnessConfig{Table1: t, Probes: p}, err
+}
