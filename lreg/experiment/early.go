@@ -652,16 +652,13 @@ func (e *Early) Run() (EarlyResult, error) {
 // runCase fits the given problems with one case, reusing the stored records whose cell is the same.
 func (e *Early) runCase(cs string, runs []int) error {
 	cfg := e.Cfg
-	cell := EarlyCell{Case: cs, Problems: cfg.Problems, Degree: cfg.Degree, TestSeed: cfg.TestSeed, Epochs: cfg.Epochs,
-		Patience: cfg.Patience, DType: cfg.Meta.DType, CurveEvery: cfg.CurveEvery}
+	cell := cfg.cell(cs)
 	var method optim.Method
 	metaSteps := 0
 	switch cs {
 	case CaseSGD:
-		cell.LR = cfg.SGDLR
 		method = optim.Static(cs, optim.SGD{LR: cfg.SGDLR})
 	case CaseSGDL2:
-		cell.LR, cell.WeightDecay = cfg.SGDLR, cfg.WeightDecay
 		method = optim.Static(cs, optim.SGDL2{LR: cfg.SGDLR, WeightDecay: cfg.WeightDecay})
 	default:
 		m, w, id, err := e.loadLO(cs)
@@ -785,11 +782,15 @@ func EarlyFromRecords(cfg EarlyConfig, dir string) (EarlyResult, error) {
 		row := EarlyRow{Case: cs}
 		for run := range cfg.Runs {
 			var rec EarlyRecord
-			if err := store.ReadJSON(EarlyRecordPath(dir, cs, run), &rec); err != nil {
+			path := EarlyRecordPath(dir, cs, run)
+			if err := store.ReadJSON(path, &rec); err != nil {
 				if errors.Is(err, os.ErrNotExist) {
 					continue
 				}
-				return res, err
+				return res, fmt.Errorf("early-evidence record %s cannot be read (%v): delete it to recompute it", path, err)
+			}
+			if why := cfg.cellDiffers(cs, run, rec.Cell); why != "" {
+				return res, fmt.Errorf("early-evidence record %s is not the one its table expects (%s; renamed, edited or from other settings): delete it to recompute it", path, why)
 			}
 			r2, norm = append(r2, rec.R2), append(norm, rec.Norm)
 			train, test, epochs = append(train, rec.TrainMSE), append(test, rec.TestMSE), append(epochs, float64(rec.Epochs))
@@ -809,6 +810,33 @@ func EarlyFromRecords(cfg EarlyConfig, dir string) (EarlyResult, error) {
 	}
 	res.Curves = cv
 	return res, nil
+}
+
+// cellDiffers says how a record's cell differs from what the table expects at (case, problem) under cfg, or "":
+// the case, the problem, the protocol and a baseline's rates (an LO case's LO is checked when its cells run).
+func (cfg EarlyConfig) cellDiffers(cs string, run int, c EarlyCell) string {
+	want := cfg.cell(cs)
+	want.Run, want.LO = run, c.LO
+	switch {
+	case c.Case != cs || c.Run != run:
+		return fmt.Sprintf("it holds case %s problem %d", c.Case, c.Run)
+	case c != want:
+		return "its settings are not the table's"
+	}
+	return ""
+}
+
+// cell is the case's cell but its problem (Run) and LO: the protocol, and a baseline's rates.
+func (cfg EarlyConfig) cell(cs string) EarlyCell {
+	c := EarlyCell{Case: cs, Problems: cfg.Problems, Degree: cfg.Degree, TestSeed: cfg.TestSeed, Epochs: cfg.Epochs,
+		Patience: cfg.Patience, DType: cfg.Meta.DType, CurveEvery: cfg.CurveEvery}
+	switch cs {
+	case CaseSGD:
+		c.LR = cfg.SGDLR
+	case CaseSGDL2:
+		c.LR, c.WeightDecay = cfg.SGDLR, cfg.WeightDecay
+	}
+	return c
 }
 
 // EarlyTable is the experiment's table in Markdown, one row per case.

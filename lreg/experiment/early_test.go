@@ -244,6 +244,22 @@ func TestEarlyEndToEndResumes(t *testing.T) {
 			t.Errorf("summary.md has no row for %s:\n%s", cs, md)
 		}
 	}
+	// The table reads no record that is not the one it expects: one copied under another problem's name, or
+	// one cut short, is refused naming the file (issue 27, probe 1).
+	p0, p1 := EarlyRecordPath(dir, CaseSGD, 0), EarlyRecordPath(dir, CaseSGD, 1)
+	keep, _ := os.ReadFile(p1)
+	b0, _ := os.ReadFile(p0)
+	for _, bad := range [][]byte{b0, keep[:len(keep)/2]} {
+		if err := os.WriteFile(p1, bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := EarlyFromRecords(cfg, dir); err == nil || !strings.Contains(err.Error(), p1) {
+			t.Errorf("a wrong record at %s: %v", p1, err)
+		}
+	}
+	if err := os.WriteFile(p1, keep, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// A record whose cell changed (another weight decay) is recomputed; the others are reused.
 	cfg.WeightDecay = 0.2
 	fourth := Early{Cfg: cfg, Backend: b, Info: "go", Profile: "test", RunDir: runDir, Log: log}
