@@ -3,6 +3,7 @@ package experiment
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -352,7 +353,18 @@ func (p *Probes) curve(lo string, tc metatest.Config, moment, kind string) Probe
 	var finals [][]float64
 	for _, seed := range Seeds(p.Cfg.Runs) {
 		var rec ProbeRecord
-		if store.ReadJSON(p.probePath(lo, tc, moment, kind, seed), &rec) != nil {
+		path := p.probePath(lo, tc, moment, kind, seed)
+		if err := store.ReadJSON(path, &rec); err != nil {
+			if !errors.Is(err, os.ErrNotExist) && p.Log != nil { // listed, never counted (issue 27, probe 1)
+				fmt.Fprintf(p.Log, "probe record %s cannot be read (%v): left out of the figure; delete it to recompute it\n", path, err)
+			}
+			continue
+		}
+		if rec.LO != lo || rec.Dataset != tc.Dataset || rec.Optimizee != tc.Optimizee || rec.Moment != moment || rec.Kind != kind || rec.Seed != seed {
+			if p.Log != nil {
+				fmt.Fprintf(p.Log, "probe record %s holds %s %s/%s %s %s seed %d, not the point its name says: left out of the figure; delete it to recompute it\n",
+					path, rec.LO, rec.Dataset, rec.Optimizee, rec.Moment, rec.Kind, rec.Seed)
+			}
 			continue
 		}
 		pr := rec.Probe

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -53,6 +54,21 @@ func TestProbesEveryPathAndResume(t *testing.T) {
 	}
 	if again.CellsRun != 0 {
 		t.Errorf("the second run probed %d points, want 0 (all stored)", again.CellsRun)
+	}
+	// A figure counts no record but the point its name says: lo-sam's copied over lo-none's, or lo-none's cut
+	// short, is left out and listed (issue 27, probe 1).
+	tc, seed := again.trainConfig("mnist", "mlp-sigmoid", "convergence"), Seeds(cfg.Runs)[0]
+	none, sam := again.probePath("lo-none", tc, "convergence", "loss", seed), again.probePath("lo-sam", tc, "convergence", "loss", seed)
+	samRec, _ := os.ReadFile(sam)
+	noneRec, _ := os.ReadFile(none)
+	for _, bad := range [][]byte{samRec, noneRec[:len(noneRec)/2]} {
+		if err := os.WriteFile(none, bad, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		log.Reset()
+		if c := again.curve("lo-none", tc, "convergence", "loss"); c.Runs != 0 || !strings.Contains(log.String(), none) {
+			t.Errorf("a wrong record at %s: curve of %d runs, log %q", none, c.Runs, log)
+		}
 	}
 }
 
