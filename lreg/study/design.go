@@ -207,7 +207,7 @@ func Study() Design {
 			Rho:         map[string]float64{"mlp-sigmoid": 0.3, "mlp-relu": 0.05, "cnn": 0.05}},
 		Tuning: Tuning{Regime: "overfit", ValN: 10000, Runs: 5, WeightDecays: []float64{5e-4, 2e-3, 5e-3}, Rhos: []float64{0.05, 0.1, 0.2, 0.3}},
 		Probes: &ProbeDesign{Kinds: []string{"none", "sam", "gsam", "gam"}, Regimes: []string{"converge", "overfit"},
-			Tasks: []Task{mlps[1], mlps[2]}, Runs: 3, ValN: 1000, Probe: probe.Config{}.Defaults(), Radius: 0.05},
+			Tasks: []Task{mlps[1], mlps[2]}, Runs: 3, ValN: 1000, Probe: probe.Config{}.Defaults(), Radius: 0.01},
 		Amendments: []Amendment{{
 			Date:    "2026-12-07",
 			What:    "the baselines' weight decay and SAM radius on the MLPs, from 5e-4 and 0.05 (the cpu profile's) to what `lreg study tune` chose on a validation split (the tuning grid added to the design): weight decay 2e-3 on MLP-ReLU, radius 0.3 on MLP-sigmoid, the rest unchanged",
@@ -216,7 +216,7 @@ func Study() Design {
 			Outcome: "no LO and no LO meta-test depends on the baselines: their records stand",
 		}, {
 			Date:    "2026-12-07",
-			What:    "the sharpness probes as units of the plan (ProbeDesign: lo-none, lo-sam, lo-gsam and lo-gam, at the end of both regimes' runs, on MNIST MLP-ReLU and Fashion-MNIST MLP-sigmoid, 3 points each, both measures), with a sharpness family in the report",
+			What:    "the sharpness probes as units of the plan (ProbeDesign: lo-none, lo-sam, lo-gsam and lo-gam, at the end of both regimes' runs, on MNIST MLP-ReLU and Fashion-MNIST MLP-sigmoid, 3 points each, both measures), with a sharpness family in the report comparing each kind's own measure at eps 0.01 (the cpu profile's verdict radius; at 0.05 the ascent raises the loss by 5-20 nats, far past the flat region)",
 			Why:     "the design listed them as still to build (issue 22, item 4); the paper's Figures 4-6 claim flatter points for the regularized LOs",
 			Redone:  "none: the probe units are new",
 			Outcome: "no other unit changed",

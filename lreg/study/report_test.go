@@ -273,7 +273,7 @@ func TestReportSynthetic(t *testing.T) {
 		near(t, "lo-sam's F at "+moment, c.A, 0.06)
 		near(t, "lo-none's F at "+moment, c.B, 0.11)
 		near(t, "F difference at "+moment, c.Test.Diff, -0.05)
-		if !strings.Contains(c.Measure, "(loss) at eps 0.05") || c.NA != 2 || c.NB != 2 {
+		if !strings.Contains(c.Measure, "(loss) at eps 0.01") || c.NA != 2 || c.NB != 2 {
 			t.Errorf("sharpness comparison %+v", c)
 		}
 	}
