@@ -6,28 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// repoRoot is the folder holding go.mod, above the test's working directory.
-func repoRoot(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/lreg/lreg/lreg/internal/testenv"
+)
 
 // TestCommittedManifestsMatchTheFiles: every folder of committed LOs (results/*/los and their subfolders) has a
 // manifest that lists exactly its files with their SHA-256 (issue 27, probe 4), so a shipped LO is what was
 // shipped. After `lreg results` or `lreg study merge` changes them, commit the manifests they rewrite.
 func TestCommittedManifestsMatchTheFiles(t *testing.T) {
-	dirs, _ := filepath.Glob(filepath.Join(repoRoot(t), "results", "*", "los"))
+	dirs, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(t), "results", "*", "los"))
 	if len(dirs) == 0 {
 		t.Skip("no committed LOs")
 	}

@@ -1,17 +1,14 @@
 package notebook
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/lreg/lreg/lreg/results"
 	"github.com/lreg/lreg/lreg/store"
 )
 
@@ -47,39 +44,9 @@ func Seed(root, profile, runDir string) (int, error) {
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return 0, err
 	}
-	gz, err := gzip.NewReader(bytes.NewReader(b))
+	n, err := results.Unpack(bytes.NewReader(b), archive, runDir, true)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", archive, err)
-	}
-	tr := tar.NewReader(gz)
-	n := 0
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return n, fmt.Errorf("%s: %w", archive, err)
-		}
-		clean := filepath.Clean(filepath.FromSlash(h.Name))
-		if h.Typeflag != tar.TypeReg || filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-			return n, fmt.Errorf("%s: unexpected entry %q", archive, h.Name)
-		}
-		dst := filepath.Join(runDir, clean)
-		if _, err := os.Lstat(dst); err == nil {
-			continue
-		}
-		body, err := io.ReadAll(tr)
-		if err != nil {
-			return n, fmt.Errorf("%s: %w", archive, err)
-		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return n, err
-		}
-		if err := store.WriteAtomic(dst, body); err != nil {
-			return n, err
-		}
-		n++
+		return n, err
 	}
 	return n, store.WriteAtomic(mark, []byte(id+"\n"))
 }

@@ -72,9 +72,16 @@ func ExtractRecords(archive, dir string) (int, error) {
 		return 0, err
 	}
 	defer f.Close()
-	gz, err := gzip.NewReader(f)
+	return Unpack(f, archive, dir, false)
+}
+
+// Unpack writes the regular files of the gzipped tar r (named name in errors) under dir, refusing any entry
+// that would land outside it; with keep, a file already in dir is left as it is (a notebook's seeding: records of
+// other settings stay beside the committed ones). It returns how many files it wrote.
+func Unpack(r io.Reader, name, dir string, keep bool) (int, error) {
+	gz, err := gzip.NewReader(r)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", archive, err)
+		return 0, fmt.Errorf("%s: %w", name, err)
 	}
 	tr := tar.NewReader(gz)
 	n := 0
@@ -84,21 +91,24 @@ func ExtractRecords(archive, dir string) (int, error) {
 			return n, nil
 		}
 		if err != nil {
-			return n, fmt.Errorf("%s: %w", archive, err)
+			return n, fmt.Errorf("%s: %w", name, err)
 		}
 		clean := filepath.Clean(filepath.FromSlash(h.Name))
-		if h.Typeflag != tar.TypeReg || filepath.IsAbs(clean) || strings.HasPrefix(clean, "..") {
-			return n, fmt.Errorf("%s: unexpected entry %q", archive, h.Name)
+		if h.Typeflag != tar.TypeReg || filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+			return n, fmt.Errorf("%s: unexpected entry %q", name, h.Name)
 		}
 		dst := filepath.Join(dir, clean)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return n, err
+		if _, err := os.Lstat(dst); keep && err == nil {
+			continue
 		}
 		b, err := io.ReadAll(tr)
 		if err != nil {
+			return n, fmt.Errorf("%s: %w", name, err)
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return n, err
 		}
-		if err := os.WriteFile(dst, b, 0o644); err != nil {
+		if err := store.WriteAtomic(dst, b); err != nil {
 			return n, err
 		}
 		n++

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lreg/lreg/lreg/internal/testenv"
 )
 
 var decimal = regexp.MustCompile(`[+-]?\d+\.\d+`)
@@ -18,7 +20,7 @@ var decimal = regexp.MustCompile(`[+-]?\d+\.\d+`)
 // Prose is the one part of the README that `lreg results` does not write, so a rerun that moves a number makes
 // this test name the sentence to fix.
 func TestREADMEFindingsAreInTheTables(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
 		t.Fatal(err)

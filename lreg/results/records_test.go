@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lreg/lreg/lreg/internal/testenv"
+
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/experiment"
 	"github.com/lreg/lreg/lreg/metatest"
@@ -17,7 +19,7 @@ import (
 // again as the current lreg saves it (with its checksum), as a fresh cpu run leaves it.
 func committedRunDir(t *testing.T) string {
 	t.Helper()
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	committed := filepath.Join(root, "results", "cpu")
 	if _, err := os.Stat(filepath.Join(committed, RecordsFile)); err != nil {
 		t.Skipf("no committed results of the cpu profile (%v)", err)

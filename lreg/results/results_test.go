@@ -10,22 +10,9 @@ import (
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/lopt"
 	"github.com/lreg/lreg/lreg/meta"
-)
 
-// repoRoot is the folder holding go.mod, above the test's working directory.
-func repoRoot(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+	"github.com/lreg/lreg/lreg/internal/testenv"
+)
 
 // copyGlob copies the files matching pattern into dir.
 func copyGlob(t *testing.T, pattern, dir string) {
@@ -48,7 +35,7 @@ func copyGlob(t *testing.T, pattern, dir string) {
 // and LOs alone, and checks every table, figure-data file and verdict is byte for byte the committed one: the
 // tables are regenerated, not typed.
 func TestCommittedResultsMatchRecords(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	committed := filepath.Join(root, "results", "cpu")
 	if _, err := os.Stat(filepath.Join(committed, RecordsFile)); err != nil {
 		t.Skipf("no committed results of the cpu profile (%v): nothing to check", err)
@@ -87,7 +74,7 @@ func TestCommittedResultsMatchRecords(t *testing.T) {
 // TestREADMEShowsTheCommittedResults: the README's results block is the one `lreg results --readme` writes from
 // the committed results (the headline table and the verdicts), so the README's numbers are never typed.
 func TestREADMEShowsTheCommittedResults(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.RepoRoot(t)
 	committed := filepath.Join(root, "results", "cpu")
 	if _, err := os.Stat(filepath.Join(committed, "verdicts.md")); err != nil {
 		t.Skipf("no committed results of the cpu profile (%v): nothing to check", err)
@@ -101,7 +88,7 @@ func TestREADMEShowsTheCommittedResults(t *testing.T) {
 // TestShippedSafetensorsMatchLOs reads every committed LO's safetensors copy back and checks it holds the LO's
 // architecture and exactly its weights, so a PyTorch or JAX user loads the LO lreg evaluated.
 func TestShippedSafetensorsMatchLOs(t *testing.T) {
-	los, _ := filepath.Glob(filepath.Join(repoRoot(t), "results", "cpu", "los", "*.lreg"))
+	los, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(t), "results", "cpu", "los", "*.lreg"))
 	if len(los) == 0 {
 		t.Skip("no committed LOs")
 	}

@@ -105,3 +105,19 @@ func WriteMNIST(t testing.TB, dir string, n int) {
 		t.Fatal(err)
 	}
 }
+
+// RepoRoot is the folder holding go.mod, above the test's working directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
