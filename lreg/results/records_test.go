@@ -8,10 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lreg/lreg/lreg/internal/testenv"
-
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/experiment"
+	"github.com/lreg/lreg/lreg/internal/testenv"
 	"github.com/lreg/lreg/lreg/metatest"
 )
 
