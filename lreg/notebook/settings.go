@@ -22,6 +22,9 @@ type MetaTrainingConfig struct {
 	LOs  []string
 }
 
+// Validate checks the meta-training of every LO as `lreg meta-train` checks its flags (nb.Valid calls it).
+func (c MetaTrainingConfig) Validate() error { return experiment.ValidateLOs(c.Meta, c.LOs) }
+
 // MetaTrainingProfile is Table 1's meta-training settings and LOs for a profile.
 func MetaTrainingProfile(profile string) (MetaTrainingConfig, error) {
 	t, err := experiment.Table1Profile(profile)
@@ -45,6 +48,14 @@ func TaylorGLOProfile(profile string) (TaylorGLOConfig, error) { return taylorgl
 type FlatnessConfig struct {
 	Table1 Table1Config
 	Probes ProbesConfig
+}
+
+// Validate checks both parts as `lreg run table1` and `lreg run probes` check their flags (nb.Valid calls it).
+func (c FlatnessConfig) Validate() error {
+	if err := c.Table1.Validate(); err != nil {
+		return err
+	}
+	return c.Probes.Validate()
 }
 
 // FlatLOs are the flatness-regularized LOs, each compared with lo-none.
