@@ -182,7 +182,7 @@ func prepareBench(b backends.Backend, backendName string, cfg Config, los int) (
 		form = "reference"
 	}
 	res := BenchResult{Backend: backendName, Reg: cfg.LOName(), Graph: form, LOs: los, Unroll: cfg.Unroll, Batch: cfg.Batch,
-		Runs: max(1, cfg.Runs), Coordinates: coordinates(base)}
+		Runs: max(1, cfg.Runs), Coordinates: Coordinates(base)}
 	run := func(i int) error {
 		x, y := tk.Train.Batches(0, i*cfg.Unroll, cfg.Unroll)
 		var args []any
@@ -213,7 +213,7 @@ func BenchStep(b backends.Backend, backendName, optimizee string, m optim.Method
 	if err != nil {
 		return StepBench{}, err
 	}
-	res := StepBench{Backend: backendName, Optimizee: optimizee, Method: m.Name, Batch: batch, Runs: runs, Steps: steps, Coordinates: coordinates(base)}
+	res := StepBench{Backend: backendName, Optimizee: optimizee, Method: m.Name, Batch: batch, Runs: runs, Steps: steps, Coordinates: Coordinates(base)}
 	var opt task.Optimizee = base
 	var batcher inner.Batcher = inner.Sampler{Data: sub, Batch: batch, Seed: 5, DType: dt}
 	if runs > 1 {
@@ -275,18 +275,6 @@ func timeCalls(steps int, call func(i int) error) (first, mean, fastest float64,
 		fastest = min(fastest, d)
 	}
 	return first, mean, fastest, nil
-}
-
-func coordinates(opt task.Optimizee) int {
-	n := 0
-	for _, s := range opt.ParamShapes() {
-		c := 1
-		for _, d := range s {
-			c *= d
-		}
-		n += c
-	}
-	return n
 }
 
 // startMem returns freed memory to the OS and resets the process's resident high-water mark (Linux:
