@@ -161,22 +161,15 @@ func (r *Runner) runUnit(u Unit, id string) error {
 			return err
 		}
 		prov.Seeds = []uint64{u.Meta.Seed}
-	case Probe:
+	default: // the runs of a method on a task: a meta-test, a baseline, or a probe's points
 		var res []metatest.Result
 		var key metatest.Key
-		if res, key, out.Probes, err = r.probe(u, ds); err != nil {
-			return err
+		if u.Kind == Probe {
+			res, key, out.Probes, err = r.probe(u, ds)
+		} else {
+			res, key, err = r.metaTest(u, ds)
 		}
-		out.Key = &key
-		for _, x := range res {
-			out.Runs = append(out.Runs, Run{Seed: x.Seed, Steps: x.Steps, Converged: x.Converged, Diverged: x.Diverged,
-				TrainLoss: x.TrainLoss, TrainAccuracy: x.TrainAccuracy, TestLoss: x.TestLoss, TestAccuracy: x.TestAccuracy})
-		}
-		prov.Seeds = u.Seeds
-	default:
-		var res []metatest.Result
-		var key metatest.Key
-		if res, key, err = r.metaTest(u, ds); err != nil {
+		if err != nil {
 			return err
 		}
 		out.Key = &key
@@ -186,7 +179,9 @@ func (r *Runner) runUnit(u Unit, id string) error {
 				TrainLoss: x.TrainLoss, TrainAccuracy: x.TrainAccuracy, TestLoss: x.TestLoss, TestAccuracy: x.TestAccuracy})
 			sps += x.SecondsPerStep / float64(len(res))
 		}
-		rec.SecondsPerStep = sps
+		if u.Kind != Probe { // a probe unit's clock includes no probing; its records never carried it
+			rec.SecondsPerStep = sps
+		}
 		prov.Seeds = u.Seeds
 	}
 	prov.Finish()
@@ -275,8 +270,12 @@ func (r *Runner) metaTest(u Unit, ds *data.Dataset) ([]metatest.Result, metatest
 	if err != nil {
 		return nil, metatest.Key{}, err
 	}
-	key := metatest.Key{Config: *u.Test, Method: m.Name, MethodID: m.ID, Data: data.Fingerprint(ds), Backend: metatest.BackendKind(r.Info)}
-	return res[0], key, nil
+	return res[0], r.key(u, m, ds), nil
+}
+
+// key is what each run of the unit's method on its data depends on besides its seed.
+func (r *Runner) key(u Unit, m metatest.Method, ds *data.Dataset) metatest.Key {
+	return metatest.Key{Config: *u.Test, Method: m.Name, MethodID: m.ID, Data: data.Fingerprint(ds), Backend: metatest.BackendKind(r.Info)}
 }
 
 // probe trains the unit's LO on its task for every seed and measures the sharpness of each final point that
@@ -286,7 +285,7 @@ func (r *Runner) probe(u Unit, ds *data.Dataset) ([]metatest.Result, metatest.Ke
 	if err != nil {
 		return nil, metatest.Key{}, nil, err
 	}
-	key := metatest.Key{Config: *u.Test, Method: m.Name, MethodID: m.ID, Data: data.Fingerprint(ds), Backend: metatest.BackendKind(r.Info)}
+	key := r.key(u, m, ds)
 	run, err := metatest.NewRunner(r.Backend, *u.Test, m.Method, ds)
 	if err != nil {
 		return nil, key, nil, err
