@@ -160,13 +160,25 @@ func NewPlan(d Design) (*Plan, error) {
 
 // Method is baseline name's optimizer on the optimizee, with its identity.
 func (b Baselines) Method(name, optimizee string) metatest.Method {
-	lr := b.LR[optimizee]
+	strength := 0.0
 	switch name {
 	case "sgd-l2":
-		return metatest.Static(name, optim.SGDL2{LR: lr, WeightDecay: b.WeightDecay[optimizee]})
+		strength = b.WeightDecay[optimizee]
+	case "sam":
+		strength = b.Rho[optimizee]
+	}
+	return baseline(name, b.LR[optimizee], strength)
+}
+
+// baseline is a hand-made optimizer at a learning rate and its regularizer's strength: sgd-l2's weight decay,
+// sam's radius (sgd has none).
+func baseline(name string, lr, strength float64) metatest.Method {
+	switch name {
+	case "sgd-l2":
+		return metatest.Static(name, optim.SGDL2{LR: lr, WeightDecay: strength})
 	case "sam":
 		s := optim.NewSAM(lr)
-		s.Rho = b.Rho[optimizee]
+		s.Rho = strength
 		return metatest.Static(name, s)
 	}
 	return metatest.Static(name, optim.SGD{LR: lr})

@@ -10,7 +10,6 @@ import (
 
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/metatest"
-	"github.com/lreg/lreg/lreg/optim"
 	"github.com/lreg/lreg/lreg/record"
 )
 
@@ -105,14 +104,12 @@ type gridCell struct {
 // tuneGrid is sgd and each setting of the grid on an optimizee, at the baselines' learning rate.
 func (d Design) tuneGrid(optimizee string) []gridCell {
 	lr := d.Baselines.LR[optimizee]
-	out := []gridCell{{"sgd", 0, metatest.Static("sgd", optim.SGD{LR: lr})}}
+	out := []gridCell{{"sgd", 0, baseline("sgd", lr, 0)}}
 	for _, wd := range d.Tuning.WeightDecays {
-		out = append(out, gridCell{"sgd-l2", wd, metatest.Static("sgd-l2", optim.SGDL2{LR: lr, WeightDecay: wd})})
+		out = append(out, gridCell{"sgd-l2", wd, baseline("sgd-l2", lr, wd)})
 	}
 	for _, rho := range d.Tuning.Rhos {
-		s := optim.NewSAM(lr)
-		s.Rho = rho
-		out = append(out, gridCell{"sam", rho, metatest.Static("sam", s)})
+		out = append(out, gridCell{"sam", rho, baseline("sam", lr, rho)})
 	}
 	return out
 }
