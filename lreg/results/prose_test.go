@@ -12,7 +12,10 @@ import (
 	"github.com/lreg/lreg/lreg/internal/testenv"
 )
 
-var decimal = regexp.MustCompile(`[+-]?\d+\.\d+`)
+var (
+	decimal = regexp.MustCompile(`[+-]?\d+\.\d+`)             // a number the prose states
+	tabled  = regexp.MustCompile(`[+-]?\d+\.\d+(e[+-]?\d+)?`) // a number a table holds
+)
 
 // TestREADMEFindingsAreInTheTables checks the README's prose on the cpu profile's results ("What the numbers say")
 // number by number against the committed results it cites: every decimal it states must be a value of
@@ -40,7 +43,7 @@ func TestREADMEFindingsAreInTheTables(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range regexp.MustCompile(`[+-]?\d+\.\d+(e[+-]?\d+)?`).FindAllString(string(b), -1) {
+		for _, s := range tabled.FindAllString(string(b), -1) {
 			if v, err := strconv.ParseFloat(s, 64); err == nil {
 				known = append(known, v)
 			}
