@@ -28,6 +28,9 @@ const (
 	FamilyDose     = "dose-response"
 	FamilyPositive = "positive control"
 	FamilySharp    = "sharpness"
+	// FamilyLoss is test loss, an exploratory family added after the positive control failed on accuracy
+	// (DESIGN.md, amendment 3): its verdicts are worded as exploratory, never as a claim's verdict.
+	FamilyLoss = "test loss (exploratory)"
 )
 
 // Notes a comparison carries.
@@ -35,6 +38,10 @@ const (
 	NoteOneLO      = "one LO"     // a side has one LO: no verdict
 	NoteNoRecords  = "no records" // a side has none yet
 	NoteIncomplete = "incomplete" // fewer LOs (or runs) than the design's, as "incomplete — k of N LOs"
+	// NotRead replaces the verdict of an LO comparison in a regime where the optimizee trains on a subset and
+	// no explicit regularizer beat SGD there (the design's rule: such a regime is read for the LOs only if an
+	// explicit regularizer helps in it).
+	NotRead = "not read: the positive control failed"
 )
 
 // LOScore is one LO's (or snapshot's) result in one regime.
@@ -47,9 +54,12 @@ type LOScore struct {
 	Tasks map[string]float64 `json:"tasks"`
 	// Gaps is the mean train-test gap of its runs that did not diverge, per task (absent where all diverged).
 	Gaps map[string]float64 `json:"gaps"`
-	// Score and Gap are the means over the regime's tasks, NaN (null in JSON) unless every task has a record.
+	// Losses is the mean test loss of its runs that did not diverge, per task (absent where all diverged).
+	Losses map[string]float64 `json:"losses"`
+	// Score, Gap and Loss are the means over the regime's tasks, NaN (null in JSON) unless every task has one.
 	Score    float64 `json:"-"`
 	Gap      float64 `json:"-"`
+	Loss     float64 `json:"-"`
 	Runs     int     `json:"runs"`
 	Diverged int     `json:"diverged"`
 }
@@ -79,6 +89,7 @@ type BaselineScore struct {
 	Method string             `json:"method"`
 	Tasks  map[string]float64 `json:"tasks"` // mean over its runs per task
 	Seeds  []float64          `json:"-"`     // per seed, the mean over tasks (only where every task has a record)
+	Losses []float64          `json:"-"`     // per seed, the mean test loss over tasks (where no task's run diverged)
 }
 
 // Comparison is a verdict.Comparison with what the study adds: the replicates on each side and the design's,
@@ -168,6 +179,7 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 	var order []key
 	base := map[key]*BaselineScore{}
 	baseSeeds := map[key]map[string][]float64{} // per task, per seed
+	baseLoss := map[key]map[string][]float64{}  // per task, per seed (NaN where the run diverged)
 	for i, u := range p.Units {
 		rec, ok := recs[p.IDs[i]]
 		if !ok || u.Kind == MetaTrain || u.Kind == Probe {
@@ -178,27 +190,27 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 			k := key{u.Regime, u.Method}
 			if base[k] == nil {
 				base[k] = &BaselineScore{Regime: u.Regime, Method: u.Method, Tasks: map[string]float64{}}
-				baseSeeds[k] = map[string][]float64{}
+				baseSeeds[k], baseLoss[k] = map[string][]float64{}, map[string][]float64{}
 			}
-			var accs []float64
+			var accs, losses []float64
 			for _, r := range rec.Outcome.Runs {
-				accs = append(accs, accuracy(r))
+				accs, losses = append(accs, accuracy(r)), append(losses, testLoss(r))
 			}
 			base[k].Tasks[task] = stats.Summarize(accs).Mean
-			baseSeeds[k][task] = accs
+			baseSeeds[k][task], baseLoss[k][task] = accs, losses
 			continue
 		}
 		k := key{u.Regime, u.LO}
 		s := scores[k]
 		if s == nil {
-			s = &LOScore{Regime: u.Regime, Kind: u.LOKind, LO: u.LO, Tasks: map[string]float64{}, Gaps: map[string]float64{}}
+			s = &LOScore{Regime: u.Regime, Kind: u.LOKind, LO: u.LO, Tasks: map[string]float64{}, Gaps: map[string]float64{}, Losses: map[string]float64{}}
 			if len(u.Snapshots) == 1 {
 				s.Step = u.Snapshots[0]
 			}
 			scores[k] = s
 			order = append(order, k)
 		}
-		var accs, gaps []float64
+		var accs, gaps, losses []float64
 		for _, r := range rec.Outcome.Runs {
 			accs = append(accs, accuracy(r))
 			s.Runs++
@@ -207,10 +219,16 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 			} else {
 				gaps = append(gaps, r.TrainAccuracy-r.TestAccuracy)
 			}
+			if l := testLoss(r); !math.IsNaN(l) {
+				losses = append(losses, l)
+			}
 		}
 		s.Tasks[task] = stats.Summarize(accs).Mean
 		if len(gaps) > 0 {
 			s.Gaps[task] = stats.Summarize(gaps).Mean
+		}
+		if len(losses) > 0 {
+			s.Losses[task] = stats.Summarize(losses).Mean
 		}
 	}
 	regime := map[string]Regime{}
@@ -219,7 +237,8 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 	}
 	for _, k := range order {
 		s := scores[k]
-		s.Score, s.Gap = overTasks(s.Tasks, regime[s.Regime].Tasks), overTasks(s.Gaps, regime[s.Regime].Tasks)
+		ts := regime[s.Regime].Tasks
+		s.Score, s.Gap, s.Loss = overTasks(s.Tasks, ts), overTasks(s.Gaps, ts), overTasks(s.Losses, ts)
 		rep.Scores = append(rep.Scores, *s)
 	}
 	for _, r := range d.Regimes {
@@ -229,20 +248,8 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 				continue
 			}
 			bs := base[k]
-			for j := range r.BaselineRuns {
-				v, ok := 0.0, true
-				for _, t := range r.Tasks {
-					accs := baseSeeds[k][t.String()]
-					if len(accs) <= j {
-						ok = false
-						break
-					}
-					v += accs[j] / float64(len(r.Tasks))
-				}
-				if ok {
-					bs.Seeds = append(bs.Seeds, v)
-				}
-			}
+			bs.Seeds = perSeed(baseSeeds[k], r.Tasks, r.BaselineRuns)
+			bs.Losses = perSeed(baseLoss[k], r.Tasks, r.BaselineRuns)
 			rep.Baselines = append(rep.Baselines, *bs)
 		}
 	}
@@ -277,6 +284,7 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 	}
 	score := func(s LOScore) float64 { return s.Score }
 	gap := func(s LOScore) float64 { return s.Gap }
+	loss := func(s LOScore) float64 { return s.Loss }
 	var cs []Comparison
 	add := func(family, claim, task, measure string, dir int, a, b []float64, wantA, wantB int, unit string) {
 		c := Comparison{Comparison: verdict.Comparison{Family: family, Claim: claim, Task: task, Measure: measure, Direction: dir,
@@ -365,25 +373,44 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 	} else {
 		rep.NotComputable = append(rep.NotComputable, "the dose-response: the design keeps no common snapshots of lo-sam and lo-none, or no regime meta-tests them")
 	}
-	baseOf := func(regime, m string) []float64 {
+	baseOf := func(regime, m string, loss bool) []float64 {
 		for _, b := range rep.Baselines {
 			if b.Regime == regime && b.Method == m {
+				if loss {
+					return b.Losses
+				}
 				return b.Seeds
 			}
 		}
 		return nil
 	}
-	if hasBaselines(d, "sgd") && (hasBaselines(d, "sgd-l2") || hasBaselines(d, "sam")) {
+	positive := hasBaselines(d, "sgd") && (hasBaselines(d, "sgd-l2") || hasBaselines(d, "sam"))
+	if positive {
 		for _, r := range d.Regimes {
 			for _, m := range []string{"sgd-l2", "sam"} {
 				if hasBaselines(d, m) {
 					add(FamilyPositive, fmt.Sprintf("%s has a higher test accuracy than sgd", m), r.Name+" (pooled)", "test accuracy per seed, mean over tasks", +1,
-						baseOf(r.Name, m), baseOf(r.Name, "sgd"), r.BaselineRuns, r.BaselineRuns, "runs")
+						baseOf(r.Name, m, false), baseOf(r.Name, "sgd", false), r.BaselineRuns, r.BaselineRuns, "runs")
 				}
 			}
 		}
 	} else {
 		rep.NotComputable = append(rep.NotComputable, "the positive control: the design has no sgd baseline with sgd-l2 or sam")
+	}
+	// Test loss, exploratory (amendment 3): the same positive control and primary comparisons on test loss.
+	for _, r := range d.Regimes {
+		if positive {
+			for _, m := range []string{"sgd-l2", "sam"} {
+				if hasBaselines(d, m) {
+					add(FamilyLoss, fmt.Sprintf("%s has a lower test loss than sgd", m), r.Name+" (pooled)", "test loss per seed, mean over tasks", -1,
+						baseOf(r.Name, m, true), baseOf(r.Name, "sgd", true), r.BaselineRuns, r.BaselineRuns, "runs")
+				}
+			}
+		}
+		for _, k := range regularized {
+			add(FamilyLoss, fmt.Sprintf("lo-%s has a lower test loss than lo-%s", k, ref), r.Name+" (pooled)", "LO's test loss, mean over tasks", -1,
+				side(r.Name, k, 0, loss), side(r.Name, ref, 0, loss), seedsOf[k], seedsOf[ref], "LOs")
+		}
 	}
 
 	if pr := d.Probes; pr != nil {
@@ -432,9 +459,97 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 			c.MDE, c.MDEStrict = realisedMDE(*c, d.Alpha, d.Power, tests[c.Family])
 		}
 	}
+	readRule(d, cs)
 	rep.Comparisons = cs
 	rep.NotComputable = append(rep.NotComputable, "cost per step: not a claim of this report (it is `lreg bench`'s)")
 	return rep
+}
+
+// readRule applies the design's rule for a regime whose optimizee trains on a subset (it can overfit): its LO
+// comparisons are read only if an explicit regularizer beats SGD there. Accuracy comparisons follow the
+// positive control on accuracy; the exploratory test-loss comparisons follow the same control on test loss.
+// The tests stay (their p-values keep their place in Holm's families), the verdicts say "not read". The
+// exploratory family's verdicts are then worded as exploratory.
+func readRule(d Design, cs []Comparison) {
+	// failed[family][regime]: the control of that family was tested (two or more runs a side) and none confirmed.
+	failed := map[string]map[string]bool{FamilyPositive: {}, FamilyLoss: {}}
+	for _, r := range d.Regimes {
+		if r.Test.TrainN == 0 {
+			continue
+		}
+		for fam := range failed {
+			tested, helped := false, false
+			for _, c := range cs {
+				if c.Family == fam && c.Unit == "runs" && c.Task == r.Name+" (pooled)" {
+					tested = tested || (c.NA >= 2 && c.NB >= 2)
+					helped = helped || c.Verdict == verdict.Confirmed
+				}
+			}
+			failed[fam][r.Name] = tested && !helped
+		}
+	}
+	for i := range cs {
+		c := &cs[i]
+		if c.Unit != "LOs" || c.Verdict == "—" || c.Family == FamilySharp { // flatness is measured, not inferred from accuracy
+			continue
+		}
+		control := FamilyPositive
+		if c.Family == FamilyLoss {
+			control = FamilyLoss
+		}
+		regime, _, _ := strings.Cut(c.Task, " ")
+		regime = strings.TrimSuffix(regime, ":")
+		if failed[control][regime] {
+			c.Verdict = NotRead
+		}
+	}
+	for i := range cs {
+		if c := &cs[i]; c.Family == FamilyLoss {
+			c.Verdict = exploratory(c.Verdict)
+		}
+	}
+}
+
+// exploratory words a verdict of the exploratory family so that it cannot be read as a claim's verdict.
+func exploratory(v string) string {
+	switch v {
+	case verdict.Confirmed:
+		return "holds (exploratory)"
+	case verdict.Contradicted:
+		return "reversed (exploratory)"
+	case verdict.NotConfirmed:
+		return "no difference shown (exploratory)"
+	}
+	return v
+}
+
+// perSeed is, for each of n seeds, the mean over the tasks of the seed's value; seeds missing on a task or
+// NaN on one are left out.
+func perSeed(byTask map[string][]float64, tasks []Task, n int) []float64 {
+	var out []float64
+	for j := range n {
+		v, ok := 0.0, true
+		for _, t := range tasks {
+			xs := byTask[t.String()]
+			if len(xs) <= j || math.IsNaN(xs[j]) {
+				ok = false
+				break
+			}
+			v += xs[j] / float64(len(tasks))
+		}
+		if ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// testLoss is a run's test loss, NaN where it diverged.
+func testLoss(r Run) float64 {
+	if r.Diverged {
+		return nan()
+	}
+	return r.TestLoss
 }
 
 // sharpScores gathers the probe records by (regime, LO), in plan order.

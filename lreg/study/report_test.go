@@ -192,9 +192,10 @@ func writeSynthetic(t *testing.T, p *Plan, dir, skip string) {
 			}
 			out.Key = &key
 			for j, s := range u.Seeds {
-				r := Run{Seed: s, Steps: 5, TestAccuracy: accs[j], TrainAccuracy: accs[j] + gap}
+				// Test loss 1 - accuracy; a diverged run's (0.1) must be left out of the loss scores.
+				r := Run{Seed: s, Steps: 5, TestAccuracy: accs[j], TrainAccuracy: accs[j] + gap, TestLoss: 1 - accs[j]}
 				if accs[j] == div {
-					r = Run{Seed: s, Steps: 2, Diverged: true, TestAccuracy: 0.9, TrainAccuracy: 0.95}
+					r = Run{Seed: s, Steps: 2, Diverged: true, TestAccuracy: 0.9, TrainAccuracy: 0.95, TestLoss: 0.1}
 				}
 				out.Runs = append(out.Runs, r)
 			}
@@ -347,6 +348,23 @@ func TestReportSynthetic(t *testing.T) {
 		t.Errorf("positive control: over %q, verdict %s", pos.Over, pos.Verdict)
 	}
 
+	// Test loss (exploratory), a diverged run left out: lo-none seed 0 (0.19 + 0.22) / 2 = 0.205, seed 1 0.36;
+	// lo-sam 0.10, 0.06. Overfit sam vs sgd per seed 0.10, 0.06 vs 0.40, 0.36. Verdicts worded as exploratory.
+	for _, s := range rep.Scores {
+		if s.Regime == "converge" && s.LO == "none" {
+			near(t, "lo-none seed 0 test loss", s.Loss, 0.205)
+		}
+	}
+	lc := find(t, rep, FamilyLoss, "lo-sam has a lower test loss", "converge (pooled)")
+	near(t, "loss lo-sam vs lo-none", lc.Test.Diff, 0.08-(0.205+0.36)/2)
+	lp := find(t, rep, FamilyLoss, "sam has a lower test loss than sgd", "overfit (pooled)")
+	near(t, "loss positive control", lp.Test.Diff, -0.30)
+	for _, c := range []Comparison{lc, lp} {
+		if !strings.HasSuffix(c.Verdict, "(exploratory)") {
+			t.Errorf("%s: verdict %q is not worded as exploratory", c.Claim, c.Verdict)
+		}
+	}
+
 	// The files.
 	out := t.TempDir()
 	if err := rep.Write(p.Design, out); err != nil {
@@ -360,7 +378,7 @@ func TestReportSynthetic(t *testing.T) {
 			t.Errorf("verdicts.md lacks %q:\n%s", s, v)
 		}
 	}
-	if !strings.Contains(string(tables), "| none | none | final | 0.6000 | 0.0500 | 0.8100 | 0.3900 | 4 | 1 |") {
+	if !strings.Contains(string(tables), "| none | none | final | 0.6000 | 0.0500 | 0.2050 | 0.8100 | 0.3900 | 4 | 1 |") {
 		t.Errorf("tables.md lacks lo-none's row:\n%s", tables)
 	}
 	if _, err := os.Stat(filepath.Join(out, "verdicts.json")); err != nil {
@@ -378,7 +396,8 @@ func TestReportSynthetic(t *testing.T) {
 	}
 	rm, _ := os.ReadFile(readme)
 	if s := string(rm); !strings.HasPrefix(s, "before\n"+ReadmeBegin+"\nThe study's primary verdicts (53 of 63 units recorded;") || strings.Contains(s, "old") ||
-		!strings.HasSuffix(s, "| 0 / 1 / 0 |\n\nThe positive control confirms an explicit regularizer in the overfit regime: its LO comparisons are read.\n"+ReadmeEnd+"\nafter\n") || strings.Contains(s, "## Per task") {
+		!strings.HasSuffix(s, "| 0 / 1 / 0 |\n\nThe positive control confirms an explicit regularizer in the overfit regime: its LO comparisons are read. On test loss (exploratory, amendment 3) no explicit regularizer is shown to lower it there: "+
+			"the exploratory test-loss comparisons of the LOs in that regime are not read.\n"+ReadmeEnd+"\nafter\n") || strings.Contains(s, "## Per task") {
 		t.Errorf("README after UpdateReadme:\n%s", s)
 	}
 	// A tampered record (its accuracy edited) and a file that is not a unit of the plan are refused.
@@ -443,5 +462,49 @@ func TestReportOneLOAndEmpty(t *testing.T) {
 		if c.Note != NoteNoRecords || c.Shown() != "no records yet" {
 			t.Errorf("%s %s: %q", c.Family, c.Task, c.Shown())
 		}
+	}
+}
+
+// The design's rule for a regime that trains on a subset: where its positive control was tested and failed,
+// its LO comparisons say "not read" (their p-values kept); the converge regime's, the sharpness family's and
+// the runs' own comparisons keep their verdicts; the test-loss family follows its own control.
+func TestReadRuleWhereThePositiveControlFails(t *testing.T) {
+	d := Tiny()
+	if d.Regimes[1].Test.TrainN == 0 || d.Regimes[0].Test.TrainN != 0 {
+		t.Fatalf("the tiny design's regimes: %+v", d.Regimes)
+	}
+	c := func(fam, claim, task, unit, v string) Comparison {
+		return Comparison{Comparison: verdict.Comparison{Family: fam, Claim: claim, Task: task, Verdict: v, AdjP: 0.01},
+			NA: 3, NB: 3, Unit: unit}
+	}
+	cs := []Comparison{
+		c(FamilyPositive, "sgd-l2 has a higher test accuracy than sgd", "overfit (pooled)", "runs", verdict.NotConfirmed),
+		c(FamilyPositive, "sam has a higher test accuracy than sgd", "overfit (pooled)", "runs", verdict.Contradicted),
+		c(FamilyPrimary, "lo-sam has a higher test accuracy than lo-none", "overfit (pooled)", "LOs", verdict.Confirmed),
+		c(FamilyPerTask+" (overfit)", "lo-sam has a higher test accuracy than lo-none", "overfit: mnist/mlp-sigmoid", "LOs", verdict.NotConfirmed),
+		c(FamilyPrimary, "lo-sam has a higher test accuracy than lo-none", "converge (pooled)", "LOs", verdict.Confirmed),
+		c(FamilySharp, "lo-sam reaches flatter points than lo-none", "overfit (pooled)", "LOs", verdict.Confirmed),
+		c(FamilyLoss, "sam has a lower test loss than sgd", "overfit (pooled)", "runs", verdict.Confirmed),
+		c(FamilyLoss, "lo-sam has a lower test loss than lo-none", "overfit (pooled)", "LOs", verdict.Contradicted),
+	}
+	readRule(d, cs)
+	want := []string{verdict.NotConfirmed, verdict.Contradicted, NotRead, NotRead, verdict.Confirmed, verdict.Confirmed,
+		"holds (exploratory)", "reversed (exploratory)"}
+	for i, w := range want {
+		if cs[i].Verdict != w || cs[i].AdjP != 0.01 {
+			t.Errorf("%s %s %s: verdict %q (p %v), want %q", cs[i].Family, cs[i].Claim, cs[i].Task, cs[i].Verdict, cs[i].AdjP, w)
+		}
+	}
+	// With the accuracy control confirmed, the overfit rows are read; with it untested (one run a side), too.
+	cs[1].Verdict, cs[2].Verdict, cs[3].Verdict = verdict.Confirmed, verdict.Confirmed, verdict.NotConfirmed
+	readRule(d, cs)
+	if cs[2].Verdict != verdict.Confirmed || cs[3].Verdict != verdict.NotConfirmed {
+		t.Errorf("a confirmed control: %q, %q", cs[2].Verdict, cs[3].Verdict)
+	}
+	cs[1].Verdict = verdict.NotConfirmed
+	cs[0].NA, cs[1].NA = 1, 1
+	readRule(d, cs)
+	if cs[2].Verdict != verdict.Confirmed {
+		t.Errorf("an untested control: %q", cs[2].Verdict)
 	}
 }

@@ -50,17 +50,18 @@ func (rep Report) Tables(d Design) string {
 			tasks = append(tasks, t.String())
 		}
 		fmt.Fprintf(&b, "\n## Regime %s: LO scores\n\nAn LO's score is the mean over the regime's %d tasks of its mean test accuracy over its runs "+
-			"(a diverged run counts 0 and is counted); gap is train minus test accuracy, over the runs that did not diverge. "+
+			"(a diverged run counts 0 and is counted); gap is train minus test accuracy, and test loss the mean test loss (exploratory, "+
+			"amendment 3), both over the runs that did not diverge and averaged over the tasks. "+
 			"\"—\": no record yet (a score needs every task).\n\n", r.Name, len(r.Tasks))
-		b.WriteString("| kind | LO | meta-step | score | gap | " + strings.Join(tasks, " | ") + " | runs | diverged |\n")
-		b.WriteString("|---|---|---|---|---|" + strings.Repeat("---|", len(tasks)) + "---|---|\n")
+		b.WriteString("| kind | LO | meta-step | score | gap | test loss | " + strings.Join(tasks, " | ") + " | runs | diverged |\n")
+		b.WriteString("|---|---|---|---|---|---|" + strings.Repeat("---|", len(tasks)) + "---|---|\n")
 		rows := rep.scoresOf(r.Name)
 		for _, s := range rows {
 			step := "final"
 			if s.Step > 0 {
 				step = fmt.Sprint(s.Step)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |", s.Kind, s.LO, step, num(s.Score), num(s.Gap))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |", s.Kind, s.LO, step, num(s.Score), num(s.Gap), num(s.Loss))
 			for _, t := range tasks {
 				v, ok := s.Tasks[t]
 				if !ok {
@@ -84,14 +85,15 @@ func (rep Report) Tables(d Design) string {
 			m, sd := meanSD(v)
 			fmt.Fprintf(&b, "| %s | %d of %d | %s | %s |\n", k.Name, len(v), k.MetaSeeds, num(m), num(sd))
 		}
-		fmt.Fprintf(&b, "\nBaselines (%d runs each): mean test accuracy per task; score: mean over the seeds of each seed's mean over the tasks.\n\n| baseline | score | seeds | %s |\n|---|---|---|%s\n",
+		fmt.Fprintf(&b, "\nBaselines (%d runs each): mean test accuracy per task; score (and test loss): mean over the seeds of each seed's mean over the tasks.\n\n| baseline | score | test loss | seeds | %s |\n|---|---|---|---|%s\n",
 			r.BaselineRuns, strings.Join(tasks, " | "), strings.Repeat("---|", len(tasks)))
 		for _, bs := range rep.Baselines {
 			if bs.Regime != r.Name {
 				continue
 			}
 			m, _ := meanSD(bs.Seeds)
-			fmt.Fprintf(&b, "| %s | %s | %d |", bs.Method, num(m), len(bs.Seeds))
+			l, _ := meanSD(bs.Losses)
+			fmt.Fprintf(&b, "| %s | %s | %s | %d |", bs.Method, num(m), num(l), len(bs.Seeds))
 			for _, t := range tasks {
 				v, ok := bs.Tasks[t]
 				if !ok {
@@ -213,7 +215,7 @@ func (c Comparison) mde() string {
 	if math.IsNaN(c.MDE) {
 		return ""
 	}
-	if c.Family == FamilySharp { // in F's own units
+	if c.Family == FamilySharp || c.Family == FamilyLoss { // in F's (or the loss's) own units
 		return fmt.Sprintf("%.3g (%.3g)", c.MDE, c.MDEStrict)
 	}
 	return fmt.Sprintf("%.2f (%.2f)", 100*c.MDE, 100*c.MDEStrict)
@@ -246,6 +248,7 @@ func (rep Report) Verdicts() string {
 		{FamilyDose, "Dose-response: lo-sam vs lo-none over meta-training"},
 		{FamilyPositive, "Positive control: does an explicit regularizer help? (runs are the units)"},
 		{FamilySharp, "Sharpness at the end of each regime's runs (PGA probes; lower F is flatter; the MDE in F's units)"},
+		{FamilyLoss, "Test loss, exploratory (added after the positive control failed on accuracy, amendment 3; lower is better; the MDE in nats; a diverged run is left out)"},
 	} {
 		cs := rep.Family(f.name)
 		if len(cs) == 0 {
@@ -277,24 +280,32 @@ func (rep Report) Verdicts() string {
 }
 
 // overfitReading is the design's rule for the overfitting regime: its LO comparisons are read only if an
-// explicit regularizer helps there (the positive control).
+// explicit regularizer helps there (the positive control); the exploratory test-loss comparisons follow the same
+// control on test loss.
 func (rep Report) overfitReading() string {
-	helped, tested := false, false
-	for _, c := range rep.Family(FamilyPositive) {
-		if strings.HasPrefix(c.Task, "overfit ") {
-			if c.NA >= 2 && c.NB >= 2 {
-				tested = true
+	read := func(family string) (helped, tested bool) {
+		for _, c := range rep.Family(family) {
+			if strings.HasPrefix(c.Task, "overfit ") && c.Unit == "runs" {
+				tested = tested || (c.NA >= 2 && c.NB >= 2)
+				helped = helped || c.Verdict == verdict.Confirmed || c.Verdict == exploratory(verdict.Confirmed)
 			}
-			helped = helped || c.Verdict == verdict.Confirmed
 		}
+		return
 	}
-	switch {
+	var out string
+	switch helped, tested := read(FamilyPositive); {
 	case helped:
-		return "The positive control confirms an explicit regularizer in the overfit regime: its LO comparisons are read."
+		out = "The positive control confirms an explicit regularizer in the overfit regime: its LO comparisons are read."
 	case tested:
-		return "**No explicit regularizer is confirmed to help in the overfit regime (positive control): by the design's rule its LO comparisons are not read as evidence about regularization.**"
+		out = "**No explicit regularizer is confirmed to help in the overfit regime (positive control): by the design's rule its LO comparisons are not read as evidence about regularization (their verdicts say \"" + NotRead + "\").**"
 	}
-	return ""
+	switch helped, tested := read(FamilyLoss); {
+	case helped:
+		out += " On test loss (exploratory, amendment 3) an explicit regularizer does lower it there, so the exploratory test-loss comparisons of the LOs in that regime are read (verdicts.md, last family)."
+	case tested:
+		out += " On test loss (exploratory, amendment 3) no explicit regularizer is shown to lower it there: the exploratory test-loss comparisons of the LOs in that regime are not read."
+	}
+	return strings.TrimSpace(out)
 }
 
 func effect(c Comparison) string {
@@ -335,6 +346,7 @@ type ScoreRec struct {
 	LOScore
 	Score *float64 `json:"score"`
 	Gap   *float64 `json:"gap"`
+	Loss  *float64 `json:"test_loss"`
 }
 
 // JSON is the report as verdicts.json holds it.
@@ -350,7 +362,7 @@ func (rep Report) JSON() ReportJSON {
 			Shown: c.Shown(), MDE: finite(c.MDE), MDEStrict: finite(c.MDEStrict)})
 	}
 	for _, s := range rep.Scores {
-		out.Scores = append(out.Scores, ScoreRec{LOScore: s, Score: finite(s.Score), Gap: finite(s.Gap)})
+		out.Scores = append(out.Scores, ScoreRec{LOScore: s, Score: finite(s.Score), Gap: finite(s.Gap), Loss: finite(s.Loss)})
 	}
 	return out
 }
