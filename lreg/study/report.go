@@ -115,8 +115,9 @@ type Report struct {
 	Scores        []LOScore
 	Baselines     []BaselineScore
 	Sharpness     []SharpScore
-	Comparisons   []Comparison // every family, in order
-	NotComputable []string     // what the records (or the design) do not allow, in words
+	Compute       []KindCompute // measured wall time per LO kind
+	Comparisons   []Comparison  // every family, in order
+	NotComputable []string      // what the records (or the design) do not allow, in words
 	Alpha, Power  float64
 }
 
@@ -255,6 +256,7 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 	}
 
 	rep.Sharpness = sharpScores(p, recs)
+	rep.Compute = computeOf(p, recs)
 
 	// The comparisons, family by family.
 	side := func(regime, kind string, step int, measure func(LOScore) float64) []float64 {

@@ -211,7 +211,9 @@ func writeSynthetic(t *testing.T, p *Plan, dir, skip string) {
 				}
 			}
 		}
-		rec := Record{ID: p.IDs[i], Unit: u, Outcome: out, OutcomeSHA256: OutcomeSHA256(out), Provenance: prov}
+		pv := prov // wall time: a meta-training 36 s, a meta-test 18 s, a probe 9 s, a baseline 1 s
+		pv.WallSeconds = map[string]float64{MetaTrain: 36, MetaTest: 18, Probe: 9}[u.Kind] + map[bool]float64{true: 1}[u.Kind == Baseline]
+		rec := Record{ID: p.IDs[i], Unit: u, Outcome: out, OutcomeSHA256: OutcomeSHA256(out), Provenance: pv}
 		if err := store.WriteJSON(RecordPath(dir, p.IDs[i]), rec); err != nil {
 			t.Fatal(err)
 		}
@@ -265,6 +267,27 @@ func TestReportSynthetic(t *testing.T) {
 	}
 	if _, ok := score["converge sam.seed2 0"]; ok {
 		t.Error("an LO without records has a score")
+	}
+	// Compute per kind from the records' wall times: lo-sam's two recorded LOs (4 meta-steps each), their
+	// meta-tests and probes as the plan has them; baselines belong to no kind.
+	var tests, probes int
+	for _, u := range p.Units {
+		if u.LOKind == "sam" && u.LO != "sam.seed2" && !strings.HasPrefix(u.LO, "sam.seed2.") {
+			tests += map[bool]int{true: 1}[u.Kind == MetaTest]
+			probes += map[bool]int{true: 1}[u.Kind == Probe]
+		}
+	}
+	if len(rep.Compute) != len(p.Design.LOs) || rep.Compute[1].Kind != "sam" {
+		t.Fatalf("compute rows %+v", rep.Compute)
+	}
+	for _, k := range rep.Compute[1:2] {
+		if k.LOs != 2 || k.MetaSteps != 8 || tests == 0 {
+			t.Errorf("lo-sam's compute: %+v (meta-tests in the plan: %d)", k, tests)
+		}
+		near(t, "lo-sam's meta-training hours", k.TrainHours, 72.0/3600)
+		near(t, "lo-sam's seconds per meta-step", k.SecondsPerMSt, 9)
+		near(t, "lo-sam's meta-test hours", k.TestHours, float64(18*tests)/3600)
+		near(t, "lo-sam's probe hours", k.ProbeHours, float64(9*probes)/3600)
 	}
 
 	// Sharpness, both moments: lo-sam's F 0.05, 0.07 against lo-none's 0.10, 0.12: -0.05, t = -0.05 / 0.0141421

@@ -128,6 +128,7 @@ func (rep Report) Tables(d Design) string {
 			b.WriteString("\n")
 		}
 	}
+	b.WriteString(rep.computeTable())
 	return b.String()
 }
 
@@ -325,6 +326,7 @@ type ReportJSON struct {
 	Backends      []string        `json:"backends"`
 	Comparisons   []ComparisonRec `json:"comparisons"`
 	Scores        []ScoreRec      `json:"scores"`
+	Compute       []KindCompute   `json:"compute"`
 	NotComputable []string        `json:"not_computable"`
 }
 
@@ -351,7 +353,7 @@ type ScoreRec struct {
 
 // JSON is the report as verdicts.json holds it.
 func (rep Report) JSON() ReportJSON {
-	out := ReportJSON{Size: rep.Size, Design: rep.Design, Records: rep.Records, Units: rep.Units, Versions: rep.Versions, Backends: rep.Backends, NotComputable: rep.NotComputable}
+	out := ReportJSON{Size: rep.Size, Design: rep.Design, Records: rep.Records, Units: rep.Units, Versions: rep.Versions, Backends: rep.Backends, NotComputable: rep.NotComputable, Compute: rep.Compute}
 	plain := make([]verdict.Comparison, len(rep.Comparisons))
 	for i, c := range rep.Comparisons {
 		plain[i] = c.Comparison
