@@ -677,6 +677,8 @@ func WriteTable1As(dir, name string, cfg Table1Config, rows []Row, caption ...st
 			r.Accuracy.Mean, r.Accuracy.Std, los, r.Steps.Mean, r.Steps.Std, 1000*r.SecondsPerStep, num(r.VsNone.P), over,
 			r.Gap.Mean, r.Gap.Std, num(r.VsNoneGap.P), r.Diverged)
 	}
+	md.WriteString("\nms/step: the mean of the runs' own clocks, descriptive only: the runs of a cell train batched in one graph and share one clock, " +
+		"so they are not independent samples. The cost comparisons (verdicts) take the interleaved bench instead (`lreg bench cost`, cost.md).\n")
 	if len(caption) > 0 {
 		md.WriteString("\n" + strings.Join(caption, " ") + "\n")
 	}
