@@ -435,6 +435,9 @@ if [ "$profile" = cpu ] && [ -z "$only" ] && [ "$failed" = 0 ]; then
   status=ok
   step "the early evidence with the parameter as an LO input" "run it again: it resumes" \
     bin/lreg run early-evidence --profile cpu --param-input --run-dir runs/cpu/param-input || status=FAILED
+  # The cost claims' bench (interleaved rounds, about 3 min on 2 cores); a record of the same settings, as the
+  # committed one seeded into runs/cpu, is reused.
+  step "the cost bench" "run it again: bin/lreg bench cost --profile cpu --force" bin/lreg bench cost --profile cpu || status=FAILED
   step "results/cpu from the records" "see the message above" bin/lreg results --profile cpu --readme README.md || status=FAILED
   # Only the figures this run drew: figures/ may still hold another profile's.
   rm -rf results/cpu/figures && mkdir -p results/cpu/figures &&

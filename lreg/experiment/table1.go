@@ -136,7 +136,9 @@ type Row struct {
 	Accuracy       stats.Summary `json:"test_accuracy"`
 	Steps          stats.Summary `json:"steps"`
 	SecondsPerStep float64       `json:"seconds_per_step"`
-	StepTime       stats.Summary `json:"step_seconds"` // seconds per optimizer step over the runs (SecondsPerStep is its mean)
+	// StepTime is seconds per optimizer step over the runs (SecondsPerStep is its mean), descriptive only: the runs
+	// of a batch share one clock. The cost claims are tested on the interleaved bench instead (CostBench).
+	StepTime stats.Summary `json:"step_seconds"`
 	// VsNone is Welch's t-test of test accuracy against lo-none, each side at its top level of replication
 	// (VsNoneOver says which): the means of its LOs where it has several, else its runs.
 	VsNone     stats.Welch `json:"vs_lo_none"`
@@ -677,6 +679,8 @@ func WriteTable1As(dir, name string, cfg Table1Config, rows []Row, caption ...st
 			r.Accuracy.Mean, r.Accuracy.Std, los, r.Steps.Mean, r.Steps.Std, 1000*r.SecondsPerStep, num(r.VsNone.P), over,
 			r.Gap.Mean, r.Gap.Std, num(r.VsNoneGap.P), r.Diverged)
 	}
+	md.WriteString("\nms/step: the mean of the runs' own clocks, descriptive only: the runs of a cell train batched in one graph and share one clock, " +
+		"so they are not independent samples. The cost comparisons (verdicts) take the interleaved bench instead (`lreg bench cost`, cost.md).\n")
 	if len(caption) > 0 {
 		md.WriteString("\n" + strings.Join(caption, " ") + "\n")
 	}

@@ -5,7 +5,6 @@ import (
 	"math"
 	"strings"
 
-	"github.com/lreg/lreg/lreg/metareg"
 	"github.com/lreg/lreg/lreg/stats"
 	"github.com/lreg/lreg/lreg/verdict"
 )
@@ -22,9 +21,11 @@ const (
 // (higher test accuracy; smaller train-test gap), each regularizer's two placements against each other (on
 // the LO's weights, "-meta", against in the meta-loss: do they differ), and each LO regularized with SAM, GSAM
 // or GAM against the explicit optimizer of that name (less time per step: the regularizer's effect without
-// its cost). Rows are a Table1Rows result; a comparison whose sides lack replicates has no test. table names the
-// families ("Table 1: test accuracy").
-func Table1Comparisons(rows []Row, table string) []verdict.Comparison {
+// its cost), on the interleaved bench cost (costComparisons), never on the rows' own clocks, which the runs of
+// a batch share; without a bench record those claims are not computed, and say why. Rows are a Table1Rows
+// result; a comparison whose sides lack replicates has no test. table names the families ("Table 1: test
+// accuracy").
+func Table1Comparisons(rows []Row, table string, cost CostBench) []verdict.Comparison {
 	fam := func(f string) string { return table + ": " + f }
 	byTask := map[string]map[string]Row{}
 	var tasks []string
@@ -40,6 +41,8 @@ func Table1Comparisons(rows []Row, table string) []verdict.Comparison {
 		byTask[task][r.Method] = r
 	}
 	var cs []verdict.Comparison
+	var claims [][2]string // the cost claims: an LO and the explicit optimizer, in the table's order
+	claimTasks := map[[2]string][]string{}
 	for _, task := range tasks {
 		rs := byTask[task]
 		none, ok := rs["lo-none"]
@@ -66,19 +69,18 @@ func Table1Comparisons(rows []Row, table string) []verdict.Comparison {
 						Over: fmt.Sprintf("%d %s vs %d %s", a.N, a.Unit, b.N, b.Unit), Test: stats.WelchOf(a, b)})
 				}
 			}
-			reg, err := metareg.ParseName(lo)
-			if err != nil {
-				continue
-			}
-			if opt, found := rs[reg.Kind]; found && (reg.Kind == "sam" || reg.Kind == "gsam" || reg.Kind == "gam") {
-				cs = append(cs, verdict.Comparison{Family: fam(FamilyCost), Claim: r.Method + " takes less time per step than the explicit " + strings.ToUpper(reg.Kind) + " optimizer",
-					Task: task, Measure: "ms per step", Direction: -1, A: 1000 * r.StepTime.Mean, B: 1000 * opt.StepTime.Mean,
-					Over: fmt.Sprintf("%d runs vs %d runs", r.StepTime.N, opt.StepTime.N),
-					Test: scaled(stats.WelchOf(stats.OfSummary(r.StepTime, "runs"), stats.OfSummary(opt.StepTime, "runs")), 1000)})
+			if k := sharpKind(r.Method); k != "" {
+				if _, found := rs[k]; found {
+					cl := [2]string{r.Method, k}
+					if _, seen := claimTasks[cl]; !seen {
+						claims = append(claims, cl)
+					}
+					claimTasks[cl] = append(claimTasks[cl], task)
+				}
 			}
 		}
 	}
-	return cs
+	return append(cs, costComparisons(claims, claimTasks, cost, fam(FamilyCost))...)
 }
 
 // topLevel is an LO row's test accuracy at its top level of replication, as its test against lo-none takes
@@ -88,12 +90,6 @@ func topLevel(r Row) stats.Estimate {
 		return stats.OfSummary(r.LOMeans, "LOs")
 	}
 	return stats.OfSummary(r.Accuracy, "runs")
-}
-
-// scaled is a test of values multiplied by k (seconds to milliseconds): the same t and p.
-func scaled(w stats.Welch, k float64) stats.Welch {
-	w.Diff, w.Low, w.High = k*w.Diff, k*w.Low, k*w.High
-	return w
 }
 
 // VerdictRadius is the probe radius at which the probes' verdicts are taken (decision: SPEC.md's middle radius;

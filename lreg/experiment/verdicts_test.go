@@ -25,7 +25,7 @@ func TestPlacementComparisonAtEachSidesTopLevel(t *testing.T) {
 			"2 LOs vs 2 LOs", stats.WelchOf(stats.OfValues([]float64{0.885, 0.905}), stats.OfValues([]float64{0.805, 0.855}))},
 	} {
 		var found bool
-		for _, c := range Table1Comparisons([]Row{none, sam, tc.meta}, "T") {
+		for _, c := range Table1Comparisons([]Row{none, sam, tc.meta}, "T", CostBench{}) {
 			if c.Family != "T: "+FamilyPlacement {
 				continue
 			}

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -74,6 +75,11 @@ type StepBench struct {
 // benchData is a random MNIST-shaped subset and its input shape.
 func benchData() (data.Subset, task.Input) {
 	in := task.Input{Height: 28, Width: 28, Channels: 1}
+	return benchDataOf(in), in
+}
+
+// benchDataOf is a random subset of images of shape in (the cost does not depend on the values).
+func benchDataOf(in task.Input) data.Subset {
 	rng := rand.New(rand.NewPCG(1, 2))
 	sub := data.Subset{N: 1024, Dim: in.Size(), X: make([]float32, 1024*in.Size()), Y: make([]int32, 1024)}
 	for i := range sub.X {
@@ -82,7 +88,7 @@ func benchData() (data.Subset, task.Input) {
 	for i := range sub.Y {
 		sub.Y[i] = int32(rng.IntN(10))
 	}
-	return sub, in
+	return sub
 }
 
 // Bench times meta-steps of cfg (MNIST-shaped random data, cfg.Optimizee, cfg.Runs runs per step) on backend
@@ -208,73 +214,141 @@ func prepareBench(b backends.Backend, backendName string, cfg Config, los int) (
 // BenchStep times optimizee steps of method m on runs batched runs of the named optimizee (MNIST-shaped
 // random data, one step per call as the meta-test takes them): one untimed first call, then steps timed calls.
 func BenchStep(b backends.Backend, backendName, optimizee string, m optim.Method, runs, batch, steps int, dt dtypes.DType) (StepBench, error) {
-	sub, in := benchData()
-	base, err := task.New(optimizee, in, 10)
+	startMem()
+	s, err := newStepCall(b, backendName, optimizee, task.Input{Height: 28, Width: 28, Channels: 1}, m, runs, batch, dt)
 	if err != nil {
 		return StepBench{}, err
 	}
-	res := StepBench{Backend: backendName, Optimizee: optimizee, Method: m.Name, Batch: batch, Runs: runs, Steps: steps, Coordinates: Coordinates(base)}
-	var opt task.Optimizee = base
-	var batcher inner.Batcher = inner.Sampler{Data: sub, Batch: batch, Seed: 5, DType: dt}
-	if runs > 1 {
-		if opt, err = task.NewRuns(base, runs); err != nil {
+	res := s.res
+	res.Steps = steps
+	first, err := s.call()
+	if err != nil {
+		return res, err
+	}
+	res.FirstCallSeconds, res.FastestCall = first, math.Inf(1)
+	for range steps {
+		d, err := s.call()
+		if err != nil {
 			return res, err
 		}
-		batcher = inner.RunsBatcher{Base: batcher, R: runs}
+		res.SecondsPerCall += d / float64(steps)
+		res.FastestCall = min(res.FastestCall, d)
 	}
-	startMem()
-	stepper, err := inner.NewStepper(b, opt, m, 1)
-	if err != nil {
-		return res, err
-	}
-	params := opt.Init(rand.New(rand.NewPCG(7, 8)), dt)
-	state, err := stepper.InitState(params)
-	if err != nil {
-		return res, err
-	}
-	active := make([]bool, runs)
-	for i := range active {
-		active[i] = true
-	}
-	run := func(i int) error {
-		x, y := batcher.Batches(0, i, 1)
-		var err error
-		if runs > 1 {
-			params, state, _, err = stepper.RunActive(params, state, active, x, y)
-		} else {
-			params, state, _, err = stepper.Run(params, state, x, y)
-		}
-		return err
-	}
-	first, perCall, fastest, err := timeCalls(steps, run)
-	if err != nil {
-		return res, err
-	}
-	res.FirstCallSeconds, res.SecondsPerCall, res.FastestCall = first, perCall, fastest
-	res.CompileSeconds = max(0, first-fastest)
-	res.SecondsPerRunStep = fastest / float64(runs)
+	res.CompileSeconds = max(0, first-res.FastestCall)
+	res.SecondsPerRunStep = res.FastestCall / float64(runs)
 	res.PeakRSSMiB = PeakRSSMiB()
 	return res, nil
 }
 
-// timeCalls times call(0) alone, then call(1..steps): their mean and the fastest.
-func timeCalls(steps int, call func(i int) error) (first, mean, fastest float64, err error) {
-	start := time.Now()
-	if err := call(0); err != nil {
-		return 0, 0, 0, err
+// stepCall is one method's optimizee step on batched runs, in the meta-test's graph (inner.Stepper; RunActive
+// for batched runs, every run active), called step after step.
+type stepCall struct {
+	res           StepBench
+	stepper       *inner.Stepper
+	batcher       inner.Batcher
+	params, state []*tensors.Tensor
+	active        []bool
+	next          int // the next step's index (its batch)
+}
+
+func newStepCall(b backends.Backend, backendName, optimizee string, in task.Input, m optim.Method, runs, batch int, dt dtypes.DType) (*stepCall, error) {
+	base, err := task.New(optimizee, in, 10)
+	if err != nil {
+		return nil, err
 	}
-	first = time.Since(start).Seconds()
-	fastest = math.Inf(1)
-	for i := range steps {
-		start = time.Now()
-		if err := call(i + 1); err != nil {
-			return 0, 0, 0, err
+	s := &stepCall{res: StepBench{Backend: backendName, Optimizee: optimizee, Method: m.Name, Batch: batch, Runs: runs, Coordinates: Coordinates(base)}}
+	var opt task.Optimizee = base
+	s.batcher = inner.Sampler{Data: benchDataOf(in), Batch: batch, Seed: 5, DType: dt}
+	if runs > 1 {
+		if opt, err = task.NewRuns(base, runs); err != nil {
+			return nil, err
 		}
-		d := time.Since(start).Seconds()
-		mean += d / float64(steps)
-		fastest = min(fastest, d)
+		s.batcher = inner.RunsBatcher{Base: s.batcher, R: runs}
+		s.active = make([]bool, runs)
+		for i := range s.active {
+			s.active[i] = true
+		}
 	}
-	return first, mean, fastest, nil
+	if s.stepper, err = inner.NewStepper(b, opt, m, 1); err != nil {
+		return nil, err
+	}
+	s.params = opt.Init(rand.New(rand.NewPCG(7, 8)), dt)
+	if s.state, err = s.stepper.InitState(s.params); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// call takes the next step and returns its seconds. The batch is made before the clock starts, as the
+// meta-test's clock leaves it out (metatest.stepClock).
+func (s *stepCall) call() (float64, error) {
+	x, y := s.batcher.Batches(0, s.next, 1)
+	s.next++
+	start := time.Now()
+	var err error
+	if s.active != nil {
+		s.params, s.state, _, err = s.stepper.RunActive(s.params, s.state, s.active, x, y)
+	} else {
+		s.params, s.state, _, err = s.stepper.Run(s.params, s.state, x, y)
+	}
+	return time.Since(start).Seconds(), err
+}
+
+// RoundTimes is one method's part of BenchRounds.
+type RoundTimes struct {
+	Method           string  `json:"method"`
+	Coordinates      int     `json:"coordinates"`        // optimizee parameters per run
+	FirstCallSeconds float64 `json:"first_call_seconds"` // compile + one step, before the rounds
+	// SecondsPerRunStep has one value per round: the round's block of timed calls, its time over its run-steps
+	// (calls x runs).
+	SecondsPerRunStep []float64 `json:"seconds_per_run_step"`
+}
+
+// BenchRounds times the optimizee steps of several methods on runs batched runs of one optimizee (input shape
+// in; random data: the cost does not depend on the values), interleaved: each method's first call (untimed: it
+// compiles), then rounds rounds, in each of which every method takes warm untimed calls and then a block of
+// steps timed calls, the methods in an order rotated by one each round (round r starts with method r mod
+// len(ms)), so that a load that comes and goes on the machine falls on every method alike. The round is the
+// unit of replication: one value per method, its block's time per run-step. It returns each method's times and
+// each round's order.
+func BenchRounds(b backends.Backend, backendName, optimizee string, in task.Input, ms []optim.Method, runs, batch, rounds, steps, warm int, dt dtypes.DType) ([]RoundTimes, [][]string, error) {
+	calls := make([]*stepCall, len(ms))
+	out := make([]RoundTimes, len(ms))
+	for k, m := range ms {
+		var err error
+		if calls[k], err = newStepCall(b, backendName, optimizee, in, m, runs, batch, dt); err != nil {
+			return nil, nil, fmt.Errorf("%s on %s: %w", m.Name, optimizee, err)
+		}
+		first, err := calls[k].call()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s on %s: %w", m.Name, optimizee, err)
+		}
+		out[k] = RoundTimes{Method: m.Name, Coordinates: calls[k].res.Coordinates, FirstCallSeconds: first}
+	}
+	var orders [][]string
+	for r := range rounds {
+		var order []string
+		for i := range ms {
+			k := (r + i) % len(ms)
+			order = append(order, ms[k].Name)
+			for range warm {
+				if _, err := calls[k].call(); err != nil {
+					return nil, nil, err
+				}
+			}
+			total := 0.0
+			for range steps {
+				d, err := calls[k].call()
+				if err != nil {
+					return nil, nil, err
+				}
+				total += d
+			}
+			out[k].SecondsPerRunStep = append(out[k].SecondsPerRunStep, total/float64(steps*runs))
+		}
+		orders = append(orders, order)
+	}
+	return out, orders, nil
 }
 
 // startMem returns freed memory to the OS and resets the process's resident high-water mark (Linux:

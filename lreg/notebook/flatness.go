@@ -87,5 +87,5 @@ func (e *Env) FlatnessSharpness(cfg FlatnessConfig) {
 func (e *Env) FlatnessVerdicts(cfg FlatnessConfig) {
 	rows := experiment.Table1Rows(cfg.Table1, e.RunDir, e.Data, cfg.Table1.Methods())
 	figs := (&experiment.Probes{Cfg: cfg.Probes, RunDir: e.RunDir}).Figures()
-	e.Verdicts("flatness", append(experiment.Table1Comparisons(rows, "Flatness"), experiment.ProbeComparisons(figs, "Flatness probes")...))
+	e.Verdicts("flatness", append(experiment.Table1Comparisons(rows, "Flatness", experiment.CostBenchOf(e.RunDir, e.Profile)), experiment.ProbeComparisons(figs, "Flatness probes")...))
 }

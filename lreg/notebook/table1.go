@@ -98,5 +98,5 @@ func (e *Env) Table1Figures(cfg Table1Config) {
 // training-speed check).
 func (e *Env) Table1Verdicts(cfg Table1Config) {
 	rows := experiment.Table1Rows(cfg, e.RunDir, e.Data, cfg.Methods())
-	e.Verdicts("table1", append(experiment.Table1Comparisons(rows, "Table 1"), experiment.SpeedComparisons(cfg, e.RunDir)...))
+	e.Verdicts("table1", append(experiment.Table1Comparisons(rows, "Table 1", experiment.CostBenchOf(e.RunDir, e.Profile)), experiment.SpeedComparisons(cfg, e.RunDir)...))
 }

@@ -171,3 +171,43 @@ func TestResultsCheckEveryRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestCostFamilyNeedsTheBench (issue 22, item 5): the cost claims are tested on the interleaved bench
+// (cost.json), never on the runs' clocks. Without the bench's record, `lreg results` writes the tables with the
+// cost family not computed, saying why and how to make it, and no cost.json; with a hand-edited one it refuses,
+// naming the file.
+func TestCostFamilyNeedsTheBench(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the cpu profile's results twice (~10 s); skipped with -short")
+	}
+	clean := committedRunDir(t)
+	bench := filepath.Join(clean, experiment.CostFile)
+	raw, err := os.ReadFile(bench)
+	if err != nil {
+		t.Skipf("the committed records hold no cost bench (%v)", err)
+	}
+	if err := os.Remove(bench); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if _, err := Build("cpu", clean, out, data.Options{Dir: t.TempDir()}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := os.ReadFile(filepath.Join(out, "verdicts.md"))
+	if !strings.Contains(string(v), "| lo-sam takes less time per step than the explicit SAM optimizer | Table 1: cost per step | **not computed** | — (no cost bench record") ||
+		!strings.Contains(string(v), "lreg bench cost --profile cpu") || strings.Contains(string(v), "| Table 1: cost per step | lo-sam takes less time per step than the explicit SAM optimizer | mnist") {
+		t.Errorf("without the bench, the verdicts do not say the cost family was not computed:\n%s", v)
+	}
+	if md, _ := os.ReadFile(filepath.Join(out, "cost.md")); !strings.Contains(string(md), "not computed") {
+		t.Errorf("cost.md without the bench: %s", md)
+	}
+	if _, err := os.Stat(filepath.Join(out, experiment.CostFile)); err == nil {
+		t.Error("cost.json written without a bench record")
+	}
+	if err := os.WriteFile(bench, []byte(strings.Replace(string(raw), `"rounds": 7`, `"rounds": 8`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Build("cpu", clean, t.TempDir(), data.Options{Dir: t.TempDir()}, "test"); err == nil || !strings.Contains(err.Error(), bench) || !strings.Contains(err.Error(), "changed after lreg wrote it") {
+		t.Errorf("a hand-edited cost bench record: %v; want it refused, naming %s", err, bench)
+	}
+}

@@ -33,7 +33,8 @@ const ParamInputDir = "param-input"
 // when and how they were made, and the LO files their own provenance).
 var Files = []string{"headline.md", "table1.md", "table1.csv", "table1.json", "flatness.md", "flatness.csv", "flatness.json",
 	"probes.json", "flatness-probes.json", "early-evidence.md", "early-evidence.json", "early-evidence-param-input.md",
-	"early-evidence-param-input.json", "taylorglo.md", "taylorglo.json", "tuning.json", "verdicts.md", "verdicts.json"}
+	"early-evidence-param-input.json", "taylorglo.md", "taylorglo.json", "tuning.json", "verdicts.md", "verdicts.json",
+	"cost.md", experiment.CostFile}
 
 // Report says what Build found.
 type Report struct {
@@ -66,7 +67,18 @@ func Build(profile, runDir, out string, opts data.Options, info string) (Report,
 	if err := store.WriteAtomic(filepath.Join(out, "headline.md"), []byte(headline(rows, t1.Methods()))); err != nil {
 		return rep, err
 	}
-	cs = append(cs, experiment.Table1Comparisons(rows, "Table 1")...)
+	// The cost family takes the interleaved bench (`lreg bench cost`), whose record rides with the others.
+	cost, err := experiment.ReadCost(runDir, profile)
+	if err != nil {
+		return rep, err
+	}
+	if err := writeCost(out, runDir, cost); err != nil {
+		return rep, err
+	}
+	if cost.Record == nil {
+		rep.Missing = append(rep.Missing, "cost bench ("+experiment.CostFile+")")
+	}
+	cs = append(cs, experiment.Table1Comparisons(rows, "Table 1", cost)...)
 	speed, err := experiment.ReadSpeedComparisons(t1, runDir)
 	if err != nil {
 		return rep, err
@@ -81,7 +93,7 @@ func Build(profile, runDir, out string, opts data.Options, info string) (Report,
 	if err := experiment.WriteTable1As(out, "flatness", flat, frows, fcaption...); err != nil {
 		return rep, err
 	}
-	cs = append(cs, experiment.Table1Comparisons(frows, "Flatness")...)
+	cs = append(cs, experiment.Table1Comparisons(frows, "Flatness", cost)...)
 	if err := writeTuning(out, t1, runDir); err != nil {
 		return rep, err
 	}
@@ -195,6 +207,26 @@ func Build(profile, runDir, out string, opts data.Options, info string) (Report,
 		RunDir string            `json:"run_dir"`
 		Files  []string          `json:"files"`
 	}{prov, runDir, Files})
+}
+
+// writeCost writes cost.md, the bench's table (or why there is none), and copies its record as it is; without
+// a record, a copy left by an earlier build is removed.
+func writeCost(out, runDir string, cost experiment.CostBench) error {
+	if err := store.WriteAtomic(filepath.Join(out, "cost.md"), []byte(experiment.CostMarkdown(cost))); err != nil {
+		return err
+	}
+	dst := filepath.Join(out, experiment.CostFile)
+	if cost.Record == nil {
+		if err := os.Remove(dst); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(runDir, experiment.CostFile))
+	if err != nil {
+		return err
+	}
+	return store.WriteAtomic(dst, b)
 }
 
 // metaSeeds are the LO names of a table's flatness LOs (not lo-none, which Table 1 ships).

@@ -3,6 +3,7 @@
 package stats
 
 import (
+	"fmt"
 	"math"
 	"sort"
 
@@ -95,16 +96,49 @@ func WelchOf(a, b Estimate) Welch {
 		return Welch{T: nan, DF: nan, P: nan, Diff: nan, Low: nan, High: nan}
 	}
 	va, vb := a.VarMean, b.VarMean
-	diff := a.Mean - b.Mean
 	if va+vb == 0 {
-		if diff == 0 {
-			return Welch{T: 0, DF: math.Inf(1), P: 1, Diff: 0}
-		}
-		return Welch{T: math.Copysign(math.Inf(1), diff), DF: math.Inf(1), P: 0, Diff: diff, Low: diff, High: diff}
+		return tTest(a.Mean-b.Mean, 0, math.Inf(1))
 	}
-	se := math.Sqrt(va + vb)
+	return tTest(a.Mean-b.Mean, va+vb, (va+vb)*(va+vb)/(va*va/float64(a.N-1)+vb*vb/float64(b.N-1)))
+}
+
+// PairedTest is the paired t-test of a against b over n pairs (a[i], b[i]): MeanTest of the differences
+// a[i] - b[i], with n - 1 degrees of freedom, given as Welch's test is (Diff, its 95% interval, p). It is the
+// test for two methods measured side by side in each of n rounds, where what a round shares (the machine's load
+// while it ran) cancels in the difference. a and b must be of one length (else it panics).
+func PairedTest(a, b []float64) Welch {
+	if len(a) != len(b) {
+		panic(fmt.Sprintf("stats.PairedTest: %d values against %d: a pair needs one of each", len(a), len(b)))
+	}
+	d := make([]float64, len(a))
+	for i := range a {
+		d[i] = a[i] - b[i]
+	}
+	return MeanTest(d)
+}
+
+// MeanTest is the one-sample t-test of mean(v) against 0 (n - 1 degrees of freedom): Diff is the mean and
+// [Low, High] its 95% interval. It needs two values or more (else NaN); values without spread give t = 0 and
+// p = 1 when they are 0, t = +-Inf and p = 0 otherwise.
+func MeanTest(v []float64) Welch {
+	e := OfValues(v)
+	if e.N < 2 {
+		return WelchOf(e, e) // NaN
+	}
+	return tTest(e.Mean, e.VarMean, float64(e.N-1))
+}
+
+// tTest is the two-sided t-test of a difference diff whose estimate has variance v, on df degrees of freedom
+// (v = 0: t = 0 where diff is 0, else +-Inf).
+func tTest(diff, v, df float64) Welch {
+	if v == 0 {
+		if diff == 0 {
+			return Welch{T: 0, DF: df, P: 1, Diff: 0}
+		}
+		return Welch{T: math.Copysign(math.Inf(1), diff), DF: df, P: 0, Diff: diff, Low: diff, High: diff}
+	}
+	se := math.Sqrt(v)
 	t := diff / se
-	df := (va + vb) * (va + vb) / (va*va/float64(a.N-1) + vb*vb/float64(b.N-1))
 	dist := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}
 	half := dist.Quantile(0.975) * se
 	return Welch{T: t, DF: df, P: 2 * dist.CDF(-math.Abs(t)), Diff: diff, Low: diff - half, High: diff + half}

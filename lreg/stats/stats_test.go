@@ -111,3 +111,27 @@ func TestWelchInterval(t *testing.T) {
 		t.Errorf("interval [%v, %v]: half-width %v, want 1.94899 around 2", w.Low, w.High, half)
 	}
 }
+
+// The paired test by hand: differences 1, 2, 3 (mean 2, variance 1, standard error 1/sqrt(3)), t = 2 sqrt(3)
+// on 2 degrees of freedom, where the t distribution has closed forms: two-sided p = 1 - t/sqrt(2 + t^2) =
+// 1 - sqrt(12/14) and t_{0.975} = 0.95/sqrt(2 x 0.975 x 0.025). The same values taken as independent samples
+// (Welch) carry the rounds' shared spread and give a larger p.
+func TestPairedTestByHand(t *testing.T) {
+	a, b := []float64{5, 7, 9}, []float64{4, 5, 6}
+	p := PairedTest(a, b)
+	q := 0.95 / math.Sqrt(2*0.975*0.025)
+	half := q / math.Sqrt(3)
+	if !near(p.Diff, 2, 1e-12) || !near(p.T, 2*math.Sqrt(3), 1e-12) || p.DF != 2 || !near(p.P, 1-math.Sqrt(12.0/14), 1e-9) ||
+		!near(p.Low, 2-half, 1e-9) || !near(p.High, 2+half, 1e-9) {
+		t.Errorf("paired %+v; want diff 2, t %.6f, df 2, p %.6f, CI [%.6f, %.6f]", p, 2*math.Sqrt(3), 1-math.Sqrt(12.0/14), 2-half, 2+half)
+	}
+	if w := WelchTest(a, b); !(w.P > p.P) || !near(w.Diff, p.Diff, 1e-12) {
+		t.Errorf("Welch on the same values: %+v; want the same difference with a larger p than the paired %.4f", w, p.P)
+	}
+	if c := PairedTest([]float64{3, 4}, []float64{1, 2}); c.P != 0 || !math.IsInf(c.T, 1) || c.Low != 2 || c.High != 2 {
+		t.Errorf("constant difference 2: %+v; want t +Inf, p 0, CI [2, 2]", c)
+	}
+	if c := PairedTest([]float64{3}, []float64{1}); !math.IsNaN(c.P) {
+		t.Errorf("one pair: %+v; want no test (NaN)", c)
+	}
+}

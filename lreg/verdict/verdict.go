@@ -21,7 +21,8 @@ const (
 	Confirmed    = "confirmed"
 	NotConfirmed = "not confirmed"
 	Contradicted = "contradicted"
-	NoTest       = "no test" // too few replicates on a side
+	NoTest       = "no test"      // too few replicates on a side
+	NotComputed  = "not computed" // the data the test needs are missing (Comparison.Missing says which)
 )
 
 // Comparison is one test of a claim: "A is higher than B" (Direction +1) or "lower" (-1), on one task.
@@ -33,10 +34,14 @@ type Comparison struct {
 	Direction int     // +1: the claim says Diff > 0; -1: Diff < 0; 0: that A and B differ (either way)
 	A, B      float64 // the two sides' means
 	Over      string  // the replicates, e.g. "3 LOs vs 3 LOs"
-	// Test is Welch's test of A - B (Diff, its 95% interval, p); AdjP the Holm-corrected p within Family.
+	// Test is the test of A - B (Diff, its 95% interval, p): Welch's, or where Over says so a paired t-test;
+	// AdjP the Holm-corrected p within Family.
 	Test    stats.Welch
 	AdjP    float64
 	Verdict string
+	// Missing, where set, says why the comparison could not be computed and how to get what it needs: its
+	// verdict is NotComputed, and it takes no part in the family's correction (its p is NaN).
+	Missing string
 }
 
 // Decide corrects the p-values of each family by Holm's method and gives every comparison its verdict.
@@ -63,6 +68,8 @@ func Decide(cs []Comparison) []Comparison {
 
 func of(c Comparison) string {
 	switch {
+	case c.Missing != "":
+		return NotComputed
 	case math.IsNaN(c.AdjP):
 		return NoTest
 	case c.AdjP >= Alpha:
@@ -82,6 +89,7 @@ type Summary struct {
 	Family, Claim string
 	Counts        map[string]int
 	N             int
+	Missing       string // why a comparison of the claim was not computed (the first one's Missing)
 }
 
 // Verdict is the claim's verdict over its tasks. Without a test pooled over the tasks, a claim is confirmed
@@ -89,8 +97,10 @@ type Summary struct {
 // ("confirmed on 1 of 6 tasks"), so that one task is never read as the claim's verdict; "mixed" where some
 // tasks confirm and others contradict; else not confirmed.
 func (s Summary) Verdict() string {
-	c, x, tested := s.Counts[Confirmed], s.Counts[Contradicted], s.N-s.Counts[NoTest]
+	c, x, tested := s.Counts[Confirmed], s.Counts[Contradicted], s.N-s.Counts[NoTest]-s.Counts[NotComputed]
 	switch {
+	case tested == 0 && s.Counts[NotComputed] > 0:
+		return NotComputed
 	case tested == 0:
 		return NoTest
 	case c > 0 && x > 0:
@@ -121,6 +131,9 @@ func Summarize(cs []Comparison) []Summary {
 		}
 		out[i].Counts[c.Verdict]++
 		out[i].N++
+		if out[i].Missing == "" {
+			out[i].Missing = c.Missing
+		}
 	}
 	return out
 }
@@ -131,6 +144,10 @@ func Markdown(cs []Comparison) string {
 	var b strings.Builder
 	b.WriteString("| claim | family | verdict | tasks: confirmed / not confirmed / contradicted |\n|---|---|---|---|\n")
 	for _, s := range Summarize(cs) {
+		if s.Verdict() == NotComputed {
+			fmt.Fprintf(&b, "| %s | %s | **%s** | — (%s) |\n", s.Claim, s.Family, NotComputed, s.Missing)
+			continue
+		}
 		fmt.Fprintf(&b, "| %s | %s | **%s** | %d / %d / %d of %d |\n", s.Claim, s.Family, s.Verdict(),
 			s.Counts[Confirmed], s.Counts[NotConfirmed], s.Counts[Contradicted], s.N)
 	}
@@ -138,8 +155,12 @@ func Markdown(cs []Comparison) string {
 	sorted := append([]Comparison(nil), cs...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Family < sorted[j].Family })
 	for _, c := range sorted {
+		v := c.Verdict
+		if c.Missing != "" {
+			v += ": " + c.Missing
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Family, c.Claim, c.Task, c.Measure,
-			Num(c.A), Num(c.B), c.Effect(), c.Over, PValue(c.Test.P), PValue(c.AdjP), c.Verdict)
+			Num(c.A), Num(c.B), c.Effect(), c.Over, PValue(c.Test.P), PValue(c.AdjP), v)
 	}
 	return b.String()
 }
@@ -174,6 +195,7 @@ type Record struct {
 	Family, Claim, Task, Measure, Over, Verdict string
 	Direction                                   int
 	A, B, Diff, Low, High, P, AdjP              *float64
+	Missing                                     string `json:",omitempty"` // why it was not computed
 }
 
 // Records are the comparisons for a JSON file.
@@ -182,7 +204,7 @@ func Records(cs []Comparison) []Record {
 	for i, c := range cs {
 		out[i] = Record{Family: c.Family, Claim: c.Claim, Task: c.Task, Measure: c.Measure, Over: c.Over, Verdict: c.Verdict,
 			Direction: c.Direction, A: finite(c.A), B: finite(c.B), Diff: finite(c.Test.Diff), Low: finite(c.Test.Low), High: finite(c.Test.High),
-			P: finite(c.Test.P), AdjP: finite(c.AdjP)}
+			P: finite(c.Test.P), AdjP: finite(c.AdjP), Missing: c.Missing}
 	}
 	return out
 }

@@ -57,3 +57,35 @@ func TestDecideCorrectsWithinFamilies(t *testing.T) {
 		t.Errorf("records: NaN must be null, numbers kept: %+v", r)
 	}
 }
+
+// A comparison whose data are missing is not computed: it says why, takes no part in its family's correction
+// (the other test's p is not multiplied for it), and a claim with nothing but such comparisons is not computed.
+func TestNotComputed(t *testing.T) {
+	nan := stats.Welch{T: math.NaN(), P: math.NaN(), Diff: math.NaN(), Low: math.NaN(), High: math.NaN()}
+	cs := Decide([]Comparison{
+		{Family: "cost", Claim: "faster", Task: "every task", Direction: -1, A: math.NaN(), B: math.NaN(), Test: nan, Missing: "no bench record: run it"},
+		{Family: "cost", Claim: "cheaper", Task: "a", Direction: -1, Test: stats.Welch{Diff: -1, P: 0.03}},
+	})
+	if cs[0].Verdict != NotComputed || cs[1].AdjP != 0.03 || cs[1].Verdict != Confirmed {
+		t.Errorf("verdicts %q (Holm %v), %q (Holm %v); want not computed, and 0.03 confirmed", cs[0].Verdict, cs[0].AdjP, cs[1].Verdict, cs[1].AdjP)
+	}
+	for _, c := range []struct {
+		counts map[string]int
+		n      int
+		want   string
+	}{
+		{map[string]int{NotComputed: 2}, 2, NotComputed},
+		{map[string]int{Confirmed: 1, NotComputed: 1}, 2, Confirmed},
+	} {
+		if got := (Summary{Counts: c.counts, N: c.n}).Verdict(); got != c.want {
+			t.Errorf("verdict of %v: %q, want %q", c.counts, got, c.want)
+		}
+	}
+	md := Markdown(cs)
+	if !strings.Contains(md, "| faster | cost | **not computed** | — (no bench record: run it) |") || !strings.Contains(md, "| not computed: no bench record: run it |") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	if r := Records(cs); r[0].Missing != "no bench record: run it" || r[0].P != nil || r[1].Missing != "" {
+		t.Errorf("records: %+v", r)
+	}
+}

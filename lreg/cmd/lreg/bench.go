@@ -31,6 +31,9 @@ var benchMethods = []string{"lo", "sgd", "adam", "sam", "gsam", "gam"}
 const benchFull = "lreg bench --reg all --runs 1,10,100 --meta-runs 1,10,100 --steps 3"
 
 func cmdBench(args []string) error {
+	if len(args) > 0 && args[0] == "cost" {
+		return cmdBenchCost(args[1:])
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	be := fs.String("backend", "", "auto, go, xla or xla:/path/to/pjrt_plugin.so (default $GOMLX_BACKEND, else auto)")
 	steps := fs.Int("steps", 2, "timed calls per row (after one untimed first call); the table shows the fastest")
@@ -49,7 +52,8 @@ func cmdBench(args []string) error {
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "lreg bench: seconds per meta-step and per optimizee step, compile time and peak memory on one backend.\n"+
 			"The defaults (two timed calls per row, 1 and 4 runs, the roofline) take about a minute on 2 CPU cores (49 s measured); the full table\n"+
-			"(for a GPU; on 2 CPU cores the CNN rows at 100 runs take hours): %s\n\n", benchFull)
+			"(for a GPU; on 2 CPU cores the CNN rows at 100 runs take hours): %s\n"+
+			"`lreg bench cost --profile cpu` is the interleaved bench that Table 1's cost claims are tested on (lreg bench cost -h).\n\n", benchFull)
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {

@@ -32,6 +32,8 @@ Usage:
                                            (--profile study: lreg study report, the study's from its merged records)
   lreg backend [--backend B]               which backend runs (XLA CPU, GPU or pure Go) and why; checks it
   lreg bench [flags]                       seconds per meta-step and peak memory (lreg bench -h)
+  lreg bench cost --profile cpu            ms per step of the methods of Table 1's cost claims, in interleaved rounds
+                                           (<run-dir>/cost.json, which lreg results tests those claims on)
   lreg run EXPERIMENT [flags]              run an experiment headless (lreg run -h lists them)
   lreg study design|plan|run|status|merge|report  the powered study: units of work that shards run, merges check,
                                            and its tables and verdicts from the merged records (lreg study -h)
