@@ -1,6 +1,7 @@
 package study
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -105,8 +106,14 @@ type Runner struct {
 	Info    string // the backend's configuration, recorded
 	Data    data.Options
 	Log     io.Writer
-	sets    map[string]*data.Dataset
+	// Ctx, when done (Ctrl-C, SIGTERM), stops the run: before the next unit, or inside a meta-training at its
+	// next meta-step with a checkpoint saved; a meta-test in progress finishes first (its units are short).
+	Ctx  context.Context
+	sets map[string]*data.Dataset
 }
+
+// ErrInterrupted is returned by Run when Ctx stopped it; the same command continues where it stopped.
+var ErrInterrupted = errors.New("interrupted")
 
 // Run runs the units (plan indices) in order, skipping those whose record is in the directory and checks
 // (ReadRecord); it returns how many it ran and skipped. A stopped run resumes: a meta-training from its
@@ -117,6 +124,9 @@ func (r *Runner) Run(units []int) (ran, skipped int, err error) {
 	}
 	for _, i := range units {
 		id := r.Plan.IDs[i]
+		if r.Ctx != nil && r.Ctx.Err() != nil {
+			return ran, skipped, fmt.Errorf("%w before unit %s (%d units run): rerun the same command to continue", ErrInterrupted, id, ran)
+		}
 		if _, err := ReadRecord(r.Plan, r.Dir, id); err == nil {
 			skipped++
 			continue
@@ -202,8 +212,11 @@ func (r *Runner) metaTrain(u Unit, ds *data.Dataset, prov record.Provenance) (*L
 		tr.Close()
 		return nil, fmt.Errorf("%s holds a checkpoint of LO %s with other settings (another design?): delete it, or use another --run-dir", meta.CheckpointFile(losDir, u.LO), u.LO)
 	}
-	tr.Log, tr.Snapshots = r.Log, u.Snapshots
+	tr.Log, tr.Snapshots, tr.Ctx = r.Log, u.Snapshots, r.Ctx
 	if err := tr.Train(); err != nil {
+		if r.Ctx != nil && r.Ctx.Err() != nil {
+			return nil, fmt.Errorf("%w at meta-step %d of LO %s, its checkpoint saved: rerun the same command to continue", ErrInterrupted, tr.P.MetaStep, u.LO)
+		}
 		return nil, err
 	}
 	m, _, err := meta.LoadLO(meta.LOFile(losDir, u.LO))

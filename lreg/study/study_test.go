@@ -1,7 +1,9 @@
 package study
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"os"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/lreg/lreg/lreg/data"
 	"github.com/lreg/lreg/lreg/internal/testenv"
+	"github.com/lreg/lreg/lreg/meta"
 	"github.com/lreg/lreg/lreg/shard"
 	"github.com/lreg/lreg/lreg/store"
 )
@@ -323,5 +326,63 @@ func TestProbeUnitMeasures(t *testing.T) {
 				t.Errorf("%s seed %d %s: base loss %g, F %v at radii %v", p.IDs[i], pr.Seed, pr.Kind, pr.BaseLoss, pr.Final, u.Probe.Radii)
 			}
 		}
+	}
+}
+
+// cancelOn calls cancel at the first write that contains s (the progress line of a meta-training's first step).
+type cancelOn struct {
+	s      string
+	cancel context.CancelFunc
+}
+
+func (c cancelOn) Write(b []byte) (int, error) {
+	if strings.Contains(string(b), c.s) {
+		c.cancel()
+	}
+	return len(b), nil
+}
+
+// A signal (the Runner's Ctx done) stops a study run inside a meta-training after its first meta-step, with a
+// checkpoint at that step and no record; with Ctx done nothing more runs; the same run continued resumes the
+// checkpoint and keeps the same LO as a run never stopped.
+func TestRunStopsOnSignalAndContinues(t *testing.T) {
+	dataDir := t.TempDir()
+	testenv.WriteMNIST(t, dataDir, 400)
+	p, err := NewPlan(Tiny())
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := []int{0}
+	if p.Units[0].Kind != MetaTrain {
+		t.Fatalf("unit 0 is a %s", p.Units[0].Kind)
+	}
+	dir, clean := t.TempDir(), t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Runner{Plan: p, Dir: dir, Backend: testenv.GoBackend(t), Info: "go:test", Data: data.Options{Dir: dataDir},
+		Log: cancelOn{"] 1/", cancel}, Ctx: ctx}
+	ran, _, err := r.Run(all(p))
+	if !errors.Is(err, ErrInterrupted) || ran != 0 || !strings.Contains(err.Error(), "interrupted at meta-step 1 of LO none") {
+		t.Fatalf("a signal during the first meta-training: ran %d, %v", ran, err)
+	}
+	if _, err := os.Stat(meta.CheckpointFile(filepath.Join(dir, "los"), p.Units[0].LO)); err != nil {
+		t.Fatalf("no checkpoint after the signal: %v", err)
+	}
+	if _, err := os.Stat(RecordPath(dir, p.IDs[0])); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("an interrupted unit has a record: %v", err)
+	}
+	if ran, _, err := r.Run(all(p)[1:]); !errors.Is(err, ErrInterrupted) || ran != 0 {
+		t.Fatalf("with the signal given, Run ran %d units (%v)", ran, err)
+	}
+	runAll(t, p, dir, dataDir, train)
+	runAll(t, p, clean, dataDir, train)
+	var a, b Record
+	if err := store.ReadJSON(RecordPath(dir, p.IDs[0]), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.ReadJSON(RecordPath(clean, p.IDs[0]), &b); err != nil {
+		t.Fatal(err)
+	}
+	if a.Outcome.LO.ID != b.Outcome.LO.ID || a.Outcome.LO.MetaSteps != b.Outcome.LO.MetaSteps {
+		t.Errorf("stopped and continued: LO %s after %d meta-steps; never stopped: %s after %d", a.Outcome.LO.ID, a.Outcome.LO.MetaSteps, b.Outcome.LO.ID, b.Outcome.LO.MetaSteps)
 	}
 }

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"maps"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/gomlx/gomlx/backends"
 
@@ -205,7 +208,16 @@ func studyRun(args []string) error {
 	if err != nil {
 		return err
 	}
-	r := &study.Runner{Plan: p, Dir: *runDir, Backend: b, Info: info.Config, Data: cf.data(), Log: os.Stderr}
+	// Ctrl-C or SIGTERM: stop after the current unit (a meta-training at its next meta-step, checkpointed);
+	// a second signal stops at once (the default action), losing at most the unit in progress.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop()
+		fmt.Fprintln(os.Stderr, "\nstopping after the current unit (a meta-training checkpoints at its next meta-step); a second signal stops now")
+	}()
+	r := &study.Runner{Plan: p, Dir: *runDir, Backend: b, Info: info.Config, Data: cf.data(), Log: os.Stderr, Ctx: ctx}
 	ran, skipped, err := r.Run(units)
 	if err != nil {
 		return err
