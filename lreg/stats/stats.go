@@ -131,3 +131,14 @@ func Holm(p []float64) []float64 {
 	}
 	return adj
 }
+
+// Interval95 is the 95% confidence interval of the mean of v: mean -+ t_{0.975, n-1} s / sqrt(n); NaN for fewer
+// than two values.
+func Interval95(v []float64) (low, high float64) {
+	s := Summarize(v)
+	if s.N < 2 {
+		return math.NaN(), math.NaN()
+	}
+	half := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(s.N - 1)}.Quantile(0.975) * s.Std / math.Sqrt(float64(s.N))
+	return s.Mean - half, s.Mean + half
+}
