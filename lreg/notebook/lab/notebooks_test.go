@@ -353,7 +353,7 @@ func writeNotebook(t *testing.T, root, name string, cells ...string) string {
 // report's tables and verdicts equal to the committed ones byte for byte (TestCommittedReportIsCurrent keeps
 // those equal to what the records give) and every figure, and takes under studyBudget (each cell a GoNB program,
 // most of its time compiling; the report is computed once, then taken from the kernel's cache). Measured on 2
-// cores: 41 s with GoNB's build cache warm, 77 s with a study running beside it, 156 s at a load of 10.
+// cores: 41 s with GoNB's build cache warm, 77 s with a study running beside it, 156 to 187 s at a load of 9-10.
 func TestStudyNotebook(t *testing.T) {
 	jupyter, root, env := notebookKernel(t)
 	units, _ := filepath.Glob(filepath.Join(root, "results", "study", "units", "*.json"))
