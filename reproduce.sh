@@ -11,7 +11,7 @@
 #                                         data/study, goes on from the records committed in results/study, then
 #                                         merges into results/study and rewrites its report and the README's block
 #   ./reproduce.sh --only table1,probes   just these notebooks (names: meta-training, table1, probes,
-#                                         flatness, early-evidence, taylorglo)
+#                                         flatness, early-evidence, taylorglo, study)
 #   ./reproduce.sh --setup-only           install and build, run nothing
 #   ./reproduce.sh --lab [--port N]       set up, then open the notebooks in JupyterLab (prints the URL to open)
 #   ./reproduce.sh --require-xla          fail, instead of running on the pure-Go backend, where XLA cannot be had
@@ -282,7 +282,7 @@ if [ "$profile" = study ]; then
   bin/lreg study run --size study --data "$sdata" --run-dir "$run"
   step "merging $run into results/study" "see the message above" bin/lreg study merge --size study "$run" || exit 1
   step "the study's report" "see the message above" bin/lreg study report --size study --readme README.md || exit 1
-  echo "== done: results/study and the README's study block are written from the records; commit them"
+  echo "== done: results/study and the README's study block are written from the records (commit them), the figures in figures/study"
   engine_report
   exit 0
 fi
@@ -303,7 +303,7 @@ if [ "$lab" = 1 ]; then
   exec lreg/notebook/lab/lab.sh "$root/notebooks" "$lab_port"
 fi
 
-order=(meta-training table1 probes flatness early-evidence taylorglo)
+order=(meta-training table1 probes flatness early-evidence taylorglo study)
 if [ -n "$only" ]; then
   IFS=, read -ra wanted <<<"$only"
   for w in "${wanted[@]}"; do
@@ -385,8 +385,8 @@ run_notebook() {
 }
 
 # Lane A: meta-training (the LOs every later notebook uses), Table 1, flatness (which reuses Table 1's runs).
-# Lane B: the notebooks with their own experiments, then the probes once meta-training has finished (they only
-# read the LOs). On the pure-Go backend, which computes most work on one core, the two lanes share the machine's
+# Lane B: the notebooks with their own experiments, the study's (it reads the records committed in results/study
+# and runs nothing), then the probes once meta-training has finished (they only read the LOs). On the pure-Go backend, which computes most work on one core, the two lanes share the machine's
 # cores, as they do for the smoke profile, whose time goes to compiling graphs (one core each). XLA spreads one
 # process's computing over every core, and two XLA processes on 2 cores get less done than one (1.3 against 1.55
 # meta-steps a second), so for the cpu and paper profiles on XLA the lanes run one after the other.
@@ -398,7 +398,7 @@ case "$lanes" in 1|2) ;; *) echo "reproduce.sh: LREG_LANES=$lanes: use 1 (one no
 lane_a=() lane_b=() probes=0 wait_meta=0
 for name in "${order[@]}"; do
   case "$name" in
-    early-evidence|taylorglo) lane_b+=("$name") ;;
+    early-evidence|taylorglo|study) lane_b+=("$name") ;;
     probes) probes=1 ;;
     meta-training) wait_meta=1; lane_a+=("$name") ;;
     *) lane_a+=("$name") ;;
@@ -450,7 +450,7 @@ browser_note=""
 if command -v chromium >/dev/null; then
   echo "== checking that every chart draws in headless Chromium, network off"
   charts=()
-  for svg in figures/*.svg; do [ -f "${svg%.svg}.html" ] && charts+=("${svg%.svg}.html"); done
+  for svg in figures/*.svg figures/study/*.svg; do [ -f "${svg%.svg}.html" ] && charts+=("${svg%.svg}.html"); done
   mapfile -t exported <"$out/exported.txt"
   bin/lreg check-html "${charts[@]}" "${exported[@]}" || failed=1
 else

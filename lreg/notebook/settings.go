@@ -1,14 +1,19 @@
 package notebook
 
 import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
 	"github.com/lreg/lreg/lreg/experiment"
 	"github.com/lreg/lreg/lreg/meta"
+	"github.com/lreg/lreg/lreg/study"
 	"github.com/lreg/lreg/lreg/taylorglo"
 )
 
 // The settings each notebook's settings cell edits: a notebook imports this package only, and every cell below
 // its settings is one call of a method of Env (each notebook's own file here: metatraining.go, table1.go,
-// probes.go, flatness.go, early.go, taylorglo.go).
+// probes.go, flatness.go, early.go, taylorglo.go, study.go).
 type (
 	Table1Config    = experiment.Table1Config
 	ProbesConfig    = experiment.ProbesConfig
@@ -72,4 +77,38 @@ func FlatnessProfile(profile string) (FlatnessConfig, error) {
 	p, err := experiment.ProbesProfile(profile)
 	p.Regs = FlatLOs
 	return FlatnessConfig{Table1: t, Probes: p}, err
+}
+
+// StudyConfig is the study notebook's settings: the merged directory of the powered study whose records it
+// reads (lreg/study), and the design that made them. It runs nothing: the study's units run with `lreg study run`
+// (or ./reproduce.sh --profile study), for hours.
+type StudyConfig struct {
+	Dir    string // the merged directory, absolute or relative to the repository: results/study, the committed records
+	Size   string // the design that made its records: tiny, smoke or study (study.Of)
+	Design string // a design file (`lreg study plan --write-design`) instead of Size; relative to the repository
+}
+
+// Validate checks the settings as `lreg study report` checks its flags (nb.Valid calls it): a known size or a
+// design file, and a directory.
+func (c StudyConfig) Validate() error {
+	if c.Dir == "" {
+		return errors.New("StudyConfig.Dir: name the merged directory (results/study: the committed records)")
+	}
+	if c.Design != "" {
+		if filepath.Ext(c.Design) != ".json" {
+			return fmt.Errorf("StudyConfig.Design %q: a design file is JSON, as `lreg study plan --write-design FILE.json` writes it", c.Design)
+		}
+		return nil
+	}
+	_, err := study.Of(c.Size)
+	if err != nil {
+		return fmt.Errorf("StudyConfig.Size: %w", err)
+	}
+	return nil
+}
+
+// StudyProfile is the study notebook's settings: the committed records of the powered study, whatever the profile
+// (the study is one design; the profiles size the other notebooks' experiments).
+func StudyProfile(string) (StudyConfig, error) {
+	return StudyConfig{Dir: filepath.Join("results", "study"), Size: "study"}, nil
 }

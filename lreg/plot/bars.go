@@ -134,8 +134,11 @@ func categoryAxis(c *Chart, o map[string]any, groups []string) {
 }
 
 // wrappedLines is how many lines echarts' "break" overflow makes of a label in width pixels (12 px text,
-// words of legendCharWidth per character).
+// words of legendCharWidth per character); a "\n" in the label starts a line.
 func wrappedLines(label string, width float64) int {
+	if before, after, ok := strings.Cut(label, "\n"); ok {
+		return wrappedLines(before, width) + wrappedLines(after, width)
+	}
 	lines, x := 1, 0.0
 	for i, word := range strings.Fields(label) {
 		ww := legendCharWidth * float64(len([]rune(word)))

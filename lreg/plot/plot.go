@@ -52,6 +52,7 @@ type Chart struct {
 	xName         string  // the category axis' name (Bars)
 	markX         float64 // a vertical reference line at this x (MarkX), with its label
 	markLabel     string
+	caption       string // text under the title (Caption)
 	build         func(c *Chart) (map[string]any, error)
 }
 
@@ -88,6 +89,7 @@ func (c *Chart) dims() (int, int) {
 	if c.legendRows > 1 {
 		h += (c.legendRows - 1) * legendRowHeight
 	}
+	h += len(c.captionLines()) * captionLineHeight
 	return w, h
 }
 
@@ -457,5 +459,6 @@ func finish(c *Chart, rc *charts.RectChart, legend []string, floor float64) (map
 			s["silent"] = true
 		}
 	}
+	c.captionInto(o)
 	return o, nil
 }

@@ -165,3 +165,13 @@ func Holm(p []float64) []float64 {
 	}
 	return adj
 }
+
+// Interval95 is the 95% confidence interval of the mean of v: mean -+ t_{0.975, n-1} s / sqrt(n); NaN for fewer
+// than two values.
+func Interval95(v []float64) (low, high float64) {
+	if len(v) < 2 {
+		return math.NaN(), math.NaN()
+	}
+	w := MeanTest(v)
+	return w.Low, w.High
+}

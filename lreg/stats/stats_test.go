@@ -135,3 +135,19 @@ func TestPairedTestByHand(t *testing.T) {
 		t.Errorf("one pair: %+v; want no test (NaN)", c)
 	}
 }
+
+// TestInterval95 against tables: {1, 2, 3, 4} has mean 2.5 and s / sqrt(n) = sqrt(5/3) / 2 = 0.6454972, and
+// t_{0.975, 3} = 3.1824463, so the half-width is 2.0542; {0.90, 0.94}: 0.92 -+ 12.7062047 * 0.02 (t at df 1).
+func TestInterval95(t *testing.T) {
+	lo, hi := Interval95([]float64{1, 2, 3, 4})
+	if math.Abs(lo-(2.5-3.1824463*0.6454972)) > 1e-6 || math.Abs(hi-(2.5+3.1824463*0.6454972)) > 1e-6 {
+		t.Errorf("Interval95({1,2,3,4}) = [%v, %v], want 2.5 -+ 2.0542", lo, hi)
+	}
+	lo, hi = Interval95([]float64{0.90, 0.94})
+	if math.Abs(lo-(0.92-12.7062047*0.02)) > 1e-6 || math.Abs(hi-(0.92+12.7062047*0.02)) > 1e-6 {
+		t.Errorf("Interval95({0.90, 0.94}) = [%v, %v]", lo, hi)
+	}
+	if lo, hi := Interval95([]float64{1}); !math.IsNaN(lo) || !math.IsNaN(hi) {
+		t.Errorf("one value: [%v, %v], want NaN", lo, hi)
+	}
+}

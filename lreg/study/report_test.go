@@ -220,6 +220,23 @@ func writeSynthetic(t *testing.T, p *Plan, dir, skip string) {
 	}
 }
 
+// syntheticReport is the report of d's synthetic records but those of the LO skip, and the directory that holds
+// them.
+func syntheticReport(t *testing.T, d Design, skip string) (*Plan, string, Report) {
+	t.Helper()
+	p, err := NewPlan(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeSynthetic(t, p, dir, skip)
+	rep, err := NewReport(p, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, dir, rep
+}
+
 func near(t *testing.T, what string, got, want float64) {
 	t.Helper()
 	if math.Abs(got-want) > 1e-6 || math.IsNaN(got) != math.IsNaN(want) {
@@ -243,16 +260,7 @@ func find(t *testing.T, rep Report, family, claimPart, task string) Comparison {
 // P(|T| > t) = 1 - t / sqrt(2 + t^2) and t_0.975 = 0.95 / sqrt(2 * 0.975 * 0.025) = 4.3026527), Holm's
 // order, "one LO", "incomplete", the MDE beside "not confirmed", the files; a tampered record is refused.
 func TestReportSynthetic(t *testing.T) {
-	p, err := NewPlan(reportDesign())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	writeSynthetic(t, p, dir, "sam.seed2")
-	rep, err := NewReport(p, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, dir, rep := syntheticReport(t, reportDesign(), "sam.seed2")
 	// Scores.
 	score := map[string]float64{}
 	for _, s := range rep.Scores {
@@ -459,16 +467,7 @@ func TestReportSynthetic(t *testing.T) {
 func TestReportOneLOAndEmpty(t *testing.T) {
 	d := reportDesign()
 	d.LOs[1].MetaSeeds = 2
-	p, err := NewPlan(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	writeSynthetic(t, p, dir, "sam.seed1")
-	rep, err := NewReport(p, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, _, rep := syntheticReport(t, d, "sam.seed1")
 	for _, c := range rep.Family(FamilyPrimary) {
 		if c.Note != NoteOneLO || c.Verdict != "—" || !math.IsNaN(c.Test.P) || c.NA != 1 {
 			t.Errorf("primary %s: note %q verdict %q p %v n %d", c.Task, c.Note, c.Verdict, c.Test.P, c.NA)

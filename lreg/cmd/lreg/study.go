@@ -18,6 +18,7 @@ import (
 
 	"github.com/lreg/lreg/lreg/backend"
 	"github.com/lreg/lreg/lreg/data"
+	"github.com/lreg/lreg/lreg/plot"
 	"github.com/lreg/lreg/lreg/shard"
 	"github.com/lreg/lreg/lreg/store"
 	"github.com/lreg/lreg/lreg/study"
@@ -30,7 +31,7 @@ const studyUsage = `usage: lreg study COMMAND [flags] (lreg study COMMAND -h lis
   status   what is done and left in run directories, with an ETA from measured unit times
   merge    take the records of run directories into --out, each checked against the plan
   tune     choose the baselines' weight decay and SAM radius on a validation split (TUNING.md, tuning.json)
-  report   the tables and verdicts of a merged directory (tables.md, verdicts.md, verdicts.json), from its records`
+  report   the tables, verdicts and figures of a merged directory (tables.md, verdicts.md, verdicts.json; figures/study), from its records`
 
 func cmdStudy(args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -385,9 +386,10 @@ func studyReport(args []string) error {
 	sf.register(fs)
 	out := fs.String("out", "", "where tables.md, verdicts.md and verdicts.json go (default: the merged directory)")
 	readme := fs.String("readme", "", "also write the primary verdicts into this README's study block (between its markers)")
+	figures := fs.String("figures", filepath.Join("figures", "study"), "where the figures go (NAME.html and NAME.svg; \"\" for none)")
 	_ = fs.Set("size", "study")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: lreg study report [--size S | --design F] [--out DIR] [--readme README.md] [MERGED-DIR (default results/study for --size study)]")
+		fmt.Fprintln(os.Stderr, "usage: lreg study report [--size S | --design F] [--out DIR] [--figures DIR] [--readme README.md] [MERGED-DIR (default results/study for --size study)]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -426,9 +428,31 @@ func studyReport(args []string) error {
 		fmt.Printf("%-20s %-50s %-14s %s\n", c.Task, c.Claim, c.Over, c.Shown())
 	}
 	fmt.Printf("wrote %s (%d of %d units recorded)\n", strings.Join(prefixed(*out, study.ReportFiles), ", "), rep.Records, rep.Units)
+	if err := studyFigures(rep, p.Design, *figures); err != nil {
+		return err
+	}
 	if *readme != "" {
 		return rep.UpdateReadme(*readme)
 	}
+	return nil
+}
+
+// studyFigures writes the report's figures into dir ("" for none). Where Node or the npm package echarts is missing
+// (a cluster's merge job, say) it says so and goes on: the tables and verdicts are written, and the figures can be
+// made later from the same records.
+func studyFigures(rep study.Report, d study.Design, dir string) error {
+	if dir == "" {
+		return nil
+	}
+	paths, err := rep.WriteFigures(d, dir)
+	if errors.Is(err, plot.ErrNoEcharts) {
+		fmt.Fprintf(os.Stderr, "figures not written (%v); run `lreg study report` again where they are installed\n", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("the figures: %w", err)
+	}
+	fmt.Printf("wrote %d figures into %s (.html and .svg)\n", len(paths)/2, dir)
 	return nil
 }
 

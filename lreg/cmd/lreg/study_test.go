@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/lreg/lreg/lreg/internal/testenv"
+	"github.com/lreg/lreg/lreg/plot"
 	"github.com/lreg/lreg/lreg/store"
 	"github.com/lreg/lreg/lreg/study"
 )
@@ -208,13 +209,22 @@ func readmeParallel(t *testing.T, p *study.Plan, dataDir, work, one string) {
 }
 
 // `lreg results --profile study` is `lreg study report --size study`: on a merged directory without records it
-// writes the three files, saying that nothing is recorded yet and that the comparisons have no records; a
-// file under units/ that is not a unit of the plan refuses the report (exit status 1, nothing written).
+// writes the three files, saying that nothing is recorded yet and that the comparisons have no records, and the
+// figures (where Node and echarts are installed), saying the same; a file under units/ that is not a unit of
+// the plan refuses the report (exit status 1, nothing written).
 func TestStudyReportCommand(t *testing.T) {
-	merged, out := t.TempDir(), t.TempDir()
-	res, err := lreg(t, "results", "--profile", "study", "--run-dir", merged, "--out", out).CombinedOutput()
+	merged, out, figs := t.TempDir(), t.TempDir(), filepath.Join(t.TempDir(), "study")
+	res, err := lreg(t, "results", "--profile", "study", "--run-dir", merged, "--out", out, "--figures", figs).CombinedOutput()
 	if err != nil {
 		t.Fatalf("lreg results --profile study: %v\n%s", err, res)
+	}
+	if _, err := plot.EchartsDir(); err == nil {
+		svg, err := os.ReadFile(filepath.Join(figs, "primary-converge.svg"))
+		if err != nil || !strings.Contains(string(svg), "Partial: 0 of 1005 units of the powered study recorded.") || !strings.Contains(string(res), "wrote 6 figures into "+figs) {
+			t.Errorf("the primary figure (%v):\n%s", err, res)
+		}
+	} else if !strings.Contains(string(res), "figures not written") {
+		t.Errorf("without echarts the report does not say that the figures are not written:\n%s", res)
 	}
 	if !strings.Contains(string(res), "(0 of 1005 units recorded)") {
 		t.Errorf("output:\n%s", res)
@@ -235,7 +245,7 @@ func TestStudyReportCommand(t *testing.T) {
 	if err := store.WriteAtomic(stray, []byte("{}")); err != nil {
 		t.Fatal(err)
 	}
-	res, err = lreg(t, "study", "report", "--size", "study", "--out", out2, merged).CombinedOutput()
+	res, err = lreg(t, "study", "report", "--size", "study", "--out", out2, "--figures", out2, merged).CombinedOutput()
 	if err == nil || !strings.Contains(string(res), "report refused, nothing written") || !strings.Contains(string(res), "not a unit of the study study's plan") {
 		t.Fatalf("a stray record: %v\n%s", err, res)
 	}

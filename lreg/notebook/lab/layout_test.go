@@ -58,8 +58,8 @@ func TestNotebooksFolder(t *testing.T) {
 			t.Errorf("notebooks/ holds %s: only notebooks and README.md belong there", name)
 		}
 	}
-	if n != 6 {
-		t.Errorf("notebooks/ holds %d notebooks, want 6", n)
+	if n != 7 {
+		t.Errorf("notebooks/ holds %d notebooks, want 7", n)
 	}
 }
 

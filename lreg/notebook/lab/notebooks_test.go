@@ -11,6 +11,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/lreg/lreg/lreg/study"
 )
 
 // requireTools finds nbconvert: the project's .venv's (./reproduce.sh --setup-only installs it from
@@ -343,4 +346,60 @@ func writeNotebook(t *testing.T, root, name string, cells ...string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestStudyNotebook executes 7-study headless on the committed records of results/study: it trains and runs
+// nothing ("Reused all N records", N the committed units), says the study is partial while it is, writes the
+// report's tables and verdicts equal to the committed ones byte for byte (TestCommittedReportIsCurrent keeps
+// those equal to what the records give) and every figure, and logs its time (each cell a GoNB program,
+// most of its time compiling; the report is computed once, then taken from the kernel's cache). Measured on 2
+// cores: 41 s with GoNB's build cache warm, 77 s with a study running beside it, 156 to 187 s at a load of 9-10.
+func TestStudyNotebook(t *testing.T) {
+	jupyter, root, env := notebookKernel(t)
+	units, _ := filepath.Glob(filepath.Join(root, "results", "study", "units", "*.json"))
+	if len(units) == 0 {
+		t.Skip("no study records committed (results/study/units)")
+	}
+	plan, err := study.NewPlan(study.Study())
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := len(plan.Units)
+	start := time.Now()
+	run := execute(t, jupyter, env, filepath.Join(root, "notebooks", "7-study.ipynb"), t.TempDir())
+	took := time.Since(start)
+	if got, want := reuse(t, run), fmt.Sprintf("**Reused** all %d records ", len(units)); !strings.HasPrefix(got, want) {
+		t.Errorf("the notebook said %q, want %q", got, want)
+	}
+	partial := false
+	for _, m := range run.markdown {
+		partial = partial || strings.Contains(m, fmt.Sprintf("**Partial: %d of ", len(units)))
+	}
+	if !partial && len(units) < total {
+		t.Errorf("the notebook does not say that the study is partial (%d records); Markdown %q", len(units), run.markdown)
+	}
+	for _, f := range []string{"tables.md", "verdicts.md"} {
+		got, err := os.ReadFile(filepath.Join(run.figures, "study", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join(root, "results", "study", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("the notebook's %s differs from results/study/%s", f, f)
+		}
+	}
+	counted := fmt.Sprintf("Partial: %d of %d units of the powered study recorded.", len(units), total)
+	if len(units) >= total {
+		counted = fmt.Sprintf("All %d units of the powered study recorded.", total)
+	}
+	for _, f := range []string{"primary-converge", "primary-overfit", "dose-response", "sharpness-loss", "sharpness-gradnorm", "positive-control"} {
+		svg, err := os.ReadFile(filepath.Join(run.figures, "study", f+".svg"))
+		if err != nil || !strings.Contains(string(svg), counted) {
+			t.Errorf("figure %s: %v, or its caption does not count the records", f, err)
+		}
+	}
+	t.Logf("7-study: %.0f s headless, outputs per cell %v", took.Seconds(), run.outputs)
 }
