@@ -2,9 +2,11 @@ package experiment
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/lreg/lreg/lreg/stats"
+	"github.com/lreg/lreg/lreg/verdict"
 )
 
 // The two placements of SAM are compared at each side's top level of replication, as the tests against lo-none
@@ -37,5 +39,38 @@ func TestPlacementComparisonAtEachSidesTopLevel(t *testing.T) {
 		if !found {
 			t.Errorf("no placement comparison for %s against lo-sam", tc.meta.Method)
 		}
+	}
+}
+
+// A smaller norm with a worse fit gets no verdict: the committed param-input run's figures (lo-l2 test R^2
+// -0.82 ± 5.45 against lo-none's 0.918 ± 0.120 over 30 problems; Welch's p would be 0.09, so a test of the means
+// would let it pass) withhold lo-l2's; sgd-l2's R^2 0.742 against sgd's 0.922 withholds it too; a fit within the
+// margin (0.04 lower) and equal fits keep the verdict.
+func TestEarlyNormVerdictWithheldWhereTheFitIsWorse(t *testing.T) {
+	row := func(c string, r2, r2sd, norm, normSD, mse float64) EarlyRow {
+		return EarlyRow{Case: c, R2: stats.Summary{N: 30, Mean: r2, Std: r2sd}, Norm: stats.Summary{N: 30, Mean: norm, Std: normSD},
+			TrainMSE: stats.Summary{N: 30, Mean: mse}}
+	}
+	rows := []EarlyRow{row(CaseSGD, 0.9217, 0.1206, 2.0518, 0.7454, 0.0076), row(CaseSGDL2, 0.7420, 0.4222, 1.4998, 0.5719, 0.0355),
+		row(CaseLONone, 0.9181, 0.1198, 1.9922, 0.6797, 0.0083), row(CaseLOL2, -0.8196, 5.4509, 1.3640, 0.4585, 0.3439)}
+	cs := verdict.Decide(EarlyComparisons(rows, "param-input"))
+	if len(cs) != 2 {
+		t.Fatalf("%d comparisons", len(cs))
+	}
+	for _, c := range cs {
+		if c.Verdict != verdict.Withheld || !strings.Contains(c.Withheld, "the fit is worse: test R^2") || math.IsNaN(c.Test.P) {
+			t.Errorf("%s: verdict %q (%s), p %v", c.Claim, c.Verdict, c.Withheld, c.Test.P)
+		}
+	}
+	if !strings.Contains(cs[0].Withheld, "test R^2 -0.8196 against 0.9181, more than 0.05 lower; train MSE 0.3439 against 0.0083") {
+		t.Errorf("lo-l2's reason: %s", cs[0].Withheld)
+	}
+	rows[3] = row(CaseLOL2, 0.9213, 0.1202, 2.0484, 0.7424, 0.0080) // the plain run: the same fit
+	if c := verdict.Decide(EarlyComparisons(rows, ""))[0]; c.Withheld != "" || c.Verdict != verdict.NotConfirmed {
+		t.Errorf("equal fits: verdict %q, withheld %q", c.Verdict, c.Withheld)
+	}
+	rows[3] = row(CaseLOL2, 0.8781, 0.1202, 1.3640, 0.4585, 0.0090) // 0.04 lower: within the margin
+	if c := verdict.Decide(EarlyComparisons(rows, ""))[0]; c.Withheld != "" || c.Verdict != verdict.Confirmed {
+		t.Errorf("a fit within the margin: verdict %q, withheld %q", c.Verdict, c.Withheld)
 	}
 }

@@ -23,6 +23,7 @@ const (
 	Contradicted = "contradicted"
 	NoTest       = "no test"      // too few replicates on a side
 	NotComputed  = "not computed" // the data the test needs are missing (Comparison.Missing says which)
+	Withheld     = "withheld"     // tested, but the test cannot speak to the claim (Comparison.Withheld says why)
 )
 
 // Comparison is one test of a claim: "A is higher than B" (Direction +1) or "lower" (-1), on one task.
@@ -42,6 +43,9 @@ type Comparison struct {
 	// Missing, where set, says why the comparison could not be computed and how to get what it needs: its
 	// verdict is NotComputed, and it takes no part in the family's correction (its p is NaN).
 	Missing string
+	// Withheld, where set, says why the test, though made (and counted in its family's correction), gives no
+	// verdict on the claim: a smaller parameter norm bought with a worse fit is underfitting, not regularization.
+	Withheld string
 }
 
 // Decide corrects the p-values of each family by Holm's method and gives every comparison its verdict.
@@ -70,6 +74,8 @@ func of(c Comparison) string {
 	switch {
 	case c.Missing != "":
 		return NotComputed
+	case c.Withheld != "":
+		return Withheld
 	case math.IsNaN(c.AdjP):
 		return NoTest
 	case c.AdjP >= Alpha:
@@ -90,6 +96,7 @@ type Summary struct {
 	Counts        map[string]int
 	N             int
 	Missing       string // why a comparison of the claim was not computed (the first one's Missing)
+	Withheld      string // why a comparison of the claim gives no verdict (the first one's Withheld)
 }
 
 // Verdict is the claim's verdict over its tasks. Without a test pooled over the tasks, a claim is confirmed
@@ -97,10 +104,12 @@ type Summary struct {
 // ("confirmed on 1 of 6 tasks"), so that one task is never read as the claim's verdict; "mixed" where some
 // tasks confirm and others contradict; else not confirmed.
 func (s Summary) Verdict() string {
-	c, x, tested := s.Counts[Confirmed], s.Counts[Contradicted], s.N-s.Counts[NoTest]-s.Counts[NotComputed]
+	c, x, tested := s.Counts[Confirmed], s.Counts[Contradicted], s.N-s.Counts[NoTest]-s.Counts[NotComputed]-s.Counts[Withheld]
 	switch {
 	case tested == 0 && s.Counts[NotComputed] > 0:
 		return NotComputed
+	case tested == 0 && s.Counts[Withheld] > 0:
+		return Withheld
 	case tested == 0:
 		return NoTest
 	case c > 0 && x > 0:
@@ -134,6 +143,9 @@ func Summarize(cs []Comparison) []Summary {
 		if out[i].Missing == "" {
 			out[i].Missing = c.Missing
 		}
+		if out[i].Withheld == "" {
+			out[i].Withheld = c.Withheld
+		}
 	}
 	return out
 }
@@ -144,8 +156,12 @@ func Markdown(cs []Comparison) string {
 	var b strings.Builder
 	b.WriteString("| claim | family | verdict | tasks: confirmed / not confirmed / contradicted |\n|---|---|---|---|\n")
 	for _, s := range Summarize(cs) {
-		if s.Verdict() == NotComputed {
+		switch s.Verdict() {
+		case NotComputed:
 			fmt.Fprintf(&b, "| %s | %s | **%s** | — (%s) |\n", s.Claim, s.Family, NotComputed, s.Missing)
+			continue
+		case Withheld:
+			fmt.Fprintf(&b, "| %s | %s | **%s** | — (%s) |\n", s.Claim, s.Family, Withheld, s.Withheld)
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | %s | **%s** | %d / %d / %d of %d |\n", s.Claim, s.Family, s.Verdict(),
@@ -158,6 +174,9 @@ func Markdown(cs []Comparison) string {
 		v := c.Verdict
 		if c.Missing != "" {
 			v += ": " + c.Missing
+		}
+		if c.Withheld != "" {
+			v += ": " + c.Withheld
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Family, c.Claim, c.Task, c.Measure,
 			Num(c.A), Num(c.B), c.Effect(), c.Over, PValue(c.Test.P), PValue(c.AdjP), v)
@@ -196,6 +215,7 @@ type Record struct {
 	Direction                                   int
 	A, B, Diff, Low, High, P, AdjP              *float64
 	Missing                                     string `json:",omitempty"` // why it was not computed
+	Withheld                                    string `json:",omitempty"` // why it gives no verdict
 }
 
 // Records are the comparisons for a JSON file.
@@ -204,7 +224,7 @@ func Records(cs []Comparison) []Record {
 	for i, c := range cs {
 		out[i] = Record{Family: c.Family, Claim: c.Claim, Task: c.Task, Measure: c.Measure, Over: c.Over, Verdict: c.Verdict,
 			Direction: c.Direction, A: finite(c.A), B: finite(c.B), Diff: finite(c.Test.Diff), Low: finite(c.Test.Low), High: finite(c.Test.High),
-			P: finite(c.Test.P), AdjP: finite(c.AdjP), Missing: c.Missing}
+			P: finite(c.Test.P), AdjP: finite(c.AdjP), Missing: c.Missing, Withheld: c.Withheld}
 	}
 	return out
 }

@@ -89,3 +89,34 @@ func TestNotComputed(t *testing.T) {
 		t.Errorf("records: %+v", r)
 	}
 }
+
+// A withheld comparison keeps its test in the family's correction (the other test's Holm p doubles) but gives no
+// verdict; the claim says "withheld" with the reason, and a claim with other, tested tasks takes theirs.
+func TestWithheld(t *testing.T) {
+	cs := Decide([]Comparison{
+		{Family: "early", Claim: "smaller norm", Task: "cubic", Direction: -1, Test: stats.Welch{Diff: -0.6, P: 0.0001}, Withheld: "the fit is worse"},
+		{Family: "early", Claim: "smaller norm (sgd)", Task: "cubic", Direction: -1, Test: stats.Welch{Diff: -0.5, P: 0.02}},
+	})
+	if cs[0].Verdict != Withheld || cs[0].AdjP != 0.0002 || cs[1].AdjP != 0.02 || cs[1].Verdict != Confirmed {
+		t.Errorf("verdicts %q (Holm %v), %q (Holm %v); want withheld (0.0002) and confirmed (0.02)", cs[0].Verdict, cs[0].AdjP, cs[1].Verdict, cs[1].AdjP)
+	}
+	for _, c := range []struct {
+		counts map[string]int
+		n      int
+		want   string
+	}{
+		{map[string]int{Withheld: 1}, 1, Withheld},
+		{map[string]int{Contradicted: 1, Withheld: 1}, 2, Contradicted},
+	} {
+		if got := (Summary{Counts: c.counts, N: c.n}).Verdict(); got != c.want {
+			t.Errorf("verdict of %v: %q, want %q", c.counts, got, c.want)
+		}
+	}
+	md := Markdown(cs)
+	if !strings.Contains(md, "| smaller norm | early | **withheld** | — (the fit is worse) |") || !strings.Contains(md, "| withheld: the fit is worse |") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	if r := Records(cs); r[0].Withheld != "the fit is worse" || r[0].P == nil || r[1].Withheld != "" {
+		t.Errorf("records: %+v", r)
+	}
+}
