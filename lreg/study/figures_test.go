@@ -127,6 +127,23 @@ func TestFiguresSynthetic(t *testing.T) {
 		}
 	}
 
+	// Read where the positive control holds (the synthetic's overfit regime); "Not read" where the report says so.
+	if strings.Contains(figure(t, figs, "primary-overfit").CaptionText(), "Not read") {
+		t.Error("the overfit figure says 'Not read' though its positive control holds")
+	}
+	unread := rep
+	unread.Comparisons = append([]Comparison(nil), rep.Comparisons...)
+	for i, c := range unread.Comparisons {
+		if c.Family == FamilyPrimary && strings.HasPrefix(c.Task, "overfit ") {
+			unread.Comparisons[i].Verdict = NotRead
+		}
+	}
+	uf := unread.Figures(d)
+	if !strings.Contains(figure(t, uf, "primary-overfit").CaptionText(), "Not read: no explicit regularizer beat SGD") ||
+		strings.Contains(figure(t, uf, "primary-converge").CaptionText(), "Not read") {
+		t.Errorf("'Not read' in the captions: overfit %q; converge %q", figure(t, uf, "primary-overfit").CaptionText(), figure(t, uf, "primary-converge").CaptionText())
+	}
+
 	// The dose-response: at meta-steps 1 and 3 and as final LOs, lo-none and lo-sam, each the dose family's sides.
 	dose, ok := DoseOf(d)
 	if !ok || dose.Regime != "converge" || !slices.Equal(dose.Steps, []int{1, 3, 0}) {
