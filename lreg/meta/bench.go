@@ -5,7 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -354,8 +353,7 @@ func BenchRounds(b backends.Backend, backendName, optimizee string, in task.Inpu
 // startMem returns freed memory to the OS and resets the process's resident high-water mark (Linux:
 // /proc/self/clear_refs), so that PeakRSSMiB afterwards is the peak of what follows.
 func startMem() {
-	runtime.GC()
-	debug.FreeOSMemory()
+	debug.FreeOSMemory() // a collection, then freed memory back to the OS
 	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 }
 

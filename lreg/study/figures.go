@@ -276,7 +276,7 @@ func (rep Report) primaryFigure(d Design, r Regime) Figure {
 	if len(refs) > 0 {
 		caption += " Dashed: the baselines' means (" + strings.Join(names, ", ") + ")."
 	}
-	if rep.notRead(r.Name) {
+	if controlFailed(rep.Controls, FamilyPositive, r.Name) {
 		caption += " Not read: no explicit regularizer beat SGD in this regime (the positive control), so by the design's rule these scores are not evidence about regularization."
 	}
 	title := fmt.Sprintf("Primary endpoint, %s regime: the LO scores of each kind", r.Name)
@@ -286,16 +286,6 @@ func (rep Report) primaryFigure(d Design, r Regime) Figure {
 }
 
 // oneLaneEach makes each group a series of its own category (the i-th of len(groups)).
-// notRead reports whether the report marks the regime's primary comparisons "not read" (the design's rule).
-func (rep Report) notRead(regime string) bool {
-	for _, c := range rep.Family(FamilyPrimary) {
-		if c.Verdict == NotRead && strings.HasPrefix(c.Task, regime+" ") {
-			return true
-		}
-	}
-	return false
-}
-
 func oneLaneEach(groups []Group) []plot.Strip {
 	var out []plot.Strip
 	for i, g := range groups {

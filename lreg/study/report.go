@@ -115,9 +115,10 @@ type Report struct {
 	Scores        []LOScore
 	Baselines     []BaselineScore
 	Sharpness     []SharpScore
-	Compute       []KindCompute // measured wall time per LO kind
-	Comparisons   []Comparison  // every family, in order
-	NotComputable []string      // what the records (or the design) do not allow, in words
+	Compute       []KindCompute    // measured wall time per LO kind
+	Controls      []ControlReading // the positive controls of the regimes that can overfit (readRule)
+	Comparisons   []Comparison     // every family, in order
+	NotComputable []string         // what the records (or the design) do not allow, in words
 	Alpha, Power  float64
 }
 
@@ -461,10 +462,54 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 			c.MDE, c.MDEStrict = realisedMDE(*c, d.Alpha, d.Power, tests[c.Family])
 		}
 	}
-	readRule(d, cs)
+	rep.Controls = readControls(d, cs)
+	readRule(rep.Controls, cs)
 	rep.Comparisons = cs
 	rep.NotComputable = append(rep.NotComputable, "cost per step: not a claim of this report (it is `lreg bench`'s)")
 	return rep
+}
+
+// ControlReading is the positive control of one family (accuracy, or the exploratory test loss) in a regime whose
+// optimizee trains on a subset (it can overfit): whether it was tested (two or more runs a side) and whether an
+// explicit regularizer beat SGD there. The design reads such a regime's LO comparisons only where it helped.
+type ControlReading struct {
+	Family, Regime string
+	Tested, Helped bool
+}
+
+// Failed reports whether the control was tested and no explicit regularizer beat SGD: the rule's "not read".
+func (c ControlReading) Failed() bool { return c.Tested && !c.Helped }
+
+// readControls reads the positive controls (the comparisons with runs as units) of FamilyPositive and FamilyLoss
+// in every regime that trains on a subset, from their verdicts as Holm gave them.
+func readControls(d Design, cs []Comparison) []ControlReading {
+	var out []ControlReading
+	for _, r := range d.Regimes {
+		if r.Test.TrainN == 0 {
+			continue
+		}
+		for _, fam := range []string{FamilyPositive, FamilyLoss} {
+			cr := ControlReading{Family: fam, Regime: r.Name}
+			for _, c := range cs {
+				if c.Family == fam && c.Unit == "runs" && c.Task == r.Name+" (pooled)" {
+					cr.Tested = cr.Tested || (c.NA >= 2 && c.NB >= 2)
+					cr.Helped = cr.Helped || c.Verdict == verdict.Confirmed
+				}
+			}
+			out = append(out, cr)
+		}
+	}
+	return out
+}
+
+// controlFailed reports whether the reading of family's control in regime says "not read".
+func controlFailed(controls []ControlReading, family, regime string) bool {
+	for _, c := range controls {
+		if c.Family == family && c.Regime == regime {
+			return c.Failed()
+		}
+	}
+	return false
 }
 
 // readRule applies the design's rule for a regime whose optimizee trains on a subset (it can overfit): its LO
@@ -472,24 +517,7 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 // positive control on accuracy; the exploratory test-loss comparisons follow the same control on test loss.
 // The tests stay (their p-values keep their place in Holm's families), the verdicts say "not read". The
 // exploratory family's verdicts are then worded as exploratory.
-func readRule(d Design, cs []Comparison) {
-	// failed[family][regime]: the control of that family was tested (two or more runs a side) and none confirmed.
-	failed := map[string]map[string]bool{FamilyPositive: {}, FamilyLoss: {}}
-	for _, r := range d.Regimes {
-		if r.Test.TrainN == 0 {
-			continue
-		}
-		for fam := range failed {
-			tested, helped := false, false
-			for _, c := range cs {
-				if c.Family == fam && c.Unit == "runs" && c.Task == r.Name+" (pooled)" {
-					tested = tested || (c.NA >= 2 && c.NB >= 2)
-					helped = helped || c.Verdict == verdict.Confirmed
-				}
-			}
-			failed[fam][r.Name] = tested && !helped
-		}
-	}
+func readRule(controls []ControlReading, cs []Comparison) {
 	for i := range cs {
 		c := &cs[i]
 		if c.Unit != "LOs" || c.Verdict == "—" || c.Family == FamilySharp { // flatness is measured, not inferred from accuracy
@@ -500,8 +528,7 @@ func readRule(d Design, cs []Comparison) {
 			control = FamilyLoss
 		}
 		regime, _, _ := strings.Cut(c.Task, " ")
-		regime = strings.TrimSuffix(regime, ":")
-		if failed[control][regime] {
+		if controlFailed(controls, control, strings.TrimSuffix(regime, ":")) {
 			c.Verdict = NotRead
 		}
 	}

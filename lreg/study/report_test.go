@@ -509,7 +509,7 @@ func TestReadRuleWhereThePositiveControlFails(t *testing.T) {
 		c(FamilyLoss, "sam has a lower test loss than sgd", "overfit (pooled)", "runs", verdict.Confirmed),
 		c(FamilyLoss, "lo-sam has a lower test loss than lo-none", "overfit (pooled)", "LOs", verdict.Contradicted),
 	}
-	readRule(d, cs)
+	readRule(readControls(d, cs), cs)
 	want := []string{verdict.NotConfirmed, verdict.Contradicted, NotRead, NotRead, verdict.Confirmed, verdict.Confirmed,
 		"holds (exploratory)", "reversed (exploratory)"}
 	for i, w := range want {
@@ -519,13 +519,13 @@ func TestReadRuleWhereThePositiveControlFails(t *testing.T) {
 	}
 	// With the accuracy control confirmed, the overfit rows are read; with it untested (one run a side), too.
 	cs[1].Verdict, cs[2].Verdict, cs[3].Verdict = verdict.Confirmed, verdict.Confirmed, verdict.NotConfirmed
-	readRule(d, cs)
+	readRule(readControls(d, cs), cs)
 	if cs[2].Verdict != verdict.Confirmed || cs[3].Verdict != verdict.NotConfirmed {
 		t.Errorf("a confirmed control: %q, %q", cs[2].Verdict, cs[3].Verdict)
 	}
 	cs[1].Verdict = verdict.NotConfirmed
 	cs[0].NA, cs[1].NA = 1, 1
-	readRule(d, cs)
+	readRule(readControls(d, cs), cs)
 	if cs[2].Verdict != verdict.Confirmed {
 		t.Errorf("an untested control: %q", cs[2].Verdict)
 	}

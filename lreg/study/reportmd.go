@@ -280,33 +280,24 @@ func (rep Report) Verdicts() string {
 	return b.String()
 }
 
-// overfitReading is the design's rule for the overfitting regime: its LO comparisons are read only if an
-// explicit regularizer helps there (the positive control); the exploratory test-loss comparisons follow the same
-// control on test loss.
+// overfitReading is the design's rule for the regimes that can overfit, in words: their LO comparisons are read
+// only if an explicit regularizer helps there (the positive control); the exploratory test-loss comparisons
+// follow the same control on test loss (rep.Controls, as readRule applied them).
 func (rep Report) overfitReading() string {
-	read := func(family string) (helped, tested bool) {
-		for _, c := range rep.Family(family) {
-			if strings.HasPrefix(c.Task, "overfit ") && c.Unit == "runs" {
-				tested = tested || (c.NA >= 2 && c.NB >= 2)
-				helped = helped || c.Verdict == verdict.Confirmed || c.Verdict == exploratory(verdict.Confirmed)
-			}
+	var out []string
+	for _, c := range rep.Controls {
+		switch {
+		case c.Family == FamilyPositive && c.Helped:
+			out = append(out, "The positive control confirms an explicit regularizer in the "+c.Regime+" regime: its LO comparisons are read.")
+		case c.Family == FamilyPositive && c.Tested:
+			out = append(out, "**No explicit regularizer is confirmed to help in the "+c.Regime+" regime (positive control): by the design's rule its LO comparisons are not read as evidence about regularization (their verdicts say \""+NotRead+"\").**")
+		case c.Family == FamilyLoss && c.Helped:
+			out = append(out, "On test loss (exploratory, amendment 3) an explicit regularizer does lower it there, so the exploratory test-loss comparisons of the LOs in that regime are read (verdicts.md, last family).")
+		case c.Family == FamilyLoss && c.Tested:
+			out = append(out, "On test loss (exploratory, amendment 3) no explicit regularizer is shown to lower it there: the exploratory test-loss comparisons of the LOs in that regime are not read.")
 		}
-		return
 	}
-	var out string
-	switch helped, tested := read(FamilyPositive); {
-	case helped:
-		out = "The positive control confirms an explicit regularizer in the overfit regime: its LO comparisons are read."
-	case tested:
-		out = "**No explicit regularizer is confirmed to help in the overfit regime (positive control): by the design's rule its LO comparisons are not read as evidence about regularization (their verdicts say \"" + NotRead + "\").**"
-	}
-	switch helped, tested := read(FamilyLoss); {
-	case helped:
-		out += " On test loss (exploratory, amendment 3) an explicit regularizer does lower it there, so the exploratory test-loss comparisons of the LOs in that regime are read (verdicts.md, last family)."
-	case tested:
-		out += " On test loss (exploratory, amendment 3) no explicit regularizer is shown to lower it there: the exploratory test-loss comparisons of the LOs in that regime are not read."
-	}
-	return strings.TrimSpace(out)
+	return strings.Join(out, " ")
 }
 
 func effect(c Comparison) string {
