@@ -10,7 +10,6 @@ import (
 
 	"github.com/lreg/lreg/lreg/plot"
 	"github.com/lreg/lreg/lreg/study"
-	"github.com/lreg/lreg/lreg/verdict"
 )
 
 // The study notebook (7-study): the powered study's report (lreg/study) from the records of a merged directory,
@@ -107,8 +106,8 @@ func (e *Env) studyFigure(rep study.Report, d study.Design, name string) {
 	e.Say("No figure *%s*: the design has nothing to draw there.", name)
 }
 
-// StudyPrimary draws each regime's LO scores per kind and shows the primary verdicts, with a sentence on what
-// they say.
+// StudyPrimary draws each regime's LO scores per kind and shows the primary verdicts, with the findings the
+// report generates from them (the README's "What the study found").
 func (e *Env) StudyPrimary(cfg StudyConfig) {
 	p, _, rep, _ := e.openStudy(cfg)
 	for _, r := range p.Design.Regimes {
@@ -116,45 +115,7 @@ func (e *Env) StudyPrimary(cfg StudyConfig) {
 	}
 	_, block, _ := strings.Cut(rep.ReadmeBlock(), "\n") // the primary table and the positive control's reading
 	e.Say("%s", block)
-	e.Say("%s", primarySentence(rep))
-}
-
-// primarySentence counts the primary verdicts per regime: what the records say so far.
-func primarySentence(rep study.Report) string {
-	type count struct{ confirmed, contradicted, none, all int }
-	var regimes []string
-	by := map[string]*count{}
-	for _, c := range rep.Family(study.FamilyPrimary) {
-		r, _, _ := strings.Cut(c.Task, " ")
-		if by[r] == nil {
-			by[r] = &count{}
-			regimes = append(regimes, r)
-		}
-		n := by[r]
-		n.all++
-		switch {
-		case c.NA < 2 || c.NB < 2:
-			n.none++
-		case c.Verdict == verdict.Confirmed:
-			n.confirmed++
-		case c.Verdict == verdict.Contradicted:
-			n.contradicted++
-		}
-	}
-	var parts []string
-	for _, r := range regimes {
-		n := by[r]
-		part := fmt.Sprintf("in the %s regime %d of %d regularized kinds are confirmed above lo-none and %d contradicted", r, n.confirmed, n.all, n.contradicted)
-		if n.none > 0 {
-			part += fmt.Sprintf(" (%d without a verdict: one LO or none on a side)", n.none)
-		}
-		parts = append(parts, part)
-	}
-	s := fmt.Sprintf("**What the numbers show** (%d of %d units recorded): %s.", rep.Records, rep.Units, strings.Join(parts, "; "))
-	if rep.Records < rep.Units {
-		s += " The sides are incomplete: \"not confirmed\" means \"not shown with these LOs\", and the MDE column says how large a difference they could show."
-	}
-	return s
+	e.Say("**What the numbers show:** %s\n\n%s", strings.ToLower(study.FindingsTitle[:1])+study.FindingsTitle[1:], rep.Findings())
 }
 
 // StudyDose draws lo-sam and lo-none over meta-training and shows the dose-response family.

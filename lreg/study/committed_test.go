@@ -40,4 +40,7 @@ func TestCommittedReportIsCurrent(t *testing.T) {
 	if !strings.Contains(string(readme), ReadmeBegin+"\n"+rep.ReadmeBlock()+ReadmeEnd) {
 		t.Errorf("the README's study block is not what the committed records give: %s", fix)
 	}
+	if !strings.Contains(string(readme), ReadmeFindingsBegin+"\n"+rep.Findings()+ReadmeFindingsEnd) {
+		t.Errorf("the README's study findings are not what the committed records give: %s", fix)
+	}
 }

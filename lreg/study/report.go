@@ -96,6 +96,10 @@ type BaselineScore struct {
 // a note (one LO, incomplete), and the minimal detectable effect at the realised N and spread.
 type Comparison struct {
 	verdict.Comparison
+	Regime         string // the regime it is made in
+	SideA          string // what side A is ("lo-sam", "sgd-l2"), and side B ("lo-none", "sgd")
+	SideB          string
+	Step           int    // the snapshots' meta-step (the dose-response); 0 for the final LOs
 	NA, NB         int    // replicates (LOs, or runs for the positive control) on each side
 	WantA, WantB   int    // the design's
 	Unit           string // "LOs" or "runs"
@@ -289,11 +293,16 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 	gap := func(s LOScore) float64 { return s.Gap }
 	loss := func(s LOScore) float64 { return s.Loss }
 	var cs []Comparison
-	add := func(family, claim, task, measure string, dir int, a, b []float64, wantA, wantB int, unit string) {
+	// sides names what is compared in a regime (at a snapshot's meta-step): side A, side B.
+	type sides struct {
+		regime, a, b string
+		step         int
+	}
+	add := func(at sides, family, claim, task, measure string, dir int, a, b []float64, wantA, wantB int, unit string) {
 		c := Comparison{Comparison: verdict.Comparison{Family: family, Claim: claim, Task: task, Measure: measure, Direction: dir,
 			A: stats.Summarize(a).Mean, B: stats.Summarize(b).Mean,
-			Over: fmt.Sprintf("%d vs %d %s", len(a), len(b), unit)}, NA: len(a), NB: len(b), WantA: wantA, WantB: wantB, Unit: unit,
-			MDE: nan(), MDEStrict: nan()}
+			Over: fmt.Sprintf("%d vs %d %s", len(a), len(b), unit)}, Regime: at.regime, SideA: at.a, SideB: at.b, Step: at.step,
+			NA: len(a), NB: len(b), WantA: wantA, WantB: wantB, Unit: unit, MDE: nan(), MDEStrict: nan()}
 		if len(a) == 0 {
 			c.A = nan()
 		}
@@ -317,7 +326,7 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 	}
 	for _, r := range d.Regimes {
 		for _, k := range regularized {
-			add(FamilyPrimary, fmt.Sprintf("lo-%s has a higher test accuracy than lo-%s", k, ref), r.Name+" (pooled)", "LO score: test accuracy, mean over tasks", +1,
+			add(sides{r.Name, "lo-" + k, "lo-" + ref, 0}, FamilyPrimary, fmt.Sprintf("lo-%s has a higher test accuracy than lo-%s", k, ref), r.Name+" (pooled)", "LO score: test accuracy, mean over tasks", +1,
 				side(r.Name, k, 0, score), side(r.Name, ref, 0, score), seedsOf[k], seedsOf[ref], "LOs")
 		}
 	}
@@ -330,23 +339,23 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 				return nan()
 			}
 			for _, k := range regularized {
-				add(FamilyPerTask+" ("+r.Name+")", fmt.Sprintf("lo-%s has a higher test accuracy than lo-%s", k, ref), r.Name+": "+t.String(), "test accuracy, LO means", +1,
+				add(sides{r.Name, "lo-" + k, "lo-" + ref, 0}, FamilyPerTask+" ("+r.Name+")", fmt.Sprintf("lo-%s has a higher test accuracy than lo-%s", k, ref), r.Name+": "+t.String(), "test accuracy, LO means", +1,
 					side(r.Name, k, 0, task), side(r.Name, ref, 0, task), seedsOf[k], seedsOf[ref], "LOs")
 			}
 		}
 	}
 	for _, r := range d.Regimes {
 		for _, k := range regularized {
-			add(FamilyGap, fmt.Sprintf("lo-%s has a smaller train-test gap than lo-%s", k, ref), r.Name+" (pooled)", "train - test accuracy, mean over tasks", -1,
+			add(sides{r.Name, "lo-" + k, "lo-" + ref, 0}, FamilyGap, fmt.Sprintf("lo-%s has a smaller train-test gap than lo-%s", k, ref), r.Name+" (pooled)", "train - test accuracy, mean over tasks", -1,
 				side(r.Name, k, 0, gap), side(r.Name, ref, 0, gap), seedsOf[k], seedsOf[ref], "LOs")
 		}
 	}
 	hasSAM := seedsOf["sam"] > 0
 	if control != "" && hasSAM {
 		for _, r := range d.Regimes {
-			add(FamilyControl, fmt.Sprintf("lo-sam has a higher test accuracy than lo-%s", control), r.Name+" (pooled)", "LO score", +1,
+			add(sides{r.Name, "lo-sam", "lo-" + control, 0}, FamilyControl, fmt.Sprintf("lo-sam has a higher test accuracy than lo-%s", control), r.Name+" (pooled)", "LO score", +1,
 				side(r.Name, "sam", 0, score), side(r.Name, control, 0, score), seedsOf["sam"], seedsOf[control], "LOs")
-			add(FamilyControl, fmt.Sprintf("lo-%s differs from lo-%s in test accuracy", control, ref), r.Name+" (pooled)", "LO score", 0,
+			add(sides{r.Name, "lo-" + control, "lo-" + ref, 0}, FamilyControl, fmt.Sprintf("lo-%s differs from lo-%s in test accuracy", control, ref), r.Name+" (pooled)", "LO score", 0,
 				side(r.Name, control, 0, score), side(r.Name, ref, 0, score), seedsOf[control], seedsOf[ref], "LOs")
 		}
 	} else {
@@ -370,7 +379,7 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 			if step == 0 {
 				at = doseRegime + " (pooled), final LOs"
 			}
-			add(FamilyDose, fmt.Sprintf("lo-sam has a higher test accuracy than lo-%s", ref), at, "LO score", +1,
+			add(sides{doseRegime, "lo-sam", "lo-" + ref, step}, FamilyDose, fmt.Sprintf("lo-sam has a higher test accuracy than lo-%s", ref), at, "LO score", +1,
 				side(doseRegime, "sam", step, score), side(doseRegime, ref, step, score), seedsOf["sam"], seedsOf[ref], "LOs")
 		}
 	} else {
@@ -392,7 +401,7 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 		for _, r := range d.Regimes {
 			for _, m := range []string{"sgd-l2", "sam"} {
 				if hasBaselines(d, m) {
-					add(FamilyPositive, fmt.Sprintf("%s has a higher test accuracy than sgd", m), r.Name+" (pooled)", "test accuracy per seed, mean over tasks", +1,
+					add(sides{r.Name, m, "sgd", 0}, FamilyPositive, fmt.Sprintf("%s has a higher test accuracy than sgd", m), r.Name+" (pooled)", "test accuracy per seed, mean over tasks", +1,
 						baseOf(r.Name, m, false), baseOf(r.Name, "sgd", false), r.BaselineRuns, r.BaselineRuns, "runs")
 				}
 			}
@@ -405,13 +414,13 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 		if positive {
 			for _, m := range []string{"sgd-l2", "sam"} {
 				if hasBaselines(d, m) {
-					add(FamilyLoss, fmt.Sprintf("%s has a lower test loss than sgd", m), r.Name+" (pooled)", "test loss per seed, mean over tasks", -1,
+					add(sides{r.Name, m, "sgd", 0}, FamilyLoss, fmt.Sprintf("%s has a lower test loss than sgd", m), r.Name+" (pooled)", "test loss per seed, mean over tasks", -1,
 						baseOf(r.Name, m, true), baseOf(r.Name, "sgd", true), r.BaselineRuns, r.BaselineRuns, "runs")
 				}
 			}
 		}
 		for _, k := range regularized {
-			add(FamilyLoss, fmt.Sprintf("lo-%s has a lower test loss than lo-%s", k, ref), r.Name+" (pooled)", "LO's test loss, mean over tasks", -1,
+			add(sides{r.Name, "lo-" + k, "lo-" + ref, 0}, FamilyLoss, fmt.Sprintf("lo-%s has a lower test loss than lo-%s", k, ref), r.Name+" (pooled)", "LO's test loss, mean over tasks", -1,
 				side(r.Name, k, 0, loss), side(r.Name, ref, 0, loss), seedsOf[k], seedsOf[ref], "LOs")
 		}
 	}
@@ -431,7 +440,7 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 					}
 					return v
 				}
-				add(FamilySharp, fmt.Sprintf("lo-%s reaches flatter points than lo-%s", k, ref), rn+" (pooled)",
+				add(sides{rn, "lo-" + k, "lo-" + ref, 0}, FamilySharp, fmt.Sprintf("lo-%s reaches flatter points than lo-%s", k, ref), rn+" (pooled)",
 					fmt.Sprintf("final F (%s) at eps %g, mean over tasks", measure, pr.Radius), -1, sideF(k), sideF(ref), seedsOf[k], seedsOf[ref], "LOs")
 			}
 		}
@@ -491,7 +500,7 @@ func readControls(d Design, cs []Comparison) []ControlReading {
 		for _, fam := range []string{FamilyPositive, FamilyLoss} {
 			cr := ControlReading{Family: fam, Regime: r.Name}
 			for _, c := range cs {
-				if c.Family == fam && c.Unit == "runs" && c.Task == r.Name+" (pooled)" {
+				if c.Family == fam && c.Unit == "runs" && c.Regime == r.Name {
 					cr.Tested = cr.Tested || (c.NA >= 2 && c.NB >= 2)
 					cr.Helped = cr.Helped || c.Verdict == verdict.Confirmed
 				}
@@ -527,8 +536,7 @@ func readRule(controls []ControlReading, cs []Comparison) {
 		if c.Family == FamilyLoss {
 			control = FamilyLoss
 		}
-		regime, _, _ := strings.Cut(c.Task, " ")
-		if controlFailed(controls, control, strings.TrimSuffix(regime, ":")) {
+		if controlFailed(controls, control, c.Regime) {
 			c.Verdict = NotRead
 		}
 	}

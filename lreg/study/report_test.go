@@ -419,14 +419,14 @@ func TestReportSynthetic(t *testing.T) {
 	// The README block: the primary table and the positive control's reading of the overfit regime between the
 	// markers, the rest of the README kept.
 	readme := filepath.Join(out, "README.md")
-	if err := os.WriteFile(readme, []byte("before\n"+ReadmeBegin+"\nold\n"+ReadmeEnd+"\nafter\n"), 0o644); err != nil {
+	if err := os.WriteFile(readme, []byte("findings\n"+ReadmeFindingsBegin+"\nSTALE\n"+ReadmeFindingsEnd+"\nbefore\n"+ReadmeBegin+"\nSTALE\n"+ReadmeEnd+"\nafter\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := rep.UpdateReadme(readme); err != nil {
 		t.Fatal(err)
 	}
 	rm, _ := os.ReadFile(readme)
-	if s := string(rm); !strings.HasPrefix(s, "before\n"+ReadmeBegin+"\nThe study's primary verdicts (53 of 63 units recorded;") || strings.Contains(s, "old") ||
+	if s := string(rm); !strings.HasPrefix(s, "findings\n"+ReadmeFindingsBegin+"\n"+rep.Findings()+ReadmeFindingsEnd+"\nbefore\n"+ReadmeBegin+"\nThe study's primary verdicts (53 of 63 units recorded;") || strings.Contains(s, "STALE") ||
 		!strings.HasSuffix(s, "| 0 / 1 / 0 |\n\nThe positive control confirms an explicit regularizer in the overfit regime: its LO comparisons are read. On test loss (exploratory, amendment 3) no explicit regularizer is shown to lower it there: "+
 			"the exploratory test-loss comparisons of the LOs in that regime are not read.\n"+ReadmeEnd+"\nafter\n") || strings.Contains(s, "## Per task") {
 		t.Errorf("README after UpdateReadme:\n%s", s)
@@ -496,8 +496,9 @@ func TestReadRuleWhereThePositiveControlFails(t *testing.T) {
 		t.Fatalf("the tiny design's regimes: %+v", d.Regimes)
 	}
 	c := func(fam, claim, task, unit, v string) Comparison {
+		regime, _, _ := strings.Cut(task, " ")
 		return Comparison{Comparison: verdict.Comparison{Family: fam, Claim: claim, Task: task, Verdict: v, AdjP: 0.01},
-			NA: 3, NB: 3, Unit: unit}
+			Regime: strings.TrimSuffix(regime, ":"), NA: 3, NB: 3, Unit: unit}
 	}
 	cs := []Comparison{
 		c(FamilyPositive, "sgd-l2 has a higher test accuracy than sgd", "overfit (pooled)", "runs", verdict.NotConfirmed),

@@ -175,9 +175,8 @@ func (rep Report) Family(name string) []Comparison {
 // PerTaskCounts are the verdicts of the per-task comparisons that go with a primary comparison (same claim,
 // same regime), counted: confirmed, not confirmed, contradicted, and without a verdict.
 func (rep Report) PerTaskCounts(primary Comparison) (conf, not, contra, none int) {
-	regime, _, _ := strings.Cut(primary.Task, " ")
 	for _, c := range rep.Family(FamilyPerTask) {
-		if c.Claim != primary.Claim || c.Family != FamilyPerTask+" ("+regime+")" {
+		if c.Claim != primary.Claim || c.Regime != primary.Regime {
 			continue
 		}
 		switch c.Verdict {
@@ -231,6 +230,7 @@ func (rep Report) Verdicts() string {
 		"else *not confirmed*, with the minimal detectable effect (MDE, accuracy points, %g%% power) at the realised N and spread "+
 		"beside it: at alpha %g and, in parentheses, at Holm's first step (alpha / tests in the family). A side with one LO gives no verdict.\n",
 		rep.Alpha, 100*rep.Power, rep.Alpha)
+	b.WriteString("\n## " + FindingsTitle + "\n\n" + rep.Findings())
 	b.WriteString("\n## Primary: each regularized kind vs none, pooled over the tasks (a claim's verdict)\n\n")
 	b.WriteString("| claim | regime | A | B | A - B [95% CI] | LOs | p | p (Holm) | verdict | MDE | per task: confirmed / not / contradicted |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range rep.Family(FamilyPrimary) {
@@ -378,11 +378,16 @@ func (rep Report) Write(d Design, out string) error {
 	return store.WriteJSON(filepath.Join(out, "verdicts.json"), rep.JSON())
 }
 
-// README markers of the study's block (UpdateReadme).
+// README markers of the study's blocks (UpdateReadme): the primary table, and the findings in words.
 const (
-	ReadmeBegin = "<!-- results:study:begin (written by `lreg study report --readme README.md`; do not edit) -->"
-	ReadmeEnd   = "<!-- results:study:end -->"
+	ReadmeBegin         = "<!-- results:study:begin (written by `lreg study report --readme README.md`; do not edit) -->"
+	ReadmeEnd           = "<!-- results:study:end -->"
+	ReadmeFindingsBegin = "<!-- results:study-findings:begin (written by `lreg study report --readme README.md`; do not edit) -->"
+	ReadmeFindingsEnd   = "<!-- results:study-findings:end -->"
 )
+
+// FindingsTitle heads the findings in verdicts.md.
+const FindingsTitle = "What the paper's claim looks like at this scale"
 
 // ReadmeBlock is what the README shows of the study: the primary table.
 func (rep Report) ReadmeBlock() string {
@@ -403,10 +408,17 @@ func (rep Report) UpdateReadme(readme string) error {
 	if err != nil {
 		return err
 	}
-	before, rest, ok := strings.Cut(string(raw), ReadmeBegin)
-	_, after, ok2 := strings.Cut(rest, ReadmeEnd)
-	if !ok || !ok2 {
-		return fmt.Errorf("%s has no study block: add the lines\n%s\n%s\nwhere it should go", readme, ReadmeBegin, ReadmeEnd)
+	text := string(raw)
+	for _, b := range []struct{ begin, end, block string }{
+		{ReadmeBegin, ReadmeEnd, rep.ReadmeBlock()},
+		{ReadmeFindingsBegin, ReadmeFindingsEnd, rep.Findings()},
+	} {
+		before, rest, ok := strings.Cut(text, b.begin)
+		_, after, ok2 := strings.Cut(rest, b.end)
+		if !ok || !ok2 {
+			return fmt.Errorf("%s has no study block: add the lines\n%s\n%s\nwhere it should go", readme, b.begin, b.end)
+		}
+		text = before + b.begin + "\n" + b.block + b.end + after
 	}
-	return store.WriteAtomic(readme, []byte(before+ReadmeBegin+"\n"+rep.ReadmeBlock()+ReadmeEnd+after))
+	return store.WriteAtomic(readme, []byte(text))
 }
