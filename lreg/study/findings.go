@@ -177,7 +177,14 @@ func (rep Report) primaryFinding(regime string) string {
 	if len(t) == 0 {
 		return fmt.Sprintf("**%s regime, primary endpoint:** no comparison has two LOs a side yet.", regime)
 	}
-	s := fmt.Sprintf("**%s regime, primary endpoint** (test accuracy pooled over the tasks, LOs as units, %s):", regime, lOsPerKind(cs))
+	runs, diverged := 0, 0
+	for _, sc := range rep.Scores {
+		if sc.Regime == regime && sc.Step == 0 {
+			runs, diverged = runs+sc.Runs, diverged+sc.Diverged
+		}
+	}
+	s := fmt.Sprintf("**%s regime, primary endpoint** (test accuracy pooled over the tasks, LOs as units, %s; %d of the final LOs' %d runs diverged, each counted as 0):",
+		regime, lOsPerKind(cs), diverged, runs)
 	if t[0].Verdict == NotRead {
 		return s + fmt.Sprintf(" not read (its positive control failed, below). For the record, %d of %d point estimates are below lo-none: %s.",
 			len(below), len(t), spread(t, lo, hi))
