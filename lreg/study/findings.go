@@ -106,13 +106,13 @@ func plural(n int, one, many string) string {
 
 // answer is the study's answer to the paper's claim in one sentence, from the primary comparisons that are read.
 func (rep Report) answer() string {
-	var read_, confirmed, contradicted []Comparison
+	var readable, confirmed, contradicted []Comparison
 	maxHigh, maxAt := math.Inf(-1), ""
 	for _, c := range rep.Family(FamilyPrimary) {
 		if !read(c) {
 			continue
 		}
-		read_ = append(read_, c)
+		readable = append(readable, c)
 		switch c.Verdict {
 		case verdict.Confirmed:
 			confirmed = append(confirmed, c)
@@ -124,17 +124,17 @@ func (rep Report) answer() string {
 		}
 	}
 	switch {
-	case len(read_) == 0:
+	case len(readable) == 0:
 		return "No primary comparison can be read yet: no regime has two or more LOs a side where its positive control allows a reading."
 	case len(confirmed) > 0:
 		return fmt.Sprintf("The paper's claim holds at this scale for %s: %s a higher test accuracy than lo-none on the primary endpoint (Holm-corrected); %d of %d primary comparisons that are read confirm it.",
-			names(confirmed), plural(len(confirmed), "its LOs reach", "their LOs reach"), len(confirmed), len(read_))
+			names(confirmed), plural(len(confirmed), "its LOs reach", "their LOs reach"), len(confirmed), len(readable))
 	case len(contradicted) > 0:
 		return fmt.Sprintf("The paper's claim is not confirmed at this scale: no regularized LO reaches a higher test accuracy than lo-none in any regime that is read (%d primary comparisons), and %s %s a significantly lower one (Holm-corrected).",
-			len(read_), names(contradicted), plural(len(contradicted), "reaches", "reach"))
+			len(readable), names(contradicted), plural(len(contradicted), "reaches", "reach"))
 	}
 	return fmt.Sprintf("The paper's claim is not confirmed at this scale: no regularized LO is shown to reach a higher test accuracy than lo-none in any regime that is read (%d primary comparisons); the largest gain an interval allows is %+.2f points (%s).",
-		len(read_), 100*maxHigh, maxAt)
+		len(readable), 100*maxHigh, maxAt)
 }
 
 // primaryFinding is the primary endpoint in a regime: how many regularizers it confirms, the direction of the
