@@ -21,10 +21,13 @@ func (rep Report) Findings() string {
 	head = append(head, "**"+rep.answer()+"**")
 	for _, regime := range rep.regimes() { // the primary endpoint, then what reads it, nested under it
 		list = append(list, "- "+rep.primaryFinding(regime))
-		for _, f := range []func(string) string{rep.controlFinding, rep.lossFinding, rep.doseFinding,
-			rep.final2Finding, rep.gapFinding, rep.sharpFinding, rep.scaleFinding} {
-			if s := f(regime); s != "" {
-				list = append(list, "  - "+s)
+		for _, f := range []struct {
+			family string // whose sides may hold a failed LO ("" for none)
+			say    func(string) string
+		}{{"", rep.controlFinding}, {FamilyLoss, rep.lossFinding}, {FamilyDose, rep.doseFinding}, {FamilyControl, rep.final2Finding},
+			{FamilyGap, rep.gapFinding}, {FamilySharp, rep.sharpFinding}, {"", rep.scaleFinding}} {
+			if s := f.say(regime); s != "" {
+				list = append(list, "  - "+s+rep.failedIn(f.family, regime))
 			}
 		}
 	}
@@ -105,7 +108,7 @@ func plural(n int, one, many string) string {
 }
 
 // answer is the study's answer to the paper's claim in one sentence, from the primary comparisons that are read.
-func (rep Report) answer() string {
+func (rep Report) answer() (s string) {
 	var readable, confirmed, contradicted []Comparison
 	maxHigh, maxAt := math.Inf(-1), ""
 	for _, c := range rep.Family(FamilyPrimary) {
@@ -123,18 +126,48 @@ func (rep Report) answer() string {
 			maxHigh, maxAt = c.Test.High, c.SideA+" in the "+c.Regime+" regime"
 		}
 	}
+	defer func() { s += rep.sensitivityAnswer() }()
 	switch {
 	case len(readable) == 0:
 		return "No primary comparison can be read yet: no regime has two or more LOs a side where its positive control allows a reading."
 	case len(confirmed) > 0:
-		return fmt.Sprintf("The paper's claim holds at this scale for %s: %s a higher test accuracy than lo-none on the primary endpoint (Holm-corrected); %d of %d primary comparisons that are read confirm it.",
+		s = fmt.Sprintf("The paper's claim holds at this scale for %s: %s a higher test accuracy than lo-none on the primary endpoint (Holm-corrected); %d of %d primary comparisons that are read confirm it.",
 			names(confirmed), plural(len(confirmed), "its LOs reach", "their LOs reach"), len(confirmed), len(readable))
 	case len(contradicted) > 0:
-		return fmt.Sprintf("The paper's claim is not confirmed at this scale: no regularized LO reaches a higher test accuracy than lo-none in any regime that is read (%d primary comparisons), and %s %s a significantly lower one (Holm-corrected).",
+		s = fmt.Sprintf("The paper's claim is not confirmed at this scale: no regularized LO reaches a higher test accuracy than lo-none in any regime that is read (%d primary comparisons), and %s %s a significantly lower one (Holm-corrected).",
 			len(readable), names(contradicted), plural(len(contradicted), "reaches", "reach"))
+	default:
+		s = fmt.Sprintf("The paper's claim is not confirmed at this scale: no regularized LO is shown to reach a higher test accuracy than lo-none in any regime that is read (%d primary comparisons); the largest gain an interval allows is %+.2f points (%s).",
+			len(readable), 100*maxHigh, maxAt)
 	}
-	return fmt.Sprintf("The paper's claim is not confirmed at this scale: no regularized LO is shown to reach a higher test accuracy than lo-none in any regime that is read (%d primary comparisons); the largest gain an interval allows is %+.2f points (%s).",
-		len(readable), 100*maxHigh, maxAt)
+	return s
+}
+
+// sensitivityAnswer adds to the answer what the sensitivity family says where it differs in kind: the
+// comparisons that are read and show a difference once the failed LOs are left out.
+func (rep Report) sensitivityAnswer() string {
+	var above, below []Comparison
+	for _, c := range rep.Family(FamilySensitivity) {
+		if !read(c) {
+			continue
+		}
+		switch c.Verdict {
+		case qualified(verdict.Confirmed, "sensitivity"):
+			above = append(above, c)
+		case qualified(verdict.Contradicted, "sensitivity"):
+			below = append(below, c)
+		}
+	}
+	s := ""
+	if len(below) > 0 {
+		s += fmt.Sprintf(" Leaving out the %d %s whose meta-training failed (sensitivity, post hoc), %s %s significantly below lo-none (Holm).",
+			len(rep.Failed), plural(len(rep.Failed), "LO", "LOs"), names(below), plural(len(below), "is", "are"))
+	}
+	if len(above) > 0 {
+		s += fmt.Sprintf(" Leaving out the %d %s whose meta-training failed (sensitivity, post hoc), %s %s significantly above lo-none (Holm).",
+			len(rep.Failed), plural(len(rep.Failed), "LO", "LOs"), names(above), plural(len(above), "is", "are"))
+	}
+	return s
 }
 
 // primaryFinding is the primary endpoint in a regime: how many regularizers it confirms, the direction of the
@@ -187,7 +220,7 @@ func (rep Report) primaryFinding(regime string) string {
 		regime, lOsPerKind(cs), diverged, runs)
 	if t[0].Verdict == NotRead {
 		return s + fmt.Sprintf(" not read (its positive control failed, below). For the record, %d of %d point estimates are below lo-none: %s.",
-			len(below), len(t), spread(t, lo, hi))
+			len(below), len(t), spread(t, lo, hi)) + rep.failedFinding(regime)
 	}
 	s += fmt.Sprintf(" the claim is confirmed for %d of %d %s", len(confirmed), len(t), plural(len(t), "regularizer", "regularizers"))
 	if len(confirmed) > 0 {
@@ -208,7 +241,62 @@ func (rep Report) primaryFinding(regime string) string {
 	default:
 		s += fmt.Sprintf(" Where not confirmed, the study had %.0f%% power to see a gain of %.2f to %.2f points (the MDE at the realised N and spread).", 100*rep.Power, 100*mdeLo, 100*mdeHi)
 	}
+	return s + rep.failedFinding(regime)
+}
+
+// failedFinding names the LOs of the regime's comparisons whose meta-training failed, their scores, and the
+// primary comparisons again without them (the sensitivity family), for the kinds that had one.
+func (rep Report) failedFinding(regime string) string {
+	if len(rep.Failed) == 0 {
+		return ""
+	}
+	kinds := map[string]int{}
+	var v []string
+	for _, f := range rep.Failed {
+		kinds["lo-"+f.Kind]++
+		for _, sc := range rep.Scores {
+			if sc.Regime == regime && sc.LO == f.LO && sc.Step == 0 {
+				v = append(v, fmt.Sprintf("lo-%s (evaluation loss %.4f, within %.0f%% of ln 10: it never learned to lower the loss) scores %.4f here",
+					f.LO, f.EvalLoss, 100*FailedWithin, sc.Score))
+			}
+		}
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	s := fmt.Sprintf(" %d meta-%s failed: %s; the design counts every LO.", len(v), plural(len(v), "training", "trainings"), strings.Join(v, "; "))
+	var again []string
+	for _, c := range rep.in(FamilySensitivity, regime) {
+		if (kinds[c.SideA] > 0 || kinds[c.SideB] > 0) && tested(c) {
+			again = append(again, fmt.Sprintf("%s %s, Holm p %s, %s", c.SideA, pts(c), verdict.PValue(c.AdjP), c.Verdict))
+		}
+	}
+	if len(again) > 0 {
+		s += " Without the failed LOs (sensitivity, post hoc, amendment 4): " + strings.Join(again, "; ") + "."
+	}
 	return s
+}
+
+// failedIn is a note naming the failed LOs of the kinds on a side of family's comparisons in regime: the
+// secondary findings count every LO as the design does, and the note says which numbers carry a failed one.
+func (rep Report) failedIn(family, regime string) string {
+	if family == "" {
+		return ""
+	}
+	sides := map[string]bool{}
+	for _, c := range rep.in(family, regime) {
+		sides[c.SideA], sides[c.SideB] = true, true
+	}
+	var v []string
+	for _, f := range rep.Failed {
+		if sides["lo-"+f.Kind] {
+			v = append(v, "lo-"+f.LO)
+		}
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (These numbers count %s, whose meta-training failed.)", strings.Join(v, " and "))
 }
 
 // lOsPerKind is "7 vs 7 LOs for lo-sam, ..." in short: each side's LOs of the regime's primary comparisons.

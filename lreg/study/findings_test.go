@@ -77,3 +77,38 @@ func TestFindingsContradictedAndNotRead(t *testing.T) {
 		t.Errorf("answer with nothing read: %q", a)
 	}
 }
+
+// An LO whose meta-training ended at chance is named, counted in the primary comparison (the design's), and left
+// out of the sensitivity family: lo-sam's seed 0 (0.90 in the converge regime) fails, seeds 1 and 2 score 0.94
+// each, so without it lo-sam is 0.94 against lo-none's 0.62, from 2 of the 2 LOs left.
+func TestFailedLOLeftOutOnlyInTheSensitivityFamily(t *testing.T) {
+	_, _, rep := syntheticReport(t, reportDesign(), "", "sam")
+	if len(rep.Failed) != 1 || rep.Failed[0] != (FailedLO{Kind: "sam", LO: "sam", EvalLoss: 2.3025, MetaSteps: 4}) {
+		t.Fatalf("failed LOs %+v, want lo-sam seed 0 alone", rep.Failed)
+	}
+	p := find(t, rep, FamilyPrimary, "lo-sam", "converge (pooled)")
+	near(t, "primary lo-sam, every LO", p.A, (0.90+0.94+0.94)/3)
+	sens := find(t, rep, FamilySensitivity, "lo-sam", "converge (pooled)")
+	near(t, "sensitivity lo-sam", sens.A, 0.94)
+	near(t, "sensitivity lo-none", sens.B, 0.62)
+	if sens.NA != 2 || sens.WantA != 2 || sens.Note != "" || !strings.HasSuffix(sens.Verdict, "(sensitivity)") {
+		t.Errorf("sensitivity comparison %+v", sens)
+	}
+	f := rep.Findings()
+	for _, want := range []string{
+		"1 meta-training failed: lo-sam (evaluation loss 2.3025, within 1% of ln 10: it never learned to lower the loss) scores 0.9000 here; the design counts every LO. Without the failed LOs (sensitivity, post hoc, amendment 4): lo-sam +32.00 points",
+		"(These numbers count lo-sam, whose meta-training failed.)",
+	} {
+		if !strings.Contains(f, want) {
+			t.Errorf("the findings lack %q:\n%s", want, f)
+		}
+	}
+	if v := rep.Verdicts(); !strings.Contains(v, "Failed: lo-sam (evaluation loss 2.3025 after 4 meta-steps).") {
+		t.Errorf("verdicts.md does not name the failed LO:\n%s", v)
+	}
+	// Without a failed LO there is no sensitivity family.
+	_, _, rep = syntheticReport(t, reportDesign(), "sam.seed2")
+	if len(rep.Failed) != 0 || len(rep.Family(FamilySensitivity)) != 0 {
+		t.Errorf("a sensitivity family without a failed LO: %+v", rep.Failed)
+	}
+}

@@ -31,6 +31,9 @@ const (
 	// FamilyLoss is test loss, an exploratory family added after the positive control failed on accuracy
 	// (DESIGN.md, amendment 3): its verdicts are worded as exploratory, never as a claim's verdict.
 	FamilyLoss = "test loss (exploratory)"
+	// FamilySensitivity is the primary comparisons again with the LOs whose meta-training failed (Report.Failed)
+	// left out (amendment 4, post hoc): never a claim's verdict, which counts every LO.
+	FamilySensitivity = "without failed LOs (sensitivity)"
 )
 
 // Notes a comparison carries.
@@ -120,6 +123,7 @@ type Report struct {
 	Baselines     []BaselineScore
 	Sharpness     []SharpScore
 	Compute       []KindCompute    // measured wall time per LO kind
+	Failed        []FailedLO       // the LOs whose meta-training left them at chance
 	Controls      []ControlReading // the positive controls of the regimes that can overfit (readRule)
 	Comparisons   []Comparison     // every family, in order
 	NotComputable []string         // what the records (or the design) do not allow, in words
@@ -262,6 +266,11 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 
 	rep.Sharpness = sharpScores(p, recs)
 	rep.Compute = computeOf(p, recs)
+	rep.Failed = failedLOs(p, recs)
+	failed := map[string]bool{}
+	for _, f := range rep.Failed {
+		failed[f.LO] = true
+	}
 
 	// The comparisons, family by family.
 	side := func(regime, kind string, step int, measure func(LOScore) float64) []float64 {
@@ -328,6 +337,30 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 		for _, k := range regularized {
 			add(sides{r.Name, "lo-" + k, "lo-" + ref, 0}, FamilyPrimary, fmt.Sprintf("lo-%s has a higher test accuracy than lo-%s", k, ref), r.Name+" (pooled)", "LO score: test accuracy, mean over tasks", +1,
 				side(r.Name, k, 0, score), side(r.Name, ref, 0, score), seedsOf[k], seedsOf[ref], "LOs")
+		}
+	}
+	if len(rep.Failed) > 0 { // the primary comparisons again, the failed LOs left out (amendment 4)
+		kept := func(regime, kind string) ([]float64, int) {
+			var v []float64
+			left := 0
+			for _, s := range rep.Scores {
+				if s.Regime == regime && s.Kind == kind && s.Step == 0 && s.Complete() {
+					if failed[s.LO] {
+						left++
+						continue
+					}
+					v = append(v, s.Score)
+				}
+			}
+			return v, left
+		}
+		for _, r := range d.Regimes {
+			b, lb := kept(r.Name, ref)
+			for _, k := range regularized {
+				a, la := kept(r.Name, k)
+				add(sides{r.Name, "lo-" + k, "lo-" + ref, 0}, FamilySensitivity, fmt.Sprintf("lo-%s has a higher test accuracy than lo-%s", k, ref), r.Name+" (pooled)",
+					"LO score, the LOs whose meta-training failed left out", +1, a, b, seedsOf[k]-la, seedsOf[ref]-lb, "LOs")
+			}
 		}
 	}
 	for _, r := range d.Regimes {
@@ -541,23 +574,59 @@ func readRule(controls []ControlReading, cs []Comparison) {
 		}
 	}
 	for i := range cs {
-		if c := &cs[i]; c.Family == FamilyLoss {
-			c.Verdict = exploratory(c.Verdict)
+		switch c := &cs[i]; c.Family {
+		case FamilyLoss:
+			c.Verdict = qualified(c.Verdict, "exploratory")
+		case FamilySensitivity:
+			c.Verdict = qualified(c.Verdict, "sensitivity")
 		}
 	}
 }
 
-// exploratory words a verdict of the exploratory family so that it cannot be read as a claim's verdict.
-func exploratory(v string) string {
+// qualified words a verdict of a family that is not the claim's (exploratory, sensitivity) so that it cannot be
+// read as a claim's verdict.
+func qualified(v, tag string) string {
 	switch v {
 	case verdict.Confirmed:
-		return "holds (exploratory)"
+		return "holds (" + tag + ")"
 	case verdict.Contradicted:
-		return "reversed (exploratory)"
+		return "reversed (" + tag + ")"
 	case verdict.NotConfirmed:
-		return "no difference shown (exploratory)"
+		return "no difference shown (" + tag + ")"
 	}
 	return v
+}
+
+// FailedLO is an LO whose meta-training left it at chance: its last evaluation loss is within FailedWithin of
+// ChanceLoss, so it never learned to lower the optimizee's loss. The design counts it like any other LO (the
+// primary endpoint); the sensitivity family leaves it out.
+type FailedLO struct {
+	Kind      string  `json:"kind"`
+	LO        string  `json:"lo"`
+	EvalLoss  float64 `json:"eval_loss"`
+	MetaSteps int     `json:"meta_steps"`
+}
+
+const (
+	// ChanceLoss is the cross-entropy of a uniform guess over the 10 classes every data set of the study has.
+	ChanceLoss = 2.302585092994046 // ln 10
+	// FailedWithin is how close to ChanceLoss an LO's evaluation loss must be for its meta-training to have failed.
+	FailedWithin = 0.01
+)
+
+// failedLOs are the meta-trained LOs whose evaluation loss stayed at chance, in the plan's order.
+func failedLOs(p *Plan, recs map[string]Record) []FailedLO {
+	var out []FailedLO
+	for i, u := range p.Units {
+		rec, ok := recs[p.IDs[i]]
+		if !ok || u.Kind != MetaTrain || rec.Outcome.LO == nil {
+			continue
+		}
+		if lo := rec.Outcome.LO; lo.EvalLoss >= (1-FailedWithin)*ChanceLoss {
+			out = append(out, FailedLO{Kind: u.LOKind, LO: u.LO, EvalLoss: lo.EvalLoss, MetaSteps: lo.MetaSteps})
+		}
+	}
+	return out
 }
 
 // perSeed is, for each of n seeds, the mean over the tasks of the seed's value; seeds missing on a task or

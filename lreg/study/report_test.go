@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -113,8 +114,9 @@ func seedOfLO(lo string) int {
 	return s
 }
 
-// writeSynthetic writes records (and LO files) for every unit of p but those whose LO is skip.
-func writeSynthetic(t *testing.T, p *Plan, dir, skip string) {
+// writeSynthetic writes records (and LO files) for every unit of p but those whose LO is skip; the LOs named in
+// failed end their meta-training at chance (evaluation loss 2.3025), the others at 0.3.
+func writeSynthetic(t *testing.T, p *Plan, dir, skip string, failed ...string) {
 	t.Helper()
 	prov := record.Provenance{Profile: Profile(p.Design), Backend: "go:test", CodeVersion: "test"}
 	loIDs := map[string]string{} // LO (or snapshot) name -> identity
@@ -157,7 +159,10 @@ func writeSynthetic(t *testing.T, p *Plan, dir, skip string) {
 		out := Outcome{Backend: "go", Data: "fp-test", DataSource: "test"}
 		switch u.Kind {
 		case MetaTrain:
-			lo := &LOOutcome{File: u.Outputs()[1], MetaSteps: 4}
+			lo := &LOOutcome{File: u.Outputs()[1], MetaSteps: 4, EvalLoss: 0.3}
+			if slices.Contains(failed, u.LO) {
+				lo.EvalLoss = 2.3025
+			}
 			lo.ID = saveLO(u, lo.File, float64(i+1)/100)
 			loIDs[u.LO] = lo.ID
 			for k, s := range u.Snapshots {
@@ -222,14 +227,14 @@ func writeSynthetic(t *testing.T, p *Plan, dir, skip string) {
 
 // syntheticReport is the report of d's synthetic records but those of the LO skip, and the directory that holds
 // them.
-func syntheticReport(t *testing.T, d Design, skip string) (*Plan, string, Report) {
+func syntheticReport(t *testing.T, d Design, skip string, failed ...string) (*Plan, string, Report) {
 	t.Helper()
 	p, err := NewPlan(d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	writeSynthetic(t, p, dir, skip)
+	writeSynthetic(t, p, dir, skip, failed...)
 	rep, err := NewReport(p, dir)
 	if err != nil {
 		t.Fatal(err)

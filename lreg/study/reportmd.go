@@ -250,12 +250,17 @@ func (rep Report) Verdicts() string {
 		{FamilyPositive, "Positive control: does an explicit regularizer help? (runs are the units)"},
 		{FamilySharp, "Sharpness at the end of each regime's runs (PGA probes; lower F is flatter; the MDE in F's units)"},
 		{FamilyLoss, "Test loss, exploratory (added after the positive control failed on accuracy, amendment 3; lower is better; the MDE in nats; a diverged run is left out)"},
+		{FamilySensitivity, "Sensitivity, post hoc (amendment 4): the primary comparisons with the LOs whose meta-training failed left out"},
 	} {
 		cs := rep.Family(f.name)
 		if len(cs) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "\n## %s\n\n| family | claim | where | A | B | A - B [95%% CI] | over | p | p (Holm) | verdict | MDE |\n|---|---|---|---|---|---|---|---|---|---|---|\n", f.title)
+		fmt.Fprintf(&b, "\n## %s\n\n", f.title)
+		if f.name == FamilySensitivity {
+			b.WriteString(rep.failedList() + "\n\n")
+		}
+		b.WriteString("| family | claim | where | A | B | A - B [95% CI] | over | p | p (Holm) | verdict | MDE |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, c := range cs {
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c.Family, c.Claim, c.Task, num(c.A), num(c.B), effect(c), c.Over,
 				verdict.PValue(c.Test.P), verdict.PValue(c.AdjP), c.Shown(), c.mde())
@@ -292,7 +297,7 @@ func (rep Report) overfitReading() string {
 		case c.Family == FamilyPositive && c.Tested:
 			out = append(out, "**No explicit regularizer is confirmed to help in the "+c.Regime+" regime (positive control): by the design's rule its LO comparisons are not read as evidence about regularization (their verdicts say \""+NotRead+"\").**")
 		case c.Family == FamilyLoss && c.Helped:
-			out = append(out, "On test loss (exploratory, amendment 3) an explicit regularizer does lower it there, so the exploratory test-loss comparisons of the LOs in that regime are read (verdicts.md, last family).")
+			out = append(out, "On test loss (exploratory, amendment 3) an explicit regularizer does lower it there, so the exploratory test-loss comparisons of the LOs in that regime are read (verdicts.md, the test-loss family).")
 		case c.Family == FamilyLoss && c.Tested:
 			out = append(out, "On test loss (exploratory, amendment 3) no explicit regularizer is shown to lower it there: the exploratory test-loss comparisons of the LOs in that regime are not read.")
 		}
@@ -307,6 +312,16 @@ func effect(c Comparison) string {
 	return fmt.Sprintf("%s [%s, %s]", verdict.Num(c.Test.Diff), verdict.Num(c.Test.Low), verdict.Num(c.Test.High))
 }
 
+// failedList says which LOs' meta-training failed, and by what rule.
+func (rep Report) failedList() string {
+	var v []string
+	for _, f := range rep.Failed {
+		v = append(v, fmt.Sprintf("lo-%s (evaluation loss %.4f after %d meta-steps)", f.LO, f.EvalLoss, f.MetaSteps))
+	}
+	return fmt.Sprintf("A meta-training failed where its LO's last evaluation loss is within %.0f%% of ln 10 = %.4f, a uniform guess's: "+
+		"the LO never learned to lower the optimizee's loss. Failed: %s.", 100*FailedWithin, ChanceLoss, strings.Join(v, ", "))
+}
+
 // ReportJSON is verdicts.json: the comparisons (numbers that are NaN or infinite are null) and the LO scores.
 type ReportJSON struct {
 	Size          string          `json:"size"`
@@ -318,6 +333,7 @@ type ReportJSON struct {
 	Comparisons   []ComparisonRec `json:"comparisons"`
 	Scores        []ScoreRec      `json:"scores"`
 	Compute       []KindCompute   `json:"compute"`
+	Failed        []FailedLO      `json:"failed_los,omitempty"`
 	NotComputable []string        `json:"not_computable"`
 }
 
@@ -344,7 +360,7 @@ type ScoreRec struct {
 
 // JSON is the report as verdicts.json holds it.
 func (rep Report) JSON() ReportJSON {
-	out := ReportJSON{Size: rep.Size, Design: rep.Design, Records: rep.Records, Units: rep.Units, Versions: rep.Versions, Backends: rep.Backends, NotComputable: rep.NotComputable, Compute: rep.Compute}
+	out := ReportJSON{Size: rep.Size, Design: rep.Design, Records: rep.Records, Units: rep.Units, Versions: rep.Versions, Backends: rep.Backends, NotComputable: rep.NotComputable, Compute: rep.Compute, Failed: rep.Failed}
 	plain := make([]verdict.Comparison, len(rep.Comparisons))
 	for i, c := range rep.Comparisons {
 		plain[i] = c.Comparison
