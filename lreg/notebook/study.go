@@ -147,11 +147,11 @@ func (e *Env) StudyPositive(cfg StudyConfig) {
 	}
 }
 
-// StudyTables shows the rest of the report: the per-task, train-test gap and control families, what the records
+// StudyTables shows the rest of the report: the per-task, train-test gap, control and sensitivity families, what the records
 // cannot give, and the tables of every LO's scores.
 func (e *Env) StudyTables(cfg StudyConfig) {
 	p, _, rep, _ := e.openStudy(cfg)
-	for _, s := range []string{"## Per task", "## Train-test gap", "## Control", "## Not computable"} {
+	for _, s := range []string{"## Per task", "## Train-test gap", "## Control", "## Sensitivity", "## Not computable"} {
 		e.Say("%s", verdictsSection(rep, s))
 	}
 	_, tables, _ := strings.Cut(rep.Tables(p.Design), "\n## ") // without the title and header the first cell said
