@@ -59,6 +59,17 @@ func (rep Report) in(family, regime string) []Comparison {
 	return out
 }
 
+// withVerdict is the comparisons of cs whose verdict is v.
+func withVerdict(cs []Comparison, v string) []Comparison {
+	var out []Comparison
+	for _, c := range cs {
+		if c.Verdict == v {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // tested reports whether a comparison has a test (two or more replicates a side and a p-value).
 func tested(c Comparison) bool { return c.NA >= 2 && c.NB >= 2 && !math.IsNaN(c.Test.Diff) }
 
@@ -109,23 +120,18 @@ func plural(n int, one, many string) string {
 
 // answer is the study's answer to the paper's claim in one sentence, from the primary comparisons that are read.
 func (rep Report) answer() (s string) {
-	var readable, confirmed, contradicted []Comparison
+	var readable []Comparison
 	maxHigh, maxAt := math.Inf(-1), ""
 	for _, c := range rep.Family(FamilyPrimary) {
 		if !read(c) {
 			continue
 		}
 		readable = append(readable, c)
-		switch c.Verdict {
-		case verdict.Confirmed:
-			confirmed = append(confirmed, c)
-		case verdict.Contradicted:
-			contradicted = append(contradicted, c)
-		}
 		if c.Test.High > maxHigh {
 			maxHigh, maxAt = c.Test.High, c.SideA+" in the "+c.Regime+" regime"
 		}
 	}
+	confirmed, contradicted := withVerdict(readable, verdict.Confirmed), withVerdict(readable, verdict.Contradicted)
 	defer func() { s += rep.sensitivityAnswer() }()
 	switch {
 	case len(readable) == 0:
@@ -146,18 +152,14 @@ func (rep Report) answer() (s string) {
 // sensitivityAnswer adds to the answer what the sensitivity family says where it differs in kind: the
 // comparisons that are read and show a difference once the failed LOs are left out.
 func (rep Report) sensitivityAnswer() string {
-	var above, below []Comparison
+	var readable []Comparison
 	for _, c := range rep.Family(FamilySensitivity) {
-		if !read(c) {
-			continue
-		}
-		switch c.Verdict {
-		case qualified(verdict.Confirmed, "sensitivity"):
-			above = append(above, c)
-		case qualified(verdict.Contradicted, "sensitivity"):
-			below = append(below, c)
+		if read(c) {
+			readable = append(readable, c)
 		}
 	}
+	above := withVerdict(readable, qualified(verdict.Confirmed, "sensitivity"))
+	below := withVerdict(readable, qualified(verdict.Contradicted, "sensitivity"))
 	s := ""
 	if len(below) > 0 {
 		s += fmt.Sprintf(" Leaving out the %d %s whose meta-training failed (sensitivity, post hoc), %s %s significantly below lo-none (Holm).",
@@ -174,7 +176,7 @@ func (rep Report) sensitivityAnswer() string {
 // point estimates, what Holm says against the claim, the largest gain the intervals allow and the MDE.
 func (rep Report) primaryFinding(regime string) string {
 	cs := rep.in(FamilyPrimary, regime)
-	var t, confirmed, contradicted, below, above, excl []Comparison
+	var t, below, above, excl []Comparison
 	lo, hi := Comparison{}, Comparison{}
 	mdeLo, mdeHi := math.Inf(1), math.Inf(-1)
 	for _, c := range cs {
@@ -193,15 +195,8 @@ func (rep Report) primaryFinding(regime string) string {
 		} else {
 			above = append(above, c)
 		}
-		switch c.Verdict {
-		case verdict.Confirmed:
-			confirmed = append(confirmed, c)
-		case verdict.Contradicted:
-			contradicted = append(contradicted, c)
-		default:
-			if c.Test.High < 0 || c.Test.Low > 0 {
-				excl = append(excl, c)
-			}
+		if c.Verdict != verdict.Confirmed && c.Verdict != verdict.Contradicted && (c.Test.High < 0 || c.Test.Low > 0) {
+			excl = append(excl, c)
 		}
 		if !math.IsNaN(c.MDE) {
 			mdeLo, mdeHi = math.Min(mdeLo, c.MDE), math.Max(mdeHi, c.MDE)
@@ -210,6 +205,7 @@ func (rep Report) primaryFinding(regime string) string {
 	if len(t) == 0 {
 		return fmt.Sprintf("**%s regime, primary endpoint:** no comparison has two LOs a side yet.", regime)
 	}
+	confirmed, contradicted := withVerdict(t, verdict.Confirmed), withVerdict(t, verdict.Contradicted)
 	runs, diverged := 0, 0
 	for _, sc := range rep.Scores {
 		if sc.Regime == regime && sc.Step == 0 {
