@@ -340,26 +340,21 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 		}
 	}
 	if len(rep.Failed) > 0 { // the primary comparisons again, the failed LOs left out (amendment 4)
-		kept := func(regime, kind string) ([]float64, int) {
-			var v []float64
-			left := 0
-			for _, s := range rep.Scores {
-				if s.Regime == regime && s.Kind == kind && s.Step == 0 && s.Complete() {
-					if failed[s.LO] {
-						left++
-						continue
-					}
-					v = append(v, s.Score)
-				}
+		kept := func(s LOScore) float64 {
+			if failed[s.LO] {
+				return nan()
 			}
-			return v, left
+			return s.Score
+		}
+		failedOf := map[string]int{}
+		for _, f := range rep.Failed {
+			failedOf[f.Kind]++
 		}
 		for _, r := range d.Regimes {
-			b, lb := kept(r.Name, ref)
 			for _, k := range regularized {
-				a, la := kept(r.Name, k)
 				add(sides{r.Name, "lo-" + k, "lo-" + ref, 0}, FamilySensitivity, fmt.Sprintf("lo-%s has a higher test accuracy than lo-%s", k, ref), r.Name+" (pooled)",
-					"LO score, the LOs whose meta-training failed left out", +1, a, b, seedsOf[k]-la, seedsOf[ref]-lb, "LOs")
+					"LO score, the LOs whose meta-training failed left out", +1, side(r.Name, k, 0, kept), side(r.Name, ref, 0, kept),
+					seedsOf[k]-failedOf[k], seedsOf[ref]-failedOf[ref], "LOs")
 			}
 		}
 	}
