@@ -221,6 +221,30 @@ func (rep Report) recorded() string {
 	return fmt.Sprintf("Partial: %d of %d units of %s recorded.", rep.Records, rep.Units, name)
 }
 
+// failedDrawn names the LOs among the points of groups whose meta-training failed (Report.Failed; a snapshot
+// is labelled LO.stepN): they are drawn and counted in their kind's mean, as the design counts every LO.
+func (rep Report) failedDrawn(groups [][]Group) string {
+	var v []string
+	for _, f := range rep.Failed {
+		drawn := false
+		for _, gs := range groups {
+			for _, g := range gs {
+				for _, l := range g.Labels {
+					drawn = drawn || l == f.LO || strings.HasPrefix(l, f.LO+".step")
+				}
+			}
+		}
+		if drawn {
+			v = append(v, "lo-"+f.LO)
+		}
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" The meta-training of %s failed (its evaluation loss within %.0f%% of ln 10, a uniform guess's): drawn, and counted in the means, as the design counts every LO.",
+		strings.Join(v, " and "), 100*FailedWithin)
+}
+
 // incomplete names the groups with fewer replicates than the design's.
 func incomplete(groups []Group, unit string) string {
 	var short []string
@@ -272,7 +296,7 @@ func (rep Report) primaryFigure(d Design, r Regime) Figure {
 		}
 	}
 	caption := fmt.Sprintf("%s One point per LO (one meta-seed): its test accuracy averaged over the regime's %d tasks; %s", rep.recorded(), len(r.Tasks), pointsAndMeans) +
-		incomplete(groups, "LOs") + notDrawn([][]Group{groups})
+		incomplete(groups, "LOs") + notDrawn([][]Group{groups}) + rep.failedDrawn([][]Group{groups})
 	if len(refs) > 0 {
 		caption += " Dashed: the baselines' means (" + strings.Join(names, ", ") + ")."
 	}
@@ -357,7 +381,7 @@ func (rep Report) doseFigure(d Design, dose Dose) Figure {
 		}
 	}
 	caption := fmt.Sprintf("%s lo-%s and lo-%s meta-tested in the %s regime as snapshots and as final LOs (the curriculum's best, at most %d meta-steps): one point per LO, its test accuracy averaged over the tasks; %s LOs in: %s.",
-		rep.recorded(), dose.Kinds[1], dose.Kinds[0], dose.Regime, d.Meta.MaxMetaSteps, pointsAndMeans, counts(groups, "LOs")) + notDrawn(groups)
+		rep.recorded(), dose.Kinds[1], dose.Kinds[0], dose.Regime, d.Meta.MaxMetaSteps, pointsAndMeans, counts(groups, "LOs")) + notDrawn(groups) + rep.failedDrawn(groups)
 	c := plot.Strips(fmt.Sprintf("Dose-response: lo-%s and lo-%s over meta-training (%s regime)", dose.Kinds[1], dose.Kinds[0], dose.Regime),
 		"the LO meta-tested", "LO score: test accuracy, mean over the tasks", cats, strips(groups), nil).Caption(caption)
 	return Figure{Name: "dose-response", Chart: c}
@@ -389,7 +413,7 @@ func (rep Report) sharpFigure(d Design, measure string) (Figure, bool) {
 		kinds = append(kinds, g.Name)
 	}
 	caption := fmt.Sprintf("%s PGA sharpness (%d steps in the L∞ ball of radius ε) at the final points of %d runs per LO and task on %d tasks; one point per LO, its final F averaged over its points and the tasks (lower is flatter); %s LOs in: %s.",
-		rep.recorded(), pr.Probe.Steps, pr.Runs, len(pr.Tasks), pointsAndMeans, counts(groups, "LOs")) + notDrawn(groups)
+		rep.recorded(), pr.Probe.Steps, pr.Runs, len(pr.Tasks), pointsAndMeans, counts(groups, "LOs")) + notDrawn(groups) + rep.failedDrawn(groups)
 	what := "loss increase"
 	if measure == probe.KindGradNorm {
 		what = "gradient-norm increase"

@@ -106,9 +106,20 @@ func TestFailedLOLeftOutOnlyInTheSensitivityFamily(t *testing.T) {
 	if v := rep.Verdicts(); !strings.Contains(v, "Failed: lo-sam (evaluation loss 2.3025 after 4 meta-steps).") {
 		t.Errorf("verdicts.md does not name the failed LO:\n%s", v)
 	}
-	// Without a failed LO there is no sensitivity family.
+	// The figures that draw it say so: the primary, the dose-response (its snapshots) and the sharpness.
+	const note = "The meta-training of lo-sam failed (its evaluation loss within 1% of ln 10, a uniform guess's): drawn, and counted in the means"
+	figs := rep.Figures(reportDesign())
+	for _, name := range []string{"primary-converge", "dose-response", "sharpness-loss"} {
+		if c := figure(t, figs, name).CaptionText(); !strings.Contains(c, note) {
+			t.Errorf("figure %s's caption does not name the failed LO: %q", name, c)
+		}
+	}
+	// Without a failed LO there is no sensitivity family, and no caption names one.
 	_, _, rep = syntheticReport(t, reportDesign(), "sam.seed2")
 	if len(rep.Failed) != 0 || len(rep.Family(FamilySensitivity)) != 0 {
 		t.Errorf("a sensitivity family without a failed LO: %+v", rep.Failed)
+	}
+	if c := figure(t, rep.Figures(reportDesign()), "primary-converge").CaptionText(); strings.Contains(c, "failed (its evaluation loss") {
+		t.Errorf("a caption names a failed LO where none failed: %q", c)
 	}
 }
