@@ -65,14 +65,24 @@ func (rep Report) computeTable() string {
 		"Meta-training hours, then the hours of the kind's meta-tests (both regimes, snapshots included) and probes. Units ran on " +
 		"the backends above, often beside other work, so a quiet machine is faster; `lreg bench` gives the speed of one meta-step.\n\n" +
 		"| kind | LOs | meta-steps | meta-train (h) | s per LO | s per meta-step | meta-test (h) | probes (h) | all (h) |\n|---|---|---|---|---|---|---|---|---|\n")
-	var tot KindCompute
 	for _, k := range rep.Compute {
 		fmt.Fprintf(&b, "| %s | %d | %d | %.2f | %.0f | %.3f | %.2f | %.2f | %.2f |\n", k.Kind, k.LOs, k.MetaSteps, k.TrainHours, k.SecondsPerLO,
-			k.SecondsPerMSt, k.TestHours, k.ProbeHours, k.TrainHours+k.TestHours+k.ProbeHours)
+			k.SecondsPerMSt, k.TestHours, k.ProbeHours, k.Hours())
+	}
+	tot := totalCompute(rep.Compute)
+	fmt.Fprintf(&b, "| all | %d | %d | %.2f | | | %.2f | %.2f | %.2f |\n", tot.LOs, tot.MetaSteps, tot.TrainHours, tot.TestHours, tot.ProbeHours, tot.Hours())
+	return b.String()
+}
+
+// Hours is the kind's meta-training, meta-test and probe hours together.
+func (k KindCompute) Hours() float64 { return k.TrainHours + k.TestHours + k.ProbeHours }
+
+// totalCompute sums the kinds' LOs, meta-steps and hours (the rates per LO and per meta-step are left 0).
+func totalCompute(kinds []KindCompute) KindCompute {
+	var tot KindCompute
+	for _, k := range kinds {
 		tot.LOs, tot.MetaSteps = tot.LOs+k.LOs, tot.MetaSteps+k.MetaSteps
 		tot.TrainHours, tot.TestHours, tot.ProbeHours = tot.TrainHours+k.TrainHours, tot.TestHours+k.TestHours, tot.ProbeHours+k.ProbeHours
 	}
-	fmt.Fprintf(&b, "| all | %d | %d | %.2f | | | %.2f | %.2f | %.2f |\n", tot.LOs, tot.MetaSteps, tot.TrainHours, tot.TestHours, tot.ProbeHours,
-		tot.TrainHours+tot.TestHours+tot.ProbeHours)
-	return b.String()
+	return tot
 }

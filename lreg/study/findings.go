@@ -158,16 +158,12 @@ func (rep Report) sensitivityAnswer() string {
 			readable = append(readable, c)
 		}
 	}
-	above := withVerdict(readable, qualified(verdict.Confirmed, "sensitivity"))
-	below := withVerdict(readable, qualified(verdict.Contradicted, "sensitivity"))
 	s := ""
-	if len(below) > 0 {
-		s += fmt.Sprintf(" Leaving out the %d %s whose meta-training failed (sensitivity, post hoc), %s %s significantly below lo-none (Holm).",
-			len(rep.Failed), plural(len(rep.Failed), "LO", "LOs"), names(below), plural(len(below), "is", "are"))
-	}
-	if len(above) > 0 {
-		s += fmt.Sprintf(" Leaving out the %d %s whose meta-training failed (sensitivity, post hoc), %s %s significantly above lo-none (Holm).",
-			len(rep.Failed), plural(len(rep.Failed), "LO", "LOs"), names(above), plural(len(above), "is", "are"))
+	for _, w := range []struct{ verdict, where string }{{verdict.Contradicted, "below"}, {verdict.Confirmed, "above"}} {
+		if cs := withVerdict(readable, qualified(w.verdict, "sensitivity")); len(cs) > 0 {
+			s += fmt.Sprintf(" Leaving out the %d %s whose meta-training failed (sensitivity, post hoc), %s %s significantly %s lo-none (Holm).",
+				len(rep.Failed), plural(len(rep.Failed), "LO", "LOs"), names(cs), plural(len(cs), "is", "are"), w.where)
+		}
 	}
 	return s
 }
@@ -361,9 +357,9 @@ func (rep Report) lossFinding(regime string) string {
 			higher++
 		}
 		switch c.Verdict {
-		case "holds (exploratory)":
+		case qualified(verdict.Confirmed, "exploratory"):
 			held++
-		case "reversed (exploratory)":
+		case qualified(verdict.Contradicted, "exploratory"):
 			reversed++
 		}
 	}
@@ -484,16 +480,11 @@ func (rep Report) sharpFinding(regime string) string {
 		strings.Join(v, "; "), flatter, sharper, shown)
 }
 
-// scaleFinding puts lo-none beside the hand-designed baselines: how good the LOs are at all.
+// scaleFinding puts the reference LO kind (side B of the regime's primary comparisons, its mean LO score)
+// beside the hand-designed baselines: how good the LOs are at all.
 func (rep Report) scaleFinding(regime string) string {
-	var ref []float64
-	for _, s := range rep.Scores {
-		if s.Regime == regime && s.Step == 0 && s.Complete() && "lo-"+s.Kind == rep.reference() {
-			ref = append(ref, s.Score)
-		}
-	}
-	m, _ := meanSD(ref)
-	if math.IsNaN(m) {
+	cs := rep.in(FamilyPrimary, regime)
+	if len(cs) == 0 || math.IsNaN(cs[0].B) {
 		return ""
 	}
 	var v []string
@@ -507,29 +498,17 @@ func (rep Report) scaleFinding(regime string) string {
 	if len(v) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("For scale: %s's mean score is %.4f, the baselines' %s.", rep.reference(), m, strings.Join(v, ", "))
-}
-
-// reference is the unregularized LO kind every regularized kind is compared with.
-func (rep Report) reference() string {
-	if cs := rep.Family(FamilyPrimary); len(cs) > 0 {
-		return cs[0].SideB
-	}
-	return "lo-none"
+	return fmt.Sprintf("For scale: %s's mean score is %.4f, the baselines' %s.", cs[0].SideB, cs[0].B, strings.Join(v, ", "))
 }
 
 // computeFinding is the measured compute of the records.
 func (rep Report) computeFinding() string {
-	var train, test, probes float64
-	var los int
-	for _, k := range rep.Compute {
-		train, test, probes, los = train+k.TrainHours, test+k.TestHours, probes+k.ProbeHours, los+k.LOs
-	}
-	if los == 0 {
+	tot := totalCompute(rep.Compute)
+	if tot.LOs == 0 {
 		return ""
 	}
 	return fmt.Sprintf("Compute: the records took %.1f hours of wall time (%d LOs meta-trained in %.1f h, their meta-tests %.1f h, probes %.1f h; per kind in tables.md), on %s.",
-		train+test+probes, los, train, test, probes, backendNames(rep.Backends))
+		tot.Hours(), tot.LOs, tot.TrainHours, tot.TestHours, tot.ProbeHours, backendNames(rep.Backends))
 }
 
 // backendNames is the backends by name alone ("xla", not its plugin's path), each once.
