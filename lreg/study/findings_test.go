@@ -9,6 +9,16 @@ import (
 	"github.com/lreg/lreg/lreg/verdict"
 )
 
+// hasAll fails t for each of wants that the findings f lack.
+func hasAll(t *testing.T, f string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(f, want) {
+			t.Errorf("the findings lack %q:\n%s", want, f)
+		}
+	}
+}
+
 // The findings of the synthetic report, against the hand values of TestReportSynthetic: lo-sam 0.92 against
 // lo-none 0.62 in the converge regime (+0.30, half-width t(0.975, 2) * 0.04 / sqrt(2) = 0.1217, Holm-confirmed),
 // +0.05 in the overfit one; the snapshots at meta-steps 1 and 3: +0.00 and +0.10; sam 0.30 above SGD in the
@@ -17,7 +27,7 @@ import (
 func TestFindingsSynthetic(t *testing.T) {
 	_, _, rep := syntheticReport(t, reportDesign(), "sam.seed2")
 	f := rep.Findings()
-	for _, want := range []string{
+	hasAll(t, f,
 		"*Partial: 53 of 63 units recorded;",
 		"**The paper's claim holds at this scale for lo-sam: its LOs reach a higher test accuracy than lo-none on the primary endpoint (Holm-corrected); 1 of 2 primary comparisons that are read confirm it.**",
 		"- **converge regime, primary endpoint** (test accuracy pooled over the tasks, LOs as units, lo-none 2 of 2 LOs, lo-sam 2 of 3; 1 of the final LOs' 20 runs diverged, each counted as 0): the claim is confirmed for 1 of 1 regularizer (lo-sam). 0 of 1 point estimates are below lo-none and 1 above: +30.00 points [+17.83, +42.17] (lo-sam).\n",
@@ -26,11 +36,7 @@ func TestFindingsSynthetic(t *testing.T) {
 		"lo-sam -0.05 [-0.111, +0.0108]; 1 flatter and 0 sharper",
 		"For scale: lo-none's mean score is 0.6200, the baselines' sgd 0.8200, sgd-l2 0.8200, sam 0.9200.",
 		"on the go backend.",
-	} {
-		if !strings.Contains(f, want) {
-			t.Errorf("the findings lack %q:\n%s", want, f)
-		}
-	}
+	)
 	// lo-none-final2 has one LO: no control sentence.
 	if strings.Contains(f, "second copy") {
 		t.Errorf("a control sentence from one LO:\n%s", f)
@@ -59,18 +65,14 @@ func TestFindingsContradictedAndNotRead(t *testing.T) {
 	rep.Comparisons[1].MDE = 0.0231
 	rep.Comparisons[7].B = 2.4958
 	f := rep.Findings()
-	for _, want := range []string{
+	hasAll(t, f,
 		"**The paper's claim is not confirmed at this scale: no regularized LO reaches a higher test accuracy than lo-none in any regime that is read (2 primary comparisons), and lo-sam reaches a significantly lower one (Holm-corrected).**",
 		"the claim is confirmed for 0 of 2 regularizers. 2 of 2 point estimates are below lo-none and 0 above: from -3.00 points [-5.00, -1.00] (lo-sam) to -1.00 points [-3.00, +0.40] (lo-gam). After Holm's correction lo-sam is significantly below lo-none (the claim contradicted). Where not confirmed, the study had 80% power to see a gain of 2.31 points",
 		"lo-none-final2 against lo-none -2.50 points [-5.00, +0.00]; lo-sam against lo-none-final2 -0.50 points [-3.00, +2.00]. By the point estimates lo-sam is closer to lo-none-final2 than lo-none-final2 is to lo-none",
 		"**overfit regime, primary endpoint** (test accuracy pooled over the tasks, LOs as units, lo-none 10 of 10 LOs, lo-sam 5 of 5; 0 of the final LOs' 0 runs diverged, each counted as 0): not read (its positive control failed, below). For the record, 0 of 1 point estimates are below lo-none: +2.00 points [-2.00, +6.00] (lo-sam).",
 		"sgd-l2 -0.30 points [-1.00, +0.40]. It does not beat SGD, so by the design's rule this regime's LO accuracy comparisons are not read",
 		"On test loss (exploratory, amendment 3) the explicit regularizers against SGD: sgd-l2 -0.14 nats [-0.18, -0.1]: an explicit regularizer does lower test loss here. The LOs against lo-none (2.50 nats): lo-sam +0.68 [+0.03, +1.33]; 0 lower and 1 higher, 0 shown lower and 0 shown higher after Holm's correction.",
-	} {
-		if !strings.Contains(f, want) {
-			t.Errorf("the findings lack %q:\n%s", want, f)
-		}
-	}
+	)
 	// Nothing read at all: the answer says so.
 	rep.Comparisons = rep.Comparisons[2:3]
 	if a := rep.answer(); !strings.HasPrefix(a, "No primary comparison can be read yet") {
@@ -95,14 +97,10 @@ func TestFailedLOLeftOutOnlyInTheSensitivityFamily(t *testing.T) {
 		t.Errorf("sensitivity comparison %+v", sens)
 	}
 	f := rep.Findings()
-	for _, want := range []string{
+	hasAll(t, f,
 		"1 meta-training failed: lo-sam (evaluation loss 2.3025, within 1% of ln 10: it never learned to lower the loss) scores 0.9000 here; the design counts every LO. Without the failed LOs (sensitivity, post hoc, amendment 4): lo-sam +32.00 points",
 		"(These numbers count lo-sam, whose meta-training failed.)",
-	} {
-		if !strings.Contains(f, want) {
-			t.Errorf("the findings lack %q:\n%s", want, f)
-		}
-	}
+	)
 	if v := rep.Verdicts(); !strings.Contains(v, "Failed: lo-sam (evaluation loss 2.3025 after 4 meta-steps).") {
 		t.Errorf("verdicts.md does not name the failed LO:\n%s", v)
 	}
