@@ -282,3 +282,24 @@ func (c Config) ForwardGFLOP(N int) float64 {
 // MetaStepGFLOP counts the LO's matmuls in a first-order meta-step of T steps on N coordinates: each step's
 // forward, and its backward's two matmuls per forward one (the gradients of both operands).
 func (c Config) MetaStepGFLOP(N, T int) float64 { return 3 * float64(T) * c.ForwardGFLOP(N) }
+
+// MetaStepMinGB counts, in GB, the element-wise bytes of the LSTM's T steps on N coordinates in a first-order
+// meta-step that no fusion of them avoids while the matmuls are kernels of their own (whose inputs and outputs
+// must be in memory): per layer and step, H values per coordinate each of
+//   - forward: read the pre-activations (4H) and c_{t-1} (H), write c_t and h_t (2H);
+//   - backward: read the pre-activations again (4H, the gates recomputed, not stored), c_{t-1}, c_t, d h_t and
+//     d c_t (4H), write d pre (4H) and d c_{t-1} (H);
+//
+// 20H values, of bytes each. The optimizee's kernels and the LO's inputs and output layer are left out, so it is
+// a lower bound.
+func (c Config) MetaStepMinGB(N, T, bytes int) float64 {
+	c = c.Defaults()
+	return float64(T) * float64(c.Layers) * 20 * float64(c.Hidden) * float64(N) * float64(bytes) / 1e9
+}
+
+// ForwardMinGB counts the same for one LO step with no backward pass (the meta-test's): per layer, read the
+// pre-activations and c_{t-1}, write c_t and h_t, 7H values of bytes each per coordinate.
+func (c Config) ForwardMinGB(N, bytes int) float64 {
+	c = c.Defaults()
+	return float64(c.Layers) * 7 * float64(c.Hidden) * float64(N) * float64(bytes) / 1e9
+}

@@ -282,3 +282,22 @@ func TestSetFormPicksTheGraphAndIsRecorded(t *testing.T) {
 		t.Errorf("SetForm(fused): %v, want an error naming columns and reference", err)
 	}
 }
+
+// The hand counts `lreg bench` prints its floor and bound from, for the default LO (2 layers of 20, 2 inputs) on
+// N = 1000 coordinates: the gate matmuls [80, 23] . [23, N] and [80, 41] . [41, N] and the output's [1, 20] . [20, N];
+// 20 values of H per coordinate, layer and step in a meta-step's element-wise kernels, 7 in a forward step.
+func TestCountsByHand(t *testing.T) {
+	c := Config{}.Defaults()
+	if got, want := c.ForwardGFLOP(1000), (2.0*80*23*1000+2*80*41*1000+2*20*1000)/1e9; math.Abs(got-want) > 1e-12 {
+		t.Errorf("ForwardGFLOP(1000) = %g, want %g", got, want)
+	}
+	if got, want := c.MetaStepGFLOP(1000, 20), 3*20*c.ForwardGFLOP(1000); math.Abs(got-want) > 1e-12 {
+		t.Errorf("MetaStepGFLOP = %g, want %g", got, want)
+	}
+	if got, want := c.MetaStepMinGB(1000, 20, 4), 20*2*(20*20)*1000*4/1e9; math.Abs(got-want) > 1e-12 {
+		t.Errorf("MetaStepMinGB = %g, want %g", got, want)
+	}
+	if got, want := c.ForwardMinGB(1000, 4), 2*7*20*1000*4/1e9; math.Abs(got-want) > 1e-12 {
+		t.Errorf("ForwardMinGB = %g, want %g", got, want)
+	}
+}

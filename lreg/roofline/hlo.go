@@ -355,8 +355,14 @@ func Count(m Module) (Counts, error) {
 				for _, s := range in.Result {
 					b += s.Bytes()
 				}
-				for _, op := range in.Operands {
-					b += shapes[op].Bytes()
+				var fused *Computation
+				if in.Op == "fusion" {
+					if cs := calledComputations(in.Attrs); len(cs) == 1 {
+						fused = byName[cs[0]]
+					}
+				}
+				for i, op := range in.Operands {
+					b += readBytes(fused, i, shapes[op])
 				}
 				kind := in.Op
 				if in.Op == "dot" {
@@ -383,6 +389,41 @@ func Count(m Module) (Counts, error) {
 		return out.Dots[i].Key() < out.Dots[j].Key()
 	})
 	return out, nil
+}
+
+// readBytes is what a kernel reads of its operand i of shape full: the whole array, except where the kernel is
+// a fusion whose every use of that operand is a slice, which reads only the slices (at most the whole).
+func readBytes(fused *Computation, i int, full Shape) int {
+	if fused == nil {
+		return full.Bytes()
+	}
+	param := ""
+	for _, in := range fused.Instrs {
+		if in.Op == "parameter" && len(in.Operands) == 1 && in.Operands[0] == strconv.Itoa(i) {
+			param = in.Name
+			break
+		}
+	}
+	if param == "" {
+		return full.Bytes()
+	}
+	sliced, uses := 0, 0
+	for _, in := range fused.Instrs {
+		for _, op := range in.Operands {
+			if op != param {
+				continue
+			}
+			uses++
+			if in.Op != "slice" || len(in.Result) != 1 {
+				return full.Bytes()
+			}
+			sliced += in.Result[0].Bytes()
+		}
+	}
+	if uses == 0 {
+		return full.Bytes()
+	}
+	return min(sliced, full.Bytes())
 }
 
 var calls = regexp.MustCompile(`(?:calls|to_apply)=%?([\w.\-]+)`)

@@ -20,8 +20,16 @@ type Analysis struct {
 	Unexplained  float64 `json:"unexplained_seconds"`  // measured - the two models
 	PeakGFLOPs   float64 `json:"peak_gflops"`
 	BandwidthGBs float64 `json:"bandwidth_gbs"`
-	Matmuls      []Line  `json:"matmuls"` // by shape, slowest first
-	Kernels      []Line  `json:"kernels"` // the other kernels by kind, most bytes first
+	// The bounds (SetBound), from MinGB, a hand count of the element-wise bytes that a graph of separate
+	// matmul and element-wise kernels computing these matmuls must move however it fuses the rest:
+	// Bound, its FLOPs at the peak plus MinGB at the bandwidth, under which no such graph runs; FusedBound,
+	// this graph's matmuls at their measured speeds plus MinGB, what it would take with every element-wise
+	// step fused.
+	MinGB      float64 `json:"min_gb,omitempty"`
+	Bound      float64 `json:"bound_seconds,omitempty"`
+	FusedBound float64 `json:"fused_bound_seconds,omitempty"`
+	Matmuls    []Line  `json:"matmuls"` // by shape, slowest first
+	Kernels    []Line  `json:"kernels"` // the other kernels by kind, most bytes first
 }
 
 // Line is one row of the breakdown.
@@ -77,6 +85,18 @@ func Analyze(title string, c Counts, m Machine, measured float64) Analysis {
 	return a
 }
 
+// SetBound sets the bounds from minGB (see Analysis.MinGB). The matmuls' own reads and writes are in their
+// times, so minGB counts only the element-wise kernels' inputs and outputs. A graph with no matmul gets none.
+func (a *Analysis) SetBound(minGB float64) {
+	a.MinGB, a.Bound, a.FusedBound = 0, 0, 0
+	if a.GFLOP == 0 {
+		return
+	}
+	a.MinGB = minGB
+	a.Bound = a.Floor + minGB/a.BandwidthGBs
+	a.FusedBound = a.MatmulModel + minGB/a.BandwidthGBs
+}
+
 func contraction(d Dot) string {
 	s := fmt.Sprintf(" (contract %v.%v", d.LHSContract, d.RHSContract)
 	if len(d.LHSBatch) > 0 {
@@ -98,6 +118,12 @@ func (a Analysis) Write(w io.Writer, top int) {
 	} else {
 		// A GPU compiler turns matmuls into library calls (custom-call), which this count does not read.
 		fmt.Fprintln(w, "| floor: no matmul (dot) in the optimized HLO, so no floor: a GPU's matmuls are library calls, not counted | - | - | |")
+	}
+	if a.Bound > 0 {
+		fmt.Fprintf(w, "| bound: the floor, plus %.2f GB of element-wise traffic that no fusion avoids (hand count) at the bandwidth | %.4f | %s | %.2fx the floor: no graph of separate matmul and element-wise kernels runs faster |\n",
+			a.MinGB, a.Bound, pct(a.Bound), a.Bound/a.Floor)
+		fmt.Fprintf(w, "| bound with this graph's matmuls: each shape at its measured speed, plus those %.2f GB | %.4f | %s | %.2fx the floor: this graph with every element-wise step fused |\n",
+			a.MinGB, a.FusedBound, pct(a.FusedBound), a.FusedBound/a.Floor)
 	}
 	fmt.Fprintf(w, "| model: the matmuls, each shape at its measured speed alone | %.4f | %s | %d shapes |\n", a.MatmulModel, pct(a.MatmulModel), len(a.Matmuls))
 	fmt.Fprintf(w, "| model: the other kernels' %.2f GB at %.1f GB/s | %.4f | %s | element-wise, copies, concatenations, reductions |\n",

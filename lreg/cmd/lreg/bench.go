@@ -154,7 +154,7 @@ func cmdBench(args []string) error {
 	w := io.MultiWriter(os.Stdout, &md)
 	var machine *roofline.Machine
 	// analyze adds the roofline of the graph in hlo (none where the backend writes no HLO) to the record.
-	analyze := func(title, hlo string, measured float64) error {
+	analyze := func(title, hlo string, measured, minGB float64) error {
 		if hlo == "" {
 			return nil
 		}
@@ -172,7 +172,9 @@ func cmdBench(args []string) error {
 		if err := machine.Add(b, counts.Dots); err != nil {
 			return err
 		}
-		rec.Rooflines = append(rec.Rooflines, roofline.Analyze(title, counts, *machine, measured))
+		a := roofline.Analyze(title, counts, *machine, measured)
+		a.SetBound(minGB)
+		rec.Rooflines = append(rec.Rooflines, a)
 		return nil
 	}
 
@@ -242,7 +244,8 @@ func cmdBench(args []string) error {
 					if len(hlos) == len(results) && res.LOs == 1 {
 						title := fmt.Sprintf("Roofline of the meta-step %s, %s form, %d run(s) (the LSTM's matmuls alone, counted by hand: %.2f GFLOP)",
 							res.Reg, res.Graph, R, lopt.Config{}.Defaults().MetaStepGFLOP(res.Coordinates*res.Runs, res.Unroll))
-						if err := analyze(title, hlos[k], res.FastestMetaStep); err != nil {
+						minGB := lopt.Config{}.Defaults().MetaStepMinGB(res.Coordinates*res.Runs, res.Unroll, 4)
+						if err := analyze(title, hlos[k], res.FastestMetaStep, minGB); err != nil {
 							return err
 						}
 					}
@@ -283,7 +286,7 @@ func cmdBench(args []string) error {
 						title := fmt.Sprintf("Roofline of the optimizee step with the LO (%s form), %s, %d run(s) (the LSTM's forward alone, counted by hand: %.3f GFLOP)",
 							map[bool]string{true: "reference", false: "columns"}[m.Name == "lo-reference"], o, R,
 							lopt.Config{}.Defaults().ForwardGFLOP(res.Coordinates*R))
-						if err := analyze(title, step, res.FastestCall); err != nil {
+						if err := analyze(title, step, res.FastestCall, lopt.Config{}.Defaults().ForwardMinGB(res.Coordinates*R, 4)); err != nil {
 							return err
 						}
 					}
