@@ -52,14 +52,7 @@ ENTRY %main.5 (Arg_0.1: f32[80,41], Arg_1.1: f32[41,1000], Arg_2.1: f32[20], Arg
 // The counts against the hand count: matmul FLOPs 2*80*1000*41 + 2 x (2*20*10), by shape; bytes of each
 // kernel its operands plus its result.
 func TestCountByHand(t *testing.T) {
-	m, err := Parse(testHLO)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Count(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := handCounts(t)
 	if want := 2.0*80*1000*41 + 2*(2*20*10); c.FLOPs() != want {
 		t.Errorf("FLOPs %g, want %g", c.FLOPs(), want)
 	}
@@ -91,14 +84,34 @@ func TestCountByHand(t *testing.T) {
 	}
 }
 
-// The model: each matmul at its measured time, the rest of the bytes at the bandwidth, the remainder left
-// unexplained; the floor is the FLOPs at the peak.
-func TestAnalyzeByHand(t *testing.T) {
-	m, _ := Parse(testHLO)
-	c, _ := Count(m)
+// handCounts are testHLO's counts.
+func handCounts(t *testing.T) Counts {
+	t.Helper()
+	m, err := Parse(testHLO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Count(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// handMachine is testHLO's counts on a machine of 100 GFLOP/s and 10 GB/s where its two matmul shapes take
+// 1e-4 and 1e-6 s.
+func handMachine(t *testing.T) (Counts, Machine) {
+	c := handCounts(t)
 	mach := Machine{PeakGFLOPs: 100, BandwidthGBs: 10, DotSeconds: map[string]float64{}}
 	mach.DotSeconds[c.Dots[0].Key()] = 1e-4
 	mach.DotSeconds[c.Dots[1].Key()] = 1e-6
+	return c, mach
+}
+
+// The model: each matmul at its measured time, the rest of the bytes at the bandwidth, the remainder left
+// unexplained; the floor is the FLOPs at the peak.
+func TestAnalyzeByHand(t *testing.T) {
+	c, mach := handMachine(t)
 	a := Analyze("test", c, mach, 1e-3)
 	if math.Abs(a.Floor-c.FLOPs()/100e9) > 1e-15 {
 		t.Errorf("floor %g, want %g", a.Floor, c.FLOPs()/100e9)
@@ -132,11 +145,7 @@ func TestWriteWithoutMatmuls(t *testing.T) {
 // The bounds: the floor (the FLOPs at the peak), or the matmuls at their measured times, plus the hand-counted
 // element-wise bytes at the bandwidth; each printed as a row of its own. A graph without matmuls gets none.
 func TestBoundByHand(t *testing.T) {
-	m, _ := Parse(testHLO)
-	c, _ := Count(m)
-	mach := Machine{PeakGFLOPs: 100, BandwidthGBs: 10, DotSeconds: map[string]float64{}}
-	mach.DotSeconds[c.Dots[0].Key()] = 1e-4
-	mach.DotSeconds[c.Dots[1].Key()] = 1e-6
+	c, mach := handMachine(t)
 	a := Analyze("test", c, mach, 1e-3)
 	a.SetBound(0.002)
 	flops := 2.0*80*1000*41 + 2*400
