@@ -244,7 +244,7 @@ func cmdBench(args []string) error {
 					if len(hlos) == len(results) && res.LOs == 1 {
 						title := fmt.Sprintf("Roofline of the meta-step %s, %s form, %d run(s) (the LSTM's matmuls alone, counted by hand: %.2f GFLOP)",
 							res.Reg, res.Graph, R, lopt.Config{}.Defaults().MetaStepGFLOP(res.Coordinates*res.Runs, res.Unroll))
-						minGB := lopt.Config{}.Defaults().MetaStepMinGB(res.Coordinates*res.Runs, res.Unroll, 4)
+						minGB := lopt.Config{}.Defaults().MetaStepMinGB(res.Coordinates*res.Runs, res.Unroll, float32Bytes)
 						if err := analyze(title, hlos[k], res.FastestMetaStep, minGB); err != nil {
 							return err
 						}
@@ -286,7 +286,7 @@ func cmdBench(args []string) error {
 						title := fmt.Sprintf("Roofline of the optimizee step with the LO (%s form), %s, %d run(s) (the LSTM's forward alone, counted by hand: %.3f GFLOP)",
 							map[bool]string{true: "reference", false: "columns"}[m.Name == "lo-reference"], o, R,
 							lopt.Config{}.Defaults().ForwardGFLOP(res.Coordinates*R))
-						if err := analyze(title, step, res.FastestCall, lopt.Config{}.Defaults().ForwardMinGB(res.Coordinates*R, 4)); err != nil {
+						if err := analyze(title, step, res.FastestCall, lopt.Config{}.Defaults().ForwardMinGB(res.Coordinates*R, float32Bytes)); err != nil {
 							return err
 						}
 					}
@@ -314,6 +314,9 @@ func cmdBench(args []string) error {
 	fmt.Printf("\nwrote %s.json and %s.md (the full table: %s)\n", base, base, benchFull)
 	return nil
 }
+
+// float32Bytes is the size of the bench's values: its graphs are float32.
+const float32Bytes = 4
 
 // parseRuns reads a comma list of run counts (>= 1); empty is none.
 func parseRuns(s, flag string) ([]int, error) {
