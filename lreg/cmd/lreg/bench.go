@@ -243,8 +243,8 @@ func cmdBench(args []string) error {
 					rec.MetaSteps = append(rec.MetaSteps, res)
 					if len(hlos) == len(results) && res.LOs == 1 {
 						title := fmt.Sprintf("Roofline of the meta-step %s, %s form, %d run(s) (the LSTM's matmuls alone, counted by hand: %.2f GFLOP)",
-							res.Reg, res.Graph, R, lopt.Config{}.Defaults().MetaStepGFLOP(res.Coordinates*res.Runs, res.Unroll))
-						minGB := lopt.Config{}.Defaults().MetaStepMinGB(res.Coordinates*res.Runs, res.Unroll, float32Bytes)
+							res.Reg, res.Graph, R, lo.MetaStepGFLOP(res.Coordinates*res.Runs, res.Unroll))
+						minGB := lo.MetaStepMinGB(res.Coordinates*res.Runs, res.Unroll, float32Bytes)
 						if err := analyze(title, hlos[k], res.FastestMetaStep, minGB); err != nil {
 							return err
 						}
@@ -285,8 +285,8 @@ func cmdBench(args []string) error {
 					if strings.HasPrefix(m.Name, "lo") && step != "" {
 						title := fmt.Sprintf("Roofline of the optimizee step with the LO (%s form), %s, %d run(s) (the LSTM's forward alone, counted by hand: %.3f GFLOP)",
 							map[bool]string{true: "reference", false: "columns"}[m.Name == "lo-reference"], o, R,
-							lopt.Config{}.Defaults().ForwardGFLOP(res.Coordinates*R))
-						if err := analyze(title, step, res.FastestCall, lopt.Config{}.Defaults().ForwardMinGB(res.Coordinates*R, float32Bytes)); err != nil {
+							lo.ForwardGFLOP(res.Coordinates*R))
+						if err := analyze(title, step, res.FastestCall, lo.ForwardMinGB(res.Coordinates*R, float32Bytes)); err != nil {
 							return err
 						}
 					}
