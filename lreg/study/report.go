@@ -267,9 +267,10 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 	rep.Sharpness = sharpScores(p, recs)
 	rep.Compute = computeOf(p, recs)
 	rep.Failed = failedLOs(p, recs)
-	failed := map[string]bool{}
+	failed, failedOf := map[string]bool{}, map[string]int{} // by LO, and counted by kind
 	for _, f := range rep.Failed {
 		failed[f.LO] = true
+		failedOf[f.Kind]++
 	}
 
 	// The comparisons, family by family.
@@ -345,10 +346,6 @@ func reportOf(p *Plan, recs map[string]Record) Report {
 				return nan()
 			}
 			return s.Score
-		}
-		failedOf := map[string]int{}
-		for _, f := range rep.Failed {
-			failedOf[f.Kind]++
 		}
 		for _, r := range d.Regimes {
 			for _, k := range regularized {
